@@ -1,0 +1,36 @@
+# Two commands on a fresh machine:  `make run`  and  `make test`.
+# Both create .venv and install the pinned dependencies first.
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+export DBT_PROFILES_DIR := $(CURDIR)/profiles
+export DBT_PROJECT_DIR  := $(CURDIR)
+export ANPR_WAREHOUSE   ?= $(CURDIR)/warehouse/anpr.duckdb
+
+.PHONY: setup system-deps run test lint clean bench
+
+$(STAMP): pyproject.toml requirements.lock
+	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+system-deps:
+	bash scripts/install_system_deps.sh
+
+run: setup
+	$(BIN)/anpr run
+
+lint: setup
+	$(BIN)/sqlfluff lint models analyses macros tests/dbt
+
+test: setup system-deps
+	bash scripts/run_tests.sh
+
+bench: setup
+	$(BIN)/python scripts/benchmark.py
+
+clean:
+	rm -rf $(VENV) warehouse target logs out

@@ -1,0 +1,143 @@
+"""`anpr`: the one command-line entry point of the warehouse.
+
+Each sub-command lives in its own module; this file only parses arguments,
+prints results and turns known errors into clear messages and exit codes
+(0 ok, 1 usage or runtime error, 2 refused delivery or failed build/test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from .errors import UserError
+from .paths import default_warehouse
+
+
+def month_arg(text: str) -> tuple[int, int]:
+    try:
+        parsed = dt.datetime.strptime(text, "%Y-%m")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month like 2025-03") from None
+    return parsed.year, parsed.month
+
+
+def months_between(first: tuple[int, int], last: tuple[int, int]) -> list[tuple[int, int]]:
+    months, (y, m) = [], first
+    while (y, m) <= last:
+        months.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return months
+
+
+def _warehouse_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--warehouse", type=Path, default=None, help="DuckDB warehouse file (default: $ANPR_WAREHOUSE or warehouse/anpr.duckdb)"
+    )
+
+
+def warehouse_path(args: argparse.Namespace) -> Path:
+    return (args.warehouse or default_warehouse()).resolve()
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .generate import GenerateRequest, generate_delivery
+
+    months = months_between(args.month, args.through or args.month)
+    if not months:
+        raise UserError("--through is before --month")
+    jobs = [(m, y, mo) for m in args.municipality for (y, mo) in months]
+    for muni, year, month in tqdm(jobs, desc="generate", unit="delivery", disable=len(jobs) < 2, file=sys.stderr):
+        request = GenerateRequest(
+            municipality=muni, year=year, month=month, layout=args.layout, seed=args.seed, locations=args.locations,
+            version=args.version, min_cell=args.min_cell, rounding_base=args.rounding_base, as_zip=args.zip,
+        )
+        try:
+            print(generate_delivery(request, args.out))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .load import DeliveryRefused, load_delivery
+
+    warehouse = warehouse_path(args)
+    refused = 0
+    for path in tqdm(args.paths, desc="load", unit="delivery", disable=len(args.paths) < 2, file=sys.stderr):
+        try:
+            result = load_delivery(path, warehouse, supersedes=args.supersedes)
+        except DeliveryRefused as exc:
+            refused += 1
+            print(f"REFUSED {path}: nothing of this delivery was loaded", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            continue
+        print(f"{result.status}: {result.message}" + (f" ({result.rows} rows)" if result.rows else ""))
+    if refused:
+        print(f"{refused} of {len(args.paths)} deliveries refused", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    from .warehouse import print_register
+
+    return print_register(warehouse_path(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="anpr", description="Warehouse for CBS-enriched ANPR statistics (city logistics).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write realistic synthetic CBS deliveries")
+    gen.add_argument("--municipality", nargs="+", default=["GM0344"], help="GM codes (default GM0344)")
+    gen.add_argument("--month", type=month_arg, required=True, help="first month, YYYY-MM")
+    gen.add_argument("--through", type=month_arg, help="last month, YYYY-MM (default: --month)")
+    gen.add_argument("--layout", choices=("v1", "legacy"), default="v1")
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--locations", type=int, default=12, help="camera sites per municipality")
+    gen.add_argument("--version", type=int, default=1, help="delivery version; > 1 writes a correction")
+    gen.add_argument("--min-cell", type=int, default=10, help="SDC minimum distinct vehicles per cell")
+    gen.add_argument("--rounding-base", type=int, default=5, help="SDC rounding base")
+    gen.add_argument("--zip", action="store_true", help="write each delivery as a .zip")
+    gen.add_argument("--out", type=Path, default=Path("deliveries"))
+    gen.set_defaults(func=cmd_generate)
+
+    load = sub.add_parser("load", help="check deliveries and load them into the warehouse")
+    load.add_argument("paths", nargs="+", type=Path, help="delivery folders or .zip files")
+    load.add_argument("--supersedes", help="legacy layout only: the delivery id this delivery corrects")
+    _warehouse_option(load)
+    load.set_defaults(func=cmd_load)
+
+    reg = sub.add_parser("deliveries", help="list the delivery register")
+    _warehouse_option(reg)
+    reg.set_defaults(func=cmd_deliveries)
+
+    from . import commands
+
+    commands.register(sub, _warehouse_option)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"anpr {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

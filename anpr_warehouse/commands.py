@@ -1,0 +1,60 @@
+"""Sub-commands beyond generate/load: run, build, metrics, export, report.
+
+Kept apart from cli.py so each stays short; each command imports its heavy
+dependencies (dbt, MetricFlow, vl-convert) only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable
+
+from .errors import UserError
+from .paths import PROJECT_ROOT, default_warehouse
+
+
+def _warehouse(args: argparse.Namespace) -> Path:
+    return (args.warehouse or default_warehouse()).resolve()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job on sample data: generate, load, build, export, report."""
+    from tqdm import tqdm
+
+    from .generate import generate_delivery
+    from .load import DeliveryRefused, load_delivery
+    from .sample import sample_paths, sample_requests
+
+    out = args.out.resolve()
+    warehouse = _warehouse(args)
+    if warehouse.exists() and args.fresh:
+        warehouse.unlink()
+    delivery_dir = sample_paths(out)
+    requests = sample_requests(args.seed)
+    paths = [generate_delivery(r, delivery_dir) for r in tqdm(requests, desc="1/5 generate sample", unit="delivery", file=sys.stderr)]
+    for path in tqdm(paths, desc="2/5 load", unit="delivery", file=sys.stderr):
+        try:
+            result = load_delivery(path, warehouse)
+        except DeliveryRefused as exc:
+            raise UserError(f"sample delivery {path} was refused: " + "; ".join(map(str, exc.problems))) from None
+        tqdm.write(f"  {result.status}: {result.message}", file=sys.stderr)
+    print(f"deliveries:  {delivery_dir}")
+    print(f"warehouse:   {warehouse}")
+    for step in RUN_STEPS:
+        step(args, warehouse, out)
+    return 0
+
+
+# Later steps of `anpr run` (build, export, report) append themselves here.
+RUN_STEPS: list[Callable[[argparse.Namespace, Path, Path], None]] = []
+
+
+def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argparse.ArgumentParser], None]) -> None:
+    run = sub.add_parser("run", help="the main job on the shipped sample: generate, load, build, export, report")
+    run.add_argument("--out", type=Path, default=PROJECT_ROOT / "out", help="where outputs go (default out/)")
+    run.add_argument("--seed", type=int, default=1)
+    run.add_argument("--keep", dest="fresh", action="store_false", help="keep an existing warehouse instead of starting fresh")
+    warehouse_option(run)
+    run.set_defaults(func=cmd_run)

@@ -1,0 +1,242 @@
+"""Simulates one municipality-month of enriched ANPR counts, before disclosure control.
+
+Camera counts (T01/T02) are drawn per cell with numpy (a year of 40 locations is
+tens of millions of passages, so passages are never simulated one by one); the
+zone tables (T03-T06) come from a simulated population of distinct vehicles,
+sized so that its zone entries match the camera counts at the zone's entry sites.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from .. import contract as c
+from ..reference import Municipality
+from . import profiles as p
+
+STREETS = (
+    "Stationsweg", "Kanaalweg", "Havenstraat", "Marktstraat", "Singel", "Kerkstraat", "Nieuwegracht",
+    "Molenweg", "Industrieweg", "Parkweg", "Julianalaan", "Beatrixlaan", "Spoorlaan", "Vaartweg",
+    "Dijkweg", "Brugstraat", "Poortstraat", "Rijnkade", "Leidseweg", "Amsterdamsestraatweg",
+)
+
+
+@dataclass(frozen=True)
+class Location:
+    identifier: str
+    title: str
+    zone: str | None
+    direction: str
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Zone:
+    identifier: str
+    title: str
+    zone_type: str
+    valid_from: str
+
+
+@dataclass
+class MonthTraffic:
+    """Everything the writers need for one delivery, before suppression."""
+
+    municipality: Municipality
+    year: int
+    month: int
+    locations: list[Location]
+    zones: list[Zone]
+    hourly: pa.Table  # Location, Date, Hour, VehicleCategory, passages, n_distinct
+    by_fuel: pa.Table  # Location, Date, VehicleCategory, FuelType, passages, n_distinct
+    vehicles: pa.Table  # one row per distinct vehicle that entered a zone
+
+
+def make_sites(muni: Municipality, n_locations: int, rng: np.random.Generator) -> tuple[list[Location], list[Zone]]:
+    """Camera sites: most on the ZE-zone border, some around an environmental zone, a few outside."""
+    zones = [Zone(f"{muni.code}_Z01", f"Zero-emissiezone {muni.name}", "ZE", muni.ze_zone_start_date or "2025-01-01")]
+    n_ze = max(1, round(n_locations * 0.6))
+    n_milieu = round(n_locations * 0.25) if n_locations >= 4 else 0
+    if n_milieu:
+        zones.append(Zone(f"{muni.code}_Z02", f"Milieuzone {muni.name}", "MILIEU", "2020-01-01"))
+    directions = ("BOTH", "IN", "OUT")
+    locations = []
+    for i in range(n_locations):
+        if i < n_ze:
+            zone, radius_km, direction = zones[0].identifier, 1.2, directions[i % 3]
+        elif i < n_ze + n_milieu:
+            zone, radius_km, direction = zones[1].identifier, 2.6, directions[i % 2]
+        else:
+            zone, radius_km, direction = None, 4.0, "BOTH"
+        angle = 2 * np.pi * (i / max(n_locations, 1)) + rng.normal(0, 0.08)
+        radius = radius_km * (1 + rng.normal(0, 0.08))
+        lat = muni.centre_latitude + radius * np.sin(angle) / 111.2
+        lon = muni.centre_longitude + radius * np.cos(angle) / (111.2 * np.cos(np.radians(muni.centre_latitude)))
+        street = STREETS[i % len(STREETS)] + ("" if i < len(STREETS) else f" {i // len(STREETS) + 1}")
+        locations.append(
+            Location(f"{muni.code}_L{i + 1:03d}", f"{street} ({muni.name})", zone, direction, round(lat, 6), round(lon, 6))
+        )
+    return locations, zones
+
+
+def month_dates(year: int, month: int) -> list[dt.date]:
+    return [dt.date(year, month, d) for d in range(1, calendar.monthrange(year, month)[1] + 1)]
+
+
+def fuel_mix(year: int, month: int) -> np.ndarray:
+    """Fuel mix per category for the month: the electric share grows over time."""
+    months_since = (year - 2024) * 12 + (month - 1)
+    mix = p.FUEL_MIX_BY_CATEGORY.copy()
+    mix[:, p.FUEL_INDEX_ELEK] *= max(0.2, 1 + p.ELECTRIC_GROWTH_PER_MONTH * months_since)
+    return mix / mix.sum(axis=1, keepdims=True)
+
+
+def _sample_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """One categorical draw per row of `probs` (vectorised inverse-CDF sampling)."""
+    cdf = np.cumsum(probs, axis=1)
+    draws = rng.random(probs.shape[0])[:, None]
+    return np.minimum((draws > cdf).sum(axis=1), probs.shape[1] - 1)
+
+
+def camera_counts(
+    locations: list[Location], dates: list[dt.date], mix: np.ndarray, rng: np.random.Generator
+) -> tuple[pa.Table, pa.Table, np.ndarray]:
+    """T01 and T02 detail cells, plus passages per location (for sizing the zone population)."""
+    n_loc, n_day, n_cat = len(locations), len(dates), len(c.VEHICLE_CATEGORIES)
+    base = rng.lognormal(np.log(p.MEAN_DAILY_PASSAGES_PER_LOCATION), 0.45, n_loc)
+    dow = p.DAY_OF_WEEK_FACTOR[[d.weekday() for d in dates]]
+    day_noise = rng.gamma(40, 1 / 40, (n_loc, n_day))
+    expected = (
+        (base[:, None] * dow[None, :] * day_noise)[:, :, None, None]
+        * p.HOUR_PROFILE_BY_CATEGORY.T[None, None, :, :]
+        * p.CATEGORY_SHARE[None, None, None, :]
+    )  # location x day x hour x category
+    passages = rng.poisson(expected)
+    distinct = passages - rng.binomial(passages, p.REPEAT_SHARE_HOURLY)
+
+    loc_ids = np.array([loc.identifier for loc in locations])
+    date_ids = np.array([d.isoformat() for d in dates])
+    grid = np.indices(passages.shape).reshape(4, -1)
+    hourly = pa.table(
+        {
+            "Location": loc_ids[grid[0]],
+            "Date": date_ids[grid[1]],
+            "Hour": np.array(c.HOURS)[grid[2]],
+            "VehicleCategory": np.array(c.VEHICLE_CATEGORIES)[grid[3]],
+            "passages": passages.reshape(-1),
+            "n_distinct": distinct.reshape(-1),
+        }
+    )
+
+    daily = passages.sum(axis=2)  # location x day x category
+    fuel = np.zeros(daily.shape + (len(c.FUEL_TYPES),), dtype=np.int64)
+    for k in range(n_cat):
+        fuel[:, :, k, :] = rng.multinomial(daily[:, :, k], mix[k])
+    fuel_distinct = fuel - rng.binomial(fuel, p.REPEAT_SHARE_DAILY)
+    grid = np.indices(fuel.shape).reshape(4, -1)
+    by_fuel = pa.table(
+        {
+            "Location": loc_ids[grid[0]],
+            "Date": date_ids[grid[1]],
+            "VehicleCategory": np.array(c.VEHICLE_CATEGORIES)[grid[2]],
+            "FuelType": np.array(c.FUEL_TYPES)[grid[3]],
+            "passages": fuel.reshape(-1),
+            "n_distinct": fuel_distinct.reshape(-1),
+        }
+    )
+    return hourly, by_fuel, passages.sum(axis=(1, 2, 3))
+
+
+def emission_class_index(fa_year: np.ndarray, fuel_idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Euro class from the year of first admission (RDW-style derivation), EZ for electric and hydrogen."""
+    cls = np.select(
+        [fa_year <= 1992, fa_year <= 1996, fa_year <= 2000, fa_year <= 2005, fa_year <= 2010, fa_year <= 2015],
+        [0, 1, 2, 3, 4, 5],
+        6,
+    )
+    cls = np.where((fa_year == 2011) & (rng.random(fa_year.size) < 0.4), 4, cls)
+    cls = np.where((fa_year == 2016) & (rng.random(fa_year.size) < 0.3), 5, cls)
+    zero_emission = (fuel_idx == p.FUEL_INDEX_ELEK) | (fuel_idx == p.FUEL_INDEX_WATS)
+    return np.where(zero_emission, c.EMISSION_CLASSES.index("EZ"), cls)
+
+
+def zone_population(
+    zone: str, entries: int, year: int, month: int, n_days: int, mix: np.ndarray, own_province: str, rng: np.random.Generator
+) -> pa.Table:
+    """Distinct vehicles that entered one zone in the month, with their register attributes."""
+    mean_days = sum(share * (lo + hi) / 2 for share, (lo, hi) in zip(p.VISIT_CLASS_SHARE, p.VISIT_CLASS_BOUNDS))
+    n = max(1, int(entries / (mean_days * (1 + p.EXTRA_PASSAGES_PER_VISIT_DAY))))
+    cat = rng.choice(len(c.VEHICLE_CATEGORIES), n, p=p.CATEGORY_SHARE)
+    onbk = cat == c.VEHICLE_CATEGORIES.index("ONBK")
+
+    visit_class = rng.choice(len(p.VISIT_CLASS_SHARE), n, p=p.VISIT_CLASS_SHARE)
+    lo = np.array([b[0] for b in p.VISIT_CLASS_BOUNDS])[visit_class]
+    hi = np.minimum(np.array([b[1] for b in p.VISIT_CLASS_BOUNDS])[visit_class], n_days)
+    visit_days = rng.integers(lo, hi + 1)
+    passages = visit_days + rng.poisson(p.EXTRA_PASSAGES_PER_VISIT_DAY * visit_days)
+
+    age = rng.gamma(2.0, p.MEAN_AGE_BY_CATEGORY[cat] / 2.0)
+    fa_year = np.maximum(year - np.floor(age).astype(int), 1980)
+    young = fa_year >= 2021
+    fuel_probs = mix[cat].copy()
+    fuel_probs[young, p.FUEL_INDEX_ELEK] *= 3.0
+    fuel_probs /= fuel_probs.sum(axis=1, keepdims=True)
+    fuel = _sample_rows(rng, fuel_probs)
+    emis = emission_class_index(fa_year, fuel, rng)
+    fa_codes = c.first_admission_years(year)
+    fa_idx = np.clip(fa_year, c.FIRST_ADMISSION_FLOOR, year) - c.FIRST_ADMISSION_FLOOR
+    unknown_fa = rng.random(n) < 0.004
+    fa_idx = np.where(onbk | unknown_fa, len(fa_codes) - 1, fa_idx)
+    emis = np.where(onbk | unknown_fa, c.EMISSION_CLASSES.index("ONBK"), emis)
+
+    owner = _sample_rows(rng, p.OWNER_TYPE_BY_CATEGORY[cat])
+    sbi = rng.choice(21, n, p=p.SBI_WEIGHTS)
+    sbi = np.where(rng.random(n) < p.SBI_UNKNOWN_SHARE, c.SBI_SECTIONS.index("ONBK"), sbi)
+    owner_code = np.array(c.OWNER_TYPES)[owner]
+    sbi = np.where(owner_code == "PART", c.SBI_SECTIONS.index("NVT"), sbi)
+    sbi = np.where(owner_code == "ONBK", c.SBI_SECTIONS.index("ONBK"), sbi)
+
+    other_provinces = [pv for pv in c.PROVINCES if pv != own_province]
+    region_kind = rng.choice(5, n, p=p.OWNER_REGION_SPLIT)
+    region = np.select(
+        [region_kind == 0, region_kind == 1, region_kind == 2, region_kind == 3],
+        ["GM_EIGEN", own_province, np.array(other_provinces)[rng.integers(0, len(other_provinces), n)], "BUITENLAND"],
+        "ONBK",
+    )
+    region = np.where(onbk, np.where(rng.random(n) < p.ONBK_REGION_SPLIT[0], "BUITENLAND", "ONBK"), region)
+
+    return pa.table(
+        {
+            "Zone": np.full(n, zone),
+            "VehicleCategory": np.array(c.VEHICLE_CATEGORIES)[cat],
+            "FuelType": np.array(c.FUEL_TYPES)[fuel],
+            "EmissionClass": np.array(c.EMISSION_CLASSES)[emis],
+            "FirstAdmissionYear": np.array(fa_codes)[fa_idx],
+            "OwnerType": owner_code,
+            "SbiSection": np.array(c.SBI_SECTIONS)[sbi],
+            "OwnerRegion": region,
+            "VisitDayClass": np.array(c.VISIT_DAY_CLASSES)[visit_class],
+            "passages": passages,
+        }
+    )
+
+
+def simulate_month(
+    muni: Municipality, year: int, month: int, n_locations: int, rng: np.random.Generator
+) -> MonthTraffic:
+    locations, zones = make_sites(muni, n_locations, np.random.default_rng(int.from_bytes(muni.code.encode(), "big")))
+    dates = month_dates(year, month)
+    mix = fuel_mix(year, month)
+    hourly, by_fuel, per_location = camera_counts(locations, dates, mix, rng)
+    populations = []
+    for zone in zones:
+        entry_sites = [i for i, loc in enumerate(locations) if loc.zone == zone.identifier and loc.direction in ("IN", "BOTH")]
+        entries = int(per_location[entry_sites].sum()) if entry_sites else 0
+        populations.append(zone_population(zone.identifier, entries, year, month, len(dates), mix, muni.province_code, rng))
+    return MonthTraffic(muni, year, month, locations, zones, hourly, by_fuel, pa.concat_tables(populations))

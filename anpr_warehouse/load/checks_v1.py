@@ -1,0 +1,293 @@
+"""Every check of a `cbs-anpr-delivery/1` delivery, before anything is loaded.
+
+Structure first (manifest, files, checksums, headers, row counts), then content
+as set-based SQL in an in-memory DuckDB (identifiers against the code lists,
+dates, values, value attributes, duplicate cells). The warehouse is not opened.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+import json
+import re
+
+import duckdb
+
+from .. import contract as c
+from .delivery import CheckedDelivery, DeliveryMeta
+from .parsing import ParsedTable, decode, parse_csv, report_rows
+from .problems import Collector
+from .reader import RawDelivery
+
+MANIFEST = "delivery.json"
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+NL_LAT, NL_LON = (50.6, 53.7), (3.2, 7.3)
+
+
+def _manifest(raw: RawDelivery, problems: Collector) -> dict | None:
+    text = decode(MANIFEST, raw.files[MANIFEST], problems)
+    if text is None:
+        return None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problems.add(MANIFEST, "manifest", f"not valid JSON: {exc.msg}", exc.lineno)
+        return None
+    if not isinstance(doc, dict):
+        problems.add(MANIFEST, "manifest", "the manifest must be a JSON object")
+        return None
+    return doc
+
+
+def _meta_from_manifest(doc: dict, problems: Collector) -> DeliveryMeta | None:
+    """Validates the manifest fields and returns the delivery's identity."""
+    bad = len(problems.problems)
+
+    def need(cond: bool, message: str) -> None:
+        if not cond:
+            problems.add(MANIFEST, "manifest", message)
+
+    need(doc.get("contract") == c.CONTRACT_V1, f"contract is {doc.get('contract')!r}, expected {c.CONTRACT_V1!r}")
+    muni = doc.get("municipality") if isinstance(doc.get("municipality"), dict) else {}
+    period = doc.get("period") if isinstance(doc.get("period"), dict) else {}
+    sdc_params = doc.get("sdc") if isinstance(doc.get("sdc"), dict) else {}
+    code = muni.get("code")
+    need(isinstance(code, str) and bool(c.MUNICIPALITY_RE.match(code)), f"municipality.code {code!r} is not GM + 4 digits")
+    need(isinstance(muni.get("name"), str) and bool(muni.get("name")), "municipality.name is missing")
+    pmatch = c.PERIOD_MONTH_RE.match(period.get("code") or "") if isinstance(period.get("code"), str) else None
+    need(pmatch is not None, f"period.code {period.get('code')!r} is not a CBS month code like 2025MM03")
+    version = doc.get("version")
+    need(isinstance(version, int) and not isinstance(version, bool) and version >= 1, f"version {version!r} is not an integer >= 1")
+    for key in ("min_cell", "rounding_base"):
+        value = sdc_params.get(key)
+        need(isinstance(value, int) and not isinstance(value, bool) and value >= 1, f"sdc.{key} {value!r} is not an integer >= 1")
+    need(isinstance(doc.get("produced_at"), str), "produced_at is missing")
+    need(isinstance(doc.get("files"), list), "files must be a list")
+    if len(problems.problems) > bad:
+        return None
+    year, month = int(pmatch.group(1)), int(pmatch.group(2))
+    start = dt.date(year, month, 1)
+    end = dt.date(year, month, calendar.monthrange(year, month)[1])
+    need(period.get("start") == start.isoformat(), f"period.start {period.get('start')!r} is not {start.isoformat()}")
+    need(period.get("end") == end.isoformat(), f"period.end {period.get('end')!r} is not {end.isoformat()}")
+    expected_id = c.delivery_id(code, year, month, version)
+    need(doc.get("delivery_id") == expected_id, f"delivery_id {doc.get('delivery_id')!r} does not match {expected_id!r}")
+    supersedes = doc.get("supersedes")
+    if version == 1:
+        need(supersedes is None, "version 1 cannot supersede another delivery")
+    else:
+        prefix = f"CBS-ANPR-{code}-{c.period_code(year, month)}-"
+        ok = isinstance(supersedes, str) and supersedes.startswith(prefix) and supersedes[len(prefix):].isdigit()
+        need(ok and int(supersedes[len(prefix):]) < version, f"supersedes {supersedes!r} must name an earlier version of {prefix}<n>")
+    if len(problems.problems) > bad:
+        return None
+    return DeliveryMeta(
+        delivery_id=expected_id,
+        contract=c.CONTRACT_V1,
+        municipality_code=code,
+        municipality_name=muni["name"],
+        year=year,
+        month=month,
+        version=version,
+        supersedes=supersedes,
+        produced_at=doc["produced_at"],
+        min_cell=sdc_params["min_cell"],
+        rounding_base=sdc_params["rounding_base"],
+    )
+
+
+def _check_files(raw: RawDelivery, doc: dict, year: int, problems: Collector) -> dict[str, int]:
+    """Manifest entries against the files present: presence, extras, checksums. Returns expected rows."""
+    required = set(c.v1_files(year))
+    listed: dict[str, int] = {}
+    for i, entry in enumerate(doc["files"]):
+        if not (isinstance(entry, dict) and isinstance(entry.get("name"), str)):
+            problems.add(MANIFEST, "manifest", f"files[{i}] has no name")
+            continue
+        name, digest, rows = entry["name"], entry.get("sha256"), entry.get("rows")
+        if name in listed:
+            problems.add(MANIFEST, "manifest", f"{name} is listed twice")
+        if name not in required:
+            problems.add(MANIFEST, "manifest", f"{name} is not a file of {c.CONTRACT_V1}")
+        if not (isinstance(digest, str) and HEX64.match(digest)):
+            problems.add(MANIFEST, "manifest", f"{name}: sha256 {digest!r} is not 64 lowercase hex digits")
+        if not (isinstance(rows, int) and not isinstance(rows, bool) and rows >= 0):
+            problems.add(MANIFEST, "manifest", f"{name}: rows {rows!r} is not an integer >= 0")
+        listed[name] = rows if isinstance(rows, int) else -1
+        if name in raw.files and isinstance(digest, str) and hashlib.sha256(raw.files[name]).hexdigest() != digest:
+            problems.add(name, "checksum", "SHA-256 of the file does not match the manifest")
+    for name in sorted(required - set(listed)):
+        problems.add(MANIFEST, "manifest", f"{name} is missing from the manifest's file list")
+    for name in sorted(required - set(raw.files)):
+        problems.add(name, "missing-file", "required file is not in the delivery")
+    for name in sorted(set(raw.files) - required - {MANIFEST}):
+        problems.add(name, "extra-file", "file is not part of the contract")
+    return listed
+
+
+def check_v1(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Collector) -> CheckedDelivery | None:
+    doc = _manifest(raw, problems)
+    if doc is None:
+        return None
+    meta = _meta_from_manifest(doc, problems)
+    if meta is None:
+        return None
+    expected_rows = _check_files(raw, doc, meta.year, problems)
+    lists = c.code_lists(meta.year)
+    parsed: dict[str, ParsedTable] = {}
+    headers = {c.MEASURE_CODES_FILE: c.MEASURE_CODES_HEADER}
+    headers.update({f: c.CODE_LIST_HEADER + cl.extra_columns for f, cl in lists.items()})
+    headers.update({t.file: t.header for t in c.OBSERVATION_TABLES.values()})
+    for name, header in headers.items():
+        if name not in raw.files:
+            continue
+        text = decode(name, raw.files[name], problems)
+        table = parse_csv(name, text, ",", header, problems) if text is not None else None
+        if table is None:
+            continue
+        if name in expected_rows and expected_rows[name] >= 0 and expected_rows[name] != len(table):
+            problems.add(name, "row-count", f"file has {len(table)} data rows, the manifest says {expected_rows[name]}")
+        parsed[name] = table
+        con.register(_view(name), table.to_arrow())
+    if len(parsed) != len(headers):
+        return None  # a missing or unreadable file: content checks would only repeat that
+    _check_code_lists(con, meta, lists, problems)
+    _check_observations(con, meta, problems)
+    return CheckedDelivery(meta, "v1", parsed)
+
+
+def _view(file: str) -> str:
+    return "v_" + file.removesuffix(".csv").lower()
+
+
+def _check_identifier_column(con, file: str, column: str, allowed_sql: str, problems: Collector, what: str) -> None:
+    report_rows(
+        con, problems, file, "unknown-code",
+        f'select _line, "{column}" from {_view(file)} where "{column}" is null or "{column}" not in ({allowed_sql})',
+        column + " {0!r} is not " + what,
+    )
+
+
+def _check_code_lists(con, meta: DeliveryMeta, lists: dict[str, c.CodeList], problems: Collector) -> None:
+    gm = meta.municipality_code
+    for file, cl in list(lists.items()) + [(c.MEASURE_CODES_FILE, None)]:
+        view = _view(file)
+        report_rows(
+            con, problems, file, "duplicate-code",
+            f"select min(_line), Identifier from {view} group by Identifier having count(*) > 1",
+            "identifier {0!r} occurs more than once",
+        )
+        report_rows(
+            con, problems, file, "identifier",
+            f"select _line, Title from {view} where trim(coalesce(Identifier, '')) = '' or trim(coalesce(Title, '')) = ''",
+            "identifier and title must not be empty (title {0!r})",
+        )
+        fixed = list(c.MEASURES) if cl is None else (list(cl.identifiers) + [c.TOTAL] if cl.identifiers else None)
+        if fixed is None:
+            continue
+        values = ", ".join(f"'{v}'" for v in fixed)
+        _check_identifier_column(con, file, "Identifier", values, problems, f"an identifier of {file}")
+        present = {r[0] for r in con.execute(f"select Identifier from {view}").fetchall()}
+        for missing in [v for v in fixed if v not in present]:
+            problems.add(file, "missing-code", f"identifier {missing!r} is missing")
+    loc, zone = _view("Locations.csv"), _view("Zones.csv")
+    report_rows(
+        con, problems, "Locations.csv", "identifier",
+        f"select _line, Identifier from {loc} where not regexp_full_match(Identifier, '{gm}_L[0-9]{{3}}')",
+        "location {0!r} is not " + gm + "_L + 3 digits",
+    )
+    report_rows(
+        con, problems, "Locations.csv", "unknown-code",
+        f"select _line, ZoneIdentifier from {loc} where ZoneIdentifier <> '' and ZoneIdentifier not in (select Identifier from {zone})",
+        "ZoneIdentifier {0!r} is not in Zones.csv",
+    )
+    report_rows(
+        con, problems, "Locations.csv", "unknown-code",
+        f"select _line, Direction from {loc} where Direction not in ('IN', 'OUT', 'BOTH')",
+        "Direction {0!r} is not IN, OUT or BOTH",
+    )
+    report_rows(
+        con, problems, "Locations.csv", "coordinates",
+        f"""select _line, Latitude, Longitude from {loc}
+            where try_cast(Latitude as double) is null or try_cast(Longitude as double) is null
+               or Latitude::double not between {NL_LAT[0]} and {NL_LAT[1]} or Longitude::double not between {NL_LON[0]} and {NL_LON[1]}""",
+        "({0}, {1}) is not a WGS84 position in the Netherlands",
+    )
+    report_rows(
+        con, problems, "Zones.csv", "identifier",
+        f"select _line, Identifier from {zone} where not regexp_full_match(Identifier, '{gm}_Z[0-9]{{2}}')",
+        "zone {0!r} is not " + gm + "_Z + 2 digits",
+    )
+    report_rows(
+        con, problems, "Zones.csv", "unknown-code",
+        f"select _line, ZoneType from {zone} where ZoneType not in ({', '.join(repr(z) for z in c.ZONE_TYPES)})",
+        "ZoneType {0!r} is not ZE, MILIEU or OVERIG",
+    )
+    report_rows(
+        con, problems, "Zones.csv", "date",
+        f"select _line, ValidFrom from {zone} where try_strptime(ValidFrom, '%Y-%m-%d') is null",
+        "ValidFrom {0!r} is not an ISO date",
+    )
+    report_rows(
+        con, problems, c.MEASURE_CODES_FILE, "value",
+        f"select _line, Decimals from {_view(c.MEASURE_CODES_FILE)} where not regexp_full_match(Decimals, '[0-9]+')",
+        "Decimals {0!r} is not a whole number",
+    )
+
+
+def _check_observations(con, meta: DeliveryMeta, problems: Collector) -> None:
+    start = dt.date(meta.year, meta.month, 1)
+    end = dt.date(meta.year, meta.month, calendar.monthrange(meta.year, meta.month)[1])
+    for table in c.OBSERVATION_TABLES.values():
+        file, view = table.file, _view(table.file)
+        report_rows(
+            con, problems, file, "identifier",
+            f"select _line, Id from {view} where not regexp_full_match(Id, '[1-9][0-9]*')",
+            "Id {0!r} is not a positive whole number",
+        )
+        report_rows(
+            con, problems, file, "duplicate-id",
+            f"select min(_line), Id from {view} group by Id having count(*) > 1",
+            "Id {0!r} occurs more than once",
+        )
+        measures = ", ".join(f"'{m}'" for m in table.measures)
+        _check_identifier_column(con, file, "Measure", measures, problems, f"a measure of {table.code}")
+        for dim in table.dimensions:
+            if dim == "Date":
+                report_rows(
+                    con, problems, file, "date-range",
+                    f"""select _line, Date from {view}
+                        where try_strptime(Date, '%Y-%m-%d') is null
+                           or try_strptime(Date, '%Y-%m-%d')::date not between '{start}' and '{end}'""",
+                    "Date {0!r} is not a day of the delivery period " + f"{start}..{end}",
+                )
+            elif dim == "Hour":
+                _check_identifier_column(con, file, "Hour", ", ".join(f"'{h}'" for h in c.HOURS), problems, "H00..H23")
+            else:
+                source = c.DIMENSION_CODE_LIST[dim]
+                _check_identifier_column(
+                    con, file, dim, f"select Identifier from {_view(source)}", problems, f"an identifier in {source}"
+                )
+        report_rows(
+            con, problems, file, "value",
+            f"""select _line, Value from {view}
+                where Value <> '' and not regexp_full_match(Value, '[0-9]+')""",
+            "Value {0!r} is not a whole number >= 0",
+        )
+        _check_identifier_column(
+            con, file, "ValueAttribute", ", ".join(f"'{v}'" for v in c.VALUE_ATTRIBUTES), problems, "a CBS value attribute"
+        )
+        report_rows(
+            con, problems, file, "value-attribute",
+            f"""select _line, Value, ValueAttribute from {view}
+                where (ValueAttribute = 'None' and Value = '') or (ValueAttribute <> 'None' and Value <> '')""",
+            "Value {0!r} does not fit ValueAttribute {1!r} (None needs a value; Confidential, Impossible and Unknown need none)",
+        )
+        keys = ", ".join(("Measure",) + table.dimensions)
+        report_rows(
+            con, problems, file, "duplicate-cell",
+            f"select max(_line), {keys} from {view} group by {keys} having count(*) > 1",
+            "the same cell occurs more than once (" + ", ".join("{%d}" % i for i in range(len(table.dimensions) + 1)) + ")",
+        )

@@ -1,0 +1,178 @@
+"""`anpr load`: a checked delivery into the raw layer, atomically and idempotently.
+
+Checks run in an in-memory DuckDB; the warehouse file is attached read-only to
+decide what to do, and read-write only when there is something to write, inside
+one transaction. A refused delivery therefore never opens the warehouse for
+writing, and a process killed mid-load leaves an uncommitted transaction that
+DuckDB discards on the next open.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .delivery import CheckedDelivery
+from .problems import DeliveryRefused, Problem
+from .raw_schema import RAW_SCHEMA, REGISTER, create_raw_schema_sql, raw_table_for
+from .validate import check_delivery
+
+FAULT_ENV = "ANPR_FAULT_INJECT"  # test hook: "mid-load" exits the process inside the transaction
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    delivery_id: str
+    status: str  # "loaded", "correction", "already-loaded"
+    message: str
+    rows: int = 0
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    delivery_id: str
+    content_sha256: str
+    version: int
+    status: str
+    superseded_by: str | None
+
+
+def _register_rows(con: duckdb.DuckDBPyConnection, db: str, municipality: str, period: str, delivery_id: str) -> tuple[RegisterEntry | None, RegisterEntry | None, dict[str, RegisterEntry]]:
+    """(this delivery's entry, the current delivery of its month, all entries of its month)."""
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
+        [db, RAW_SCHEMA, REGISTER],
+    ).fetchone()[0]
+    if not exists:
+        return None, None, {}
+    rows = con.execute(
+        f"""select delivery_id, content_sha256, version, status, superseded_by from {db}.{RAW_SCHEMA}.{REGISTER}
+            where delivery_id = ? or (municipality_code = ? and period_code = ?)""",
+        [delivery_id, municipality, period],
+    ).fetchall()
+    entries = {r[0]: RegisterEntry(*r) for r in rows}
+    current = next((e for e in entries.values() if e.status == "current"), None)
+    return entries.get(delivery_id), current, entries
+
+
+def decide(checked: CheckedDelivery, own: RegisterEntry | None, current: RegisterEntry | None, entries: dict[str, RegisterEntry]) -> tuple[str, CheckedDelivery, str]:
+    """What loading this delivery means given the register: ("noop"|"load"|"correction", delivery, message).
+
+    Raises DeliveryRefused when the register makes the delivery unacceptable.
+    """
+    meta = checked.meta
+    label = f"{meta.municipality_code} {meta.period_code}"
+
+    def refuse(message: str) -> DeliveryRefused:
+        return DeliveryRefused(checked.source, [Problem(Path(checked.source).name, "register", message)])
+
+    if own is not None:
+        if own.content_sha256 != checked.content_sha256:
+            raise refuse(f"delivery {meta.delivery_id} was loaded before with different content; CBS must send a new version")
+        suffix = f" (superseded by {own.superseded_by})" if own.superseded_by else ""
+        return "noop", checked, f"{meta.delivery_id} is already loaded{suffix}; nothing changed"
+    if current is None:
+        if meta.supersedes and meta.supersedes in entries:
+            raise refuse(f"{meta.supersedes} is already superseded by {entries[meta.supersedes].superseded_by}")
+        return "load", checked, f"{meta.delivery_id} loaded for {label}"
+    if meta.supersedes != current.delivery_id:
+        raise refuse(
+            f"{label} already has current delivery {current.delivery_id}; a correction must name it in 'supersedes'"
+            + (" (for the legacy layout: anpr load --supersedes ID)" if checked.layout == "legacy" else "")
+        )
+    if checked.layout == "legacy":
+        checked = dataclasses.replace(checked, meta=dataclasses.replace(meta, version=current.version + 1))
+    elif meta.version <= current.version:
+        raise refuse(f"version {meta.version} is not newer than the current version {current.version} of {label}")
+    return "correction", checked, f"{checked.meta.delivery_id} replaces {current.delivery_id} for {label}"
+
+
+def _attach(con: duckdb.DuckDBPyConnection, warehouse: Path, read_only: bool) -> None:
+    mode = " (read_only)" if read_only else ""
+    con.execute(f"attach '{warehouse}' as wh{mode}")
+
+
+def load_delivery(path: Path, warehouse: Path, supersedes: str | None = None) -> LoadResult:
+    """Checks and loads one delivery; raises DeliveryRefused with every problem found."""
+    checked, problems = check_delivery(path)
+    if checked is None:
+        raise DeliveryRefused(str(path), problems)
+    if supersedes is not None:
+        if checked.layout != "legacy":
+            raise DeliveryRefused(str(path), [Problem(path.name, "supersedes", "--supersedes is only for the legacy layout; v1 says it in delivery.json")])
+        checked.meta = dataclasses.replace(checked.meta, supersedes=supersedes)
+    meta = checked.meta
+
+    con = duckdb.connect()
+    try:
+        if warehouse.exists():
+            _attach(con, warehouse, read_only=True)
+            action, checked, message = decide(checked, *_register_rows(con, "wh", meta.municipality_code, meta.period_code, meta.delivery_id))
+            con.execute("detach wh")
+        else:
+            action, checked, message = decide(checked, None, None, {})
+        if action == "noop":
+            return LoadResult(meta.delivery_id, "already-loaded", message)
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        _attach(con, warehouse, read_only=False)
+        rows = _write(con, checked, action)
+    finally:
+        con.close()
+    if rows is None:
+        return LoadResult(meta.delivery_id, "already-loaded", f"{meta.delivery_id} was loaded by another process meanwhile")
+    return LoadResult(checked.meta.delivery_id, "loaded" if action == "load" else "correction", message, rows)
+
+
+def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str) -> int | None:
+    meta = checked.meta
+    con.execute("begin transaction")
+    try:
+        for statement in create_raw_schema_sql("wh"):
+            con.execute(statement)
+        # Re-read the register inside the transaction: another process may have loaded meanwhile.
+        own, current, entries = _register_rows(con, "wh", meta.municipality_code, meta.period_code, meta.delivery_id)
+        again, _, _ = decide(checked, own, current, entries)
+        if again == "noop":
+            con.execute("rollback")
+            return None
+        rows = 0
+        for i, file in enumerate(sorted(checked.tables)):
+            table = checked.arrow(file)
+            if raw_table_for(checked.layout, file) == "cbs_v1_code_lists":
+                table = table.append_column("code_list", pa.array([file.removesuffix(".csv")] * len(table), pa.string()))
+            con.register("incoming", table)
+            con.execute(
+                f"""insert into wh.{RAW_SCHEMA}.{raw_table_for(checked.layout, file)} by name
+                    select ? as delivery_id, _line as line_number, * exclude (_line) from incoming""",
+                [meta.delivery_id],
+            )
+            con.unregister("incoming")
+            rows += len(table)
+            if i == 0 and os.environ.get(FAULT_ENV) == "mid-load":
+                os._exit(86)
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        if action == "correction":
+            con.execute(
+                f"update wh.{RAW_SCHEMA}.{REGISTER} set status = 'superseded', superseded_by = ?, superseded_at = ? where delivery_id = ?",
+                [meta.delivery_id, now, meta.supersedes],
+            )
+        con.execute(
+            f"""insert into wh.{RAW_SCHEMA}.{REGISTER} values
+                (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'current', null, null)""",
+            [
+                meta.delivery_id, meta.contract, checked.layout, meta.municipality_code, meta.municipality_name,
+                meta.period_code, meta.period_start, meta.period_end, meta.version, meta.supersedes, meta.produced_at,
+                meta.min_cell, meta.rounding_base, checked.content_sha256, checked.source, rows, now,
+            ],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return rows

@@ -1,0 +1,101 @@
+"""Decoding and CSV parsing that keep physical line numbers for every row.
+
+Python's csv module is used rather than DuckDB's reader so that a ragged row,
+a bad byte or a wrong header is reported with its exact line, as the contract's
+"message that names the file, line and rule" demands.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from .problems import Collector
+
+BOM = "\ufeff"
+
+
+@dataclass
+class ParsedTable:
+    file: str
+    header: tuple[str, ...]
+    columns: dict[str, list[str]]
+    lines: list[int]
+    _arrow: pa.Table | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def to_arrow(self) -> pa.Table:
+        """The rows as an Arrow table with a `_line` column (built once, used by checks and load)."""
+        if self._arrow is None:
+            data = {name: pa.array(values, pa.string()) for name, values in self.columns.items()}
+            data["_line"] = pa.array(self.lines, pa.int64())
+            self._arrow = pa.table(data)
+        return self._arrow
+
+
+def decode(file: str, data: bytes, problems: Collector) -> str | None:
+    """UTF-8 text without BOM; None (and a problem) for bytes that are not UTF-8 or an empty file."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.add(file, "encoding", f"byte 0x{data[exc.start]:02x} at offset {exc.start} is not UTF-8", line)
+        return None
+    text = text.removeprefix(BOM)
+    if not text.strip():
+        problems.add(file, "empty-file", "the file is empty (not even a header row)", 1)
+        return None
+    return text
+
+
+def parse_csv(file: str, text: str, delimiter: str, expected: tuple[str, ...], problems: Collector) -> ParsedTable | None:
+    """Rows as columns of strings; None when the header is wrong (then nothing else can be checked)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = tuple(h.strip() for h in next(reader))
+    except (StopIteration, csv.Error) as exc:
+        problems.add(file, "header", f"cannot read the header row: {exc}", 1)
+        return None
+    if header != expected:
+        sep = delimiter
+        problems.add(file, "header", f"header is {sep.join(header)!r}, expected {sep.join(expected)!r}", 1)
+        return None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    width = len(expected)
+    try:
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != width:
+                problems.add(file, "field-count", f"row has {len(row)} fields, expected {width}", reader.line_num)
+                continue
+            rows.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        problems.add(file, "csv-syntax", f"malformed CSV: {exc}", reader.line_num)
+        return None
+    columns = {name: list(values) for name, values in zip(expected, zip(*rows))} if rows else {n: [] for n in expected}
+    return ParsedTable(file, header, columns, lines)
+
+
+def report_rows(
+    con: duckdb.DuckDBPyConnection, problems: Collector, file: str, rule: str, sql: str, message: str
+) -> None:
+    """Runs `sql` (returning `_line` first, then values) and files one problem per offending row.
+
+    `message` is formatted with the remaining columns as positional arguments.
+    """
+    total = con.execute(f"select count(*) from ({sql})").fetchone()[0]
+    if not total:
+        return
+    shown = con.execute(f"select * from ({sql}) order by 1 limit {problems.per_rule}").fetchall()
+    for row in shown:
+        problems.add(file, rule, message.format(*row[1:]), row[0])
+    problems.bump(file, rule, total - len(shown))
