@@ -1,0 +1,1 @@
+{{ zone_fact('int_origin_profile', 'origin_profile_id', ['vehicle_category_code', 'owner_region_code']) }}

@@ -1,0 +1,1 @@
+{{ zone_fact('int_visit_frequency', 'visit_frequency_id', ['vehicle_category_code', 'visit_day_class_code']) }}

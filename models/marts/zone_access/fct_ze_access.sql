@@ -1,0 +1,121 @@
+-- ZE-zone access per zone, month and vehicle category: passages and vehicles by access status,
+-- under the rules in force at the start of the month ('current') and at the next rule change
+-- ('next_change'). Sums are over published detail cells only: where confidential cells are inside,
+-- the sum is a lower bound (is_complete = false). Rows with access_status = 'total' carry CBS's own
+-- published category total, the denominator for shares.
+with
+
+cells as (
+    select * from {{ ref('int_ze_access_cells') }}
+),
+
+emission_profile as (
+    select * from {{ ref('int_emission_profile') }}
+),
+
+scenarios as (
+    select
+        delivery_id,
+        municipality_code,
+        period_code,
+        month_start,
+        zone_code,
+        vehicle_category_code,
+        'current' as scenario,
+        current_rule_date as rule_date,
+        access_status_current as access_status,
+        passages,
+        passages_status,
+        vehicles,
+        vehicles_status,
+    from cells
+    union all
+    select
+        delivery_id,
+        municipality_code,
+        period_code,
+        month_start,
+        zone_code,
+        vehicle_category_code,
+        'next_change' as scenario,
+        next_rule_date as rule_date,
+        access_status_next as access_status,
+        passages,
+        passages_status,
+        vehicles,
+        vehicles_status,
+    from cells
+    where next_rule_date is not null
+),
+
+by_status as (
+    select
+        delivery_id,
+        municipality_code,
+        period_code,
+        month_start,
+        zone_code,
+        vehicle_category_code,
+        scenario,
+        rule_date,
+        access_status,
+        sum(passages) as passages,
+        sum(vehicles) as vehicles,
+        count(*) as detail_cells,
+        count(*) filter (where passages_status = 'confidential') as confidential_passage_cells,
+        count(*) filter (where vehicles_status = 'confidential') as confidential_vehicle_cells,
+    from scenarios
+    group by all
+),
+
+category_totals as (
+    select
+        emission_profile.delivery_id,
+        emission_profile.municipality_code,
+        emission_profile.period_code,
+        emission_profile.month_start,
+        emission_profile.zone_code,
+        emission_profile.vehicle_category_code,
+        scenario_dates.scenario,
+        scenario_dates.rule_date,
+        'total' as access_status,
+        emission_profile.passages,
+        emission_profile.vehicles,
+        1 as detail_cells,
+        case when emission_profile.passages_status = 'confidential' then 1 else 0 end as confidential_passage_cells,
+        case when emission_profile.vehicles_status = 'confidential' then 1 else 0 end as confidential_vehicle_cells,
+    from emission_profile
+    inner join (
+        select distinct
+            zone_code,
+            month_start,
+            vehicle_category_code,
+            scenario,
+            rule_date,
+        from scenarios
+    ) as scenario_dates
+        on
+            emission_profile.zone_code = scenario_dates.zone_code
+            and emission_profile.month_start = scenario_dates.month_start
+            and emission_profile.vehicle_category_code = scenario_dates.vehicle_category_code
+    where
+        emission_profile.emission_class_code = 'T001'
+        and emission_profile.first_admission_year_code = 'T001'
+),
+
+unioned as (
+    select * from by_status
+    union all
+    select * from category_totals
+),
+
+final as (
+    select
+        {{ surrogate_key(['zone_code', 'month_start', 'vehicle_category_code', 'scenario', 'access_status']) }}
+            as ze_access_id,
+        *,
+        confidential_passage_cells = 0 as is_complete,
+    from unioned
+)
+
+select * from final
