@@ -1,0 +1,65 @@
+{#- Generic data tests for the domain rules. dbt packages cannot be fetched here, so they live in macros. -#}
+
+{#- No value that looks like a Dutch licence plate (side codes 1-14, dashed or not). GMdddd and FAdddd are contract identifiers. -#}
+{% test no_licence_plate(model, column_name) %}
+{%- set groups = [
+    ['[A-Z]{2}', '[0-9]{2}', '[0-9]{2}'], ['[0-9]{2}', '[0-9]{2}', '[A-Z]{2}'], ['[0-9]{2}', '[A-Z]{2}', '[0-9]{2}'],
+    ['[A-Z]{2}', '[0-9]{2}', '[A-Z]{2}'], ['[A-Z]{2}', '[A-Z]{2}', '[0-9]{2}'], ['[0-9]{2}', '[A-Z]{2}', '[A-Z]{2}'],
+    ['[0-9]{2}', '[A-Z]{3}', '[0-9]'], ['[0-9]', '[A-Z]{3}', '[0-9]{2}'], ['[A-Z]{2}', '[0-9]{3}', '[A-Z]'],
+    ['[A-Z]', '[0-9]{3}', '[A-Z]{2}'], ['[A-Z]{3}', '[0-9]{2}', '[A-Z]'], ['[A-Z]', '[0-9]{2}', '[A-Z]{3}'],
+    ['[0-9]', '[A-Z]{2}', '[0-9]{3}'], ['[0-9]{3}', '[A-Z]{2}', '[0-9]'],
+] -%}
+{%- set dashed = [] -%}{%- set plain = [] -%}
+{%- for g in groups %}{% do dashed.append(g | join('-')) %}{% do plain.append(g | join('')) %}{% endfor -%}
+with tokens as (
+    select unnest(regexp_split_to_array(upper(cast({{ column_name }} as varchar)), '[^A-Z0-9-]+')) as token
+    from {{ model }}
+    where {{ column_name }} is not null
+)
+select token from tokens
+where
+    regexp_matches(token, '(^|[^A-Z0-9])({{ dashed | join("|") }})($|[^A-Z0-9])')
+    or (
+        list_bool_or([
+            regexp_full_match(part, '{{ plain | join("|") }}') and not regexp_full_match(part, '(GM|FA)[0-9]{4}')
+            for part in string_split(token, '-')
+        ])
+    )
+{% endtest %}
+
+{#- A cell that is not published has no value, and a published cell has one. -#}
+{% test value_matches_cell_status(model, column_name, status_column) %}
+select {{ column_name }}, {{ status_column }}
+from {{ model }}
+where
+    ({{ status_column }} <> 'published' and {{ column_name }} is not null)
+    or ({{ status_column }} = 'published' and {{ column_name }} is null)
+{% endtest %}
+
+{#- Published values are multiples of the delivery's SDC rounding base (deliveries without SDC parameters are skipped). -#}
+{% test multiple_of_rounding_base(model, column_name, delivery_column='delivery_id') %}
+select cells.{{ column_name }}, deliveries.sdc_rounding_base
+from {{ model }} as cells
+inner join {{ source('cbs', 'cbs_deliveries') }} as deliveries
+    on cells.{{ delivery_column }} = deliveries.delivery_id
+where
+    deliveries.sdc_rounding_base is not null
+    and cells.{{ column_name }} is not null
+    and cells.{{ column_name }} % deliveries.sdc_rounding_base <> 0
+{% endtest %}
+
+{#- Every group has its CBS total row (the dimension's T001): totals must never be re-derived. -#}
+{% test total_present(model, column_name, group_by) %}
+select {{ group_by | join(', ') }}
+from {{ model }}
+group by {{ group_by | join(', ') }}
+having count(*) filter (where {{ column_name }} = 'T001') <> 1
+{% endtest %}
+
+{#- The combination of columns is unique (the grain of the model). -#}
+{% test unique_combination(model, combination_of_columns) %}
+select {{ combination_of_columns | join(', ') }}, count(*) as occurrences
+from {{ model }}
+group by {{ combination_of_columns | join(', ') }}
+having count(*) > 1
+{% endtest %}
