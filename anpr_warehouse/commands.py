@@ -47,8 +47,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-# Later steps of `anpr run` (build, export, report) append themselves here.
-RUN_STEPS: list[Callable[[argparse.Namespace, Path, Path], None]] = []
+def cmd_build(args: argparse.Namespace) -> int:
+    """`dbt build` (seeds, models, tests, unit tests) on the warehouse."""
+    from .dbt_runner import run_dbt
+
+    extra = ["--select", *args.select] if args.select else []
+    run_dbt(["build", *extra], _warehouse(args))
+    return 0
+
+
+def _run_build(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
+    from .dbt_runner import run_dbt
+
+    print("3/5 dbt build (models and tests) ...", file=sys.stderr)
+    run_dbt(["build", "--quiet"], warehouse)
+    print("models:      built and tested (dbt build)")
+
+
+# Steps of `anpr run` after loading, in order.
+RUN_STEPS: list[Callable[[argparse.Namespace, Path, Path], None]] = [_run_build]
 
 
 def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -58,3 +75,8 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     run.add_argument("--keep", dest="fresh", action="store_false", help="keep an existing warehouse instead of starting fresh")
     warehouse_option(run)
     run.set_defaults(func=cmd_run)
+
+    build = sub.add_parser("build", help="dbt build: seeds, models, data tests and unit tests on the warehouse")
+    build.add_argument("--select", nargs="+", help="dbt node selection (default: everything)")
+    warehouse_option(build)
+    build.set_defaults(func=cmd_build)

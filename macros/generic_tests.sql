@@ -63,3 +63,19 @@ from {{ model }}
 group by {{ combination_of_columns | join(', ') }}
 having count(*) > 1
 {% endtest %}
+
+{#- Enacted ZE rules never overlap: one status per category, class, first-admission year and day. -#}
+{% test no_overlapping_rules(model) %}
+select first_rule.rule_id, second_rule.rule_id as overlapping_rule_id
+from {{ model }} as first_rule
+inner join {{ model }} as second_rule
+    on
+        first_rule.rule_id < second_rule.rule_id
+        and first_rule.vehicle_category_code = second_rule.vehicle_category_code
+        and first_rule.emission_class_code = second_rule.emission_class_code
+        and first_rule.first_admission_from <= second_rule.first_admission_to
+        and second_rule.first_admission_from <= first_rule.first_admission_to
+        and first_rule.valid_from <= coalesce(second_rule.valid_to, date '9999-12-31')
+        and second_rule.valid_from <= coalesce(first_rule.valid_to, date '9999-12-31')
+where first_rule.is_enacted and second_rule.is_enacted
+{% endtest %}

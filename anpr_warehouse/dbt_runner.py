@@ -1,0 +1,35 @@
+"""Runs dbt in-process against a given warehouse file.
+
+dbt reads the warehouse path from ANPR_WAREHOUSE (see profiles/profiles.yml), so
+every command that builds or queries sets it first; nothing else about dbt's
+configuration lives in Python.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import UserError
+from .paths import PROFILES_DIR, PROJECT_ROOT
+
+
+def point_dbt_at(warehouse: Path) -> None:
+    """Environment for dbt and MetricFlow: project, profiles and the warehouse file."""
+    os.environ["ANPR_WAREHOUSE"] = str(warehouse)
+    os.environ["DBT_PROFILES_DIR"] = str(PROFILES_DIR)
+    os.environ["DBT_PROJECT_DIR"] = str(PROJECT_ROOT)
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+def run_dbt(args: list[str], warehouse: Path) -> None:
+    """`dbt <args>` on the warehouse; raises UserError when dbt reports a failure."""
+    from dbt.cli.main import dbtRunner
+
+    if not warehouse.exists():
+        raise UserError(f"no warehouse at {warehouse}; load deliveries first (anpr load) or run 'anpr run'")
+    point_dbt_at(warehouse)
+    result = dbtRunner().invoke(args + ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROFILES_DIR)])
+    if not result.success:
+        detail = f": {result.exception}" if result.exception else " (see the failing nodes above)"
+        raise UserError(f"dbt {args[0]} failed{detail}")
