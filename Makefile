@@ -24,7 +24,7 @@ run: setup
 	$(BIN)/anpr run
 
 lint: setup
-	$(BIN)/sqlfluff lint models analyses macros tests/dbt
+	$(BIN)/sqlfluff lint models analyses tests/dbt
 
 test: setup system-deps
 	bash scripts/run_tests.sh

@@ -8,7 +8,7 @@
         period_code,
         period_start,
         layout,
-        sdc_rounding_base,
+        sdc_rounding_base
     from {{ source('cbs', 'cbs_deliveries') }}
     where status = 'current'
 {% endmacro %}

@@ -21,7 +21,7 @@ pivoted as (
         max(cell_value) filter (where measure_code = 'M_PASSAGES') as passages,
         max(cell_status) filter (where measure_code = 'M_PASSAGES') as passages_status,
         max(cell_value) filter (where measure_code = 'M_VEHICLES') as vehicles,
-        max(cell_status) filter (where measure_code = 'M_VEHICLES') as vehicles_status,
+        max(cell_status) filter (where measure_code = 'M_VEHICLES') as vehicles_status
     from observations
     group by
         delivery_id,

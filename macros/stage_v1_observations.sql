@@ -26,7 +26,7 @@ renamed as (
         {{ target[1] | replace('$', 'source.' ~ column) }} as {{ target[0] }},
         {%- endfor %}
         {{ cbs_value('source.value') }} as cell_value,
-        {{ cbs_cell_status('source.valueattribute') }} as cell_status,
+        {{ cbs_cell_status('source.valueattribute') }} as cell_status
     from source
     inner join current_deliveries
         on source.delivery_id = current_deliveries.delivery_id

@@ -37,7 +37,7 @@ final as (
         cells.vehicles,
         cells.vehicles_status,
         case when cells.passages_status = 'confidential' then 1 else 0 end as confidential_passage_cells,
-        case when cells.vehicles_status = 'confidential' then 1 else 0 end as confidential_vehicle_cells,
+        case when cells.vehicles_status = 'confidential' then 1 else 0 end as confidential_vehicle_cells
     from cells
     left join categories
         on cells.vehicle_category_code = categories.vehicle_category_code

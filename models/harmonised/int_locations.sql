@@ -24,7 +24,7 @@ legacy_harmonised as (
         direction_map.standard_code as direction_code,
         legacy_locations.latitude,
         legacy_locations.longitude,
-        'legacy' as source_layout,
+        'legacy' as source_layout
     from legacy_locations
     inner join direction_map
         on legacy_locations.direction_word = direction_map.legacy_word
@@ -41,7 +41,7 @@ v1_harmonised as (
         direction_code,
         latitude,
         longitude,
-        'v1' as source_layout,
+        'v1' as source_layout
     from v1_locations
 ),
 

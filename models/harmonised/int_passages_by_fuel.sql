@@ -1,4 +1,16 @@
-{%- set legacy_columns = ['diesel', 'benzine', 'elektrisch', 'waterstof', 'lpg', 'cng', 'lng', 'hybride', 'overig', 'onbekend', 'totaal'] -%}
+{%- set legacy_columns = [
+    'diesel',
+    'benzine',
+    'elektrisch',
+    'waterstof',
+    'lpg',
+    'cng',
+    'lng',
+    'hybride',
+    'overig',
+    'onbekend',
+    'totaal',
+] -%}
 
 with
 
@@ -26,25 +38,27 @@ v1_cells as (
         fuel_type_code,
         cell_value as passages,
         cell_status,
-        'v1' as source_layout,
+        'v1' as source_layout
     from v1_observations
     where measure_code = 'M_PASSAGES'
 ),
 
 legacy_long as (
     {%- for column in legacy_columns %}
-    select
-        delivery_id,
-        municipality_code,
-        period_code,
-        month_start,
-        location_code,
-        passage_date,
-        vehicle_category_word,
-        '{{ column }}' as legacy_column,
-        {{ column }} as legacy_cell,
-    from legacy_rows
-    {{ "union all" if not loop.last }}
+        {%- if not loop.first %}
+            union all
+        {%- endif %}
+        select
+            delivery_id,
+            municipality_code,
+            period_code,
+            month_start,
+            location_code,
+            passage_date,
+            vehicle_category_word,
+            '{{ column }}' as legacy_column,
+            {{ column }} as legacy_cell
+        from legacy_rows
     {%- endfor %}
 ),
 
@@ -60,7 +74,7 @@ legacy_cells as (
         fuel_map.standard_code as fuel_type_code,
         {{ legacy_value('legacy_long.legacy_cell') }} as passages,
         {{ legacy_cell_status('legacy_long.legacy_cell') }} as cell_status,
-        'legacy' as source_layout,
+        'legacy' as source_layout
     from legacy_long
     inner join legacy_code_map as category_map
         on

@@ -1,4 +1,13 @@
-{%- set legacy_columns = ['bestelauto', 'vrachtauto', 'trekker', 'bus', 'personenauto', 'overig', 'onbekend', 'totaal'] -%}
+{%- set legacy_columns = [
+    'bestelauto',
+    'vrachtauto',
+    'trekker',
+    'bus',
+    'personenauto',
+    'overig',
+    'onbekend',
+    'totaal',
+] -%}
 
 with
 
@@ -27,25 +36,27 @@ v1_cells as (
         vehicle_category_code,
         cell_value as passages,
         cell_status,
-        'v1' as source_layout,
+        'v1' as source_layout
     from v1_observations
     where measure_code = 'M_PASSAGES'
 ),
 
 legacy_long as (
     {%- for column in legacy_columns %}
-    select
-        delivery_id,
-        municipality_code,
-        period_code,
-        month_start,
-        location_code,
-        passage_date,
-        hour_of_day,
-        '{{ column }}' as legacy_column,
-        {{ column }} as legacy_cell,
-    from legacy_rows
-    {{ "union all" if not loop.last }}
+        {%- if not loop.first %}
+            union all
+        {%- endif %}
+        select
+            delivery_id,
+            municipality_code,
+            period_code,
+            month_start,
+            location_code,
+            passage_date,
+            hour_of_day,
+            '{{ column }}' as legacy_column,
+            {{ column }} as legacy_cell
+        from legacy_rows
     {%- endfor %}
 ),
 
@@ -61,7 +72,7 @@ legacy_cells as (
         legacy_code_map.standard_code as vehicle_category_code,
         {{ legacy_value('legacy_long.legacy_cell') }} as passages,
         {{ legacy_cell_status('legacy_long.legacy_cell') }} as cell_status,
-        'legacy' as source_layout,
+        'legacy' as source_layout
     from legacy_long
     inner join legacy_code_map
         on legacy_long.legacy_column = lower(legacy_code_map.legacy_word)

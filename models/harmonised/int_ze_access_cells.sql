@@ -15,7 +15,7 @@ zones as (
     select distinct
         zone_code,
         zone_type,
-        valid_from as zone_valid_from,
+        valid_from as zone_valid_from
     from {{ ref('int_zones') }}
 ),
 
@@ -31,12 +31,12 @@ categories as (
 change_dates as (
     select
         vehicle_category_code,
-        valid_from as change_date,
+        valid_from as change_date
     from rules
     union
     select
         vehicle_category_code,
-        cast(valid_to + interval 1 day as date) as change_date,
+        cast(valid_to + interval 1 day as date) as change_date
     from rules
     where valid_to is not null
 ),
@@ -60,7 +60,7 @@ cells_dated as (
                     and change_dates.change_date > emission_cells.month_start
             ),
             case when zones.zone_valid_from > emission_cells.month_start then zones.zone_valid_from end
-        ) as next_rule_date,
+        ) as next_rule_date
     from emission_cells
     left join zones
         on emission_cells.zone_code = zones.zone_code
@@ -81,7 +81,7 @@ with_status as (
                 then 'not_applicable'
             else coalesce(next_rule.access_status, categories.ze_default_status)
         end as access_status_next,
-        next_rule.rule_id as rule_id_next,
+        next_rule.rule_id as rule_id_next
     from cells_dated
     inner join categories
         on cells_dated.vehicle_category_code = categories.vehicle_category_code

@@ -19,7 +19,7 @@ legacy_zones as (
         locations.delivery_id,
         locations.municipality_code,
         locations.month_start,
-        locations.zone_code,
+        locations.zone_code
     from locations
     where locations.source_layout = 'legacy' and locations.zone_code is not null
 ),
@@ -33,7 +33,7 @@ legacy_harmonised as (
         coalesce(reference_zones.zone_name, legacy_zones.zone_code) as zone_name,
         coalesce(reference_zones.zone_type, 'OVERIG') as zone_type,
         reference_zones.valid_from,
-        'legacy' as source_layout,
+        'legacy' as source_layout
     from legacy_zones
     left join reference_zones
         on legacy_zones.zone_code = reference_zones.zone_code
@@ -48,7 +48,7 @@ v1_harmonised as (
         zone_name,
         zone_type,
         valid_from,
-        'v1' as source_layout,
+        'v1' as source_layout
     from v1_zones
 ),
 

@@ -20,7 +20,7 @@ enriched as (
             as day_name_en,
         isodow(date_day) >= 6 as is_weekend,
         cast(year(date_day) as integer) as calendar_year,
-        cast(month(date_day) as integer) as calendar_month,
+        cast(month(date_day) as integer) as calendar_month
     from days
 )
 

@@ -5,7 +5,7 @@ years as (
         'FA' || cast(range as varchar) as first_admission_year_code,
         cast(range as integer) as first_admission_year,
         case when range = 1999 then '1999 of eerder' else cast(range as varchar) end as title_nl,
-        case when range = 1999 then '1999 or earlier' else cast(range as varchar) end as title_en,
+        case when range = 1999 then '1999 or earlier' else cast(range as varchar) end as title_en
     from range(1999, 2031)
 ),
 
@@ -14,7 +14,7 @@ unknown as (
         'ONBK' as first_admission_year_code,
         cast(null as integer) as first_admission_year,
         'Onbekend' as title_nl,
-        'Unknown' as title_en,
+        'Unknown' as title_en
 ),
 
 final as (

@@ -8,7 +8,7 @@ history as (
     select
         location_code,
         min(month_start) as first_month,
-        max(month_start) as last_month,
+        max(month_start) as last_month
     from locations
     group by location_code
 ),
@@ -31,7 +31,7 @@ final as (
         latest.latitude,
         latest.longitude,
         history.first_month,
-        history.last_month,
+        history.last_month
     from latest
     inner join history
         on latest.location_code = history.location_code

@@ -17,7 +17,7 @@ delivered as (
         municipality_code,
         min(period_start) as first_month,
         max(period_start) as last_month,
-        count(*) filter (where is_current) as current_deliveries,
+        count(*) filter (where is_current) as current_deliveries
     from deliveries
     group by municipality_code
 ),
@@ -33,7 +33,7 @@ final as (
         municipalities.ze_zone_start_date,
         delivered.first_month,
         delivered.last_month,
-        coalesce(delivered.current_deliveries, 0) as current_deliveries,
+        coalesce(delivered.current_deliveries, 0) as current_deliveries
     from municipalities
     inner join provinces
         on municipalities.province_code = provinces.province_code

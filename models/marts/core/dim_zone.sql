@@ -16,7 +16,7 @@ latest as (
         zone_type,
         valid_from,
         month_start,
-        source_layout,
+        source_layout
     from zones
     qualify row_number() over (
         partition by zone_code order by month_start desc, source_layout desc
@@ -31,7 +31,7 @@ final as (
         latest.zone_type,
         coalesce(latest.valid_from, reference_zones.valid_from) as valid_from,
         latest.zone_type = 'ZE' as is_zero_emission_zone,
-        latest.month_start as last_delivered_month,
+        latest.month_start as last_delivered_month
     from latest
     left join reference_zones
         on latest.zone_code = reference_zones.zone_code

@@ -19,7 +19,12 @@ fuels as (
 
 final as (
     select
-        {{ surrogate_key(['cells.location_code', 'cells.passage_date', 'cells.vehicle_category_code', 'cells.fuel_type_code']) }}
+        {{ surrogate_key([
+            'cells.location_code',
+            'cells.passage_date',
+            'cells.vehicle_category_code',
+            'cells.fuel_type_code',
+        ]) }}
             as passage_fuel_id,
         cells.delivery_id,
         cells.municipality_code,
@@ -37,7 +42,7 @@ final as (
         cells.passages,
         cells.cell_status,
         case when cells.cell_status = 'confidential' then 1 else 0 end as confidential_cells,
-        cells.source_layout,
+        cells.source_layout
     from cells
     left join locations
         on cells.location_code = locations.location_code

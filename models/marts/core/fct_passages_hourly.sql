@@ -16,7 +16,12 @@ categories as (
 
 final as (
     select
-        {{ surrogate_key(['cells.location_code', 'cells.passage_date', 'cells.hour_of_day', 'cells.vehicle_category_code']) }}
+        {{ surrogate_key([
+            'cells.location_code',
+            'cells.passage_date',
+            'cells.hour_of_day',
+            'cells.vehicle_category_code',
+        ]) }}
             as passage_hourly_id,
         cells.delivery_id,
         cells.municipality_code,
@@ -34,7 +39,7 @@ final as (
         cells.passages,
         cells.cell_status,
         case when cells.cell_status = 'confidential' then 1 else 0 end as confidential_cells,
-        cells.source_layout,
+        cells.source_layout
     from cells
     left join locations
         on cells.location_code = locations.location_code

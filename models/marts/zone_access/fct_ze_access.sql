@@ -27,7 +27,7 @@ scenarios as (
         passages,
         passages_status,
         vehicles,
-        vehicles_status,
+        vehicles_status
     from cells
     union all
     select
@@ -43,7 +43,7 @@ scenarios as (
         passages,
         passages_status,
         vehicles,
-        vehicles_status,
+        vehicles_status
     from cells
     where next_rule_date is not null
 ),
@@ -63,9 +63,19 @@ by_status as (
         cast(sum(vehicles) as bigint) as vehicles,
         count(*) as detail_cells,
         count(*) filter (where passages_status = 'confidential') as confidential_passage_cells,
-        count(*) filter (where vehicles_status = 'confidential') as confidential_vehicle_cells,
+        count(*) filter (where vehicles_status = 'confidential') as confidential_vehicle_cells
     from scenarios
     group by all
+),
+
+scenario_dates as (
+    select distinct
+        zone_code,
+        month_start,
+        vehicle_category_code,
+        scenario,
+        rule_date
+    from scenarios
 ),
 
 category_totals as (
@@ -83,17 +93,9 @@ category_totals as (
         emission_profile.vehicles,
         1 as detail_cells,
         case when emission_profile.passages_status = 'confidential' then 1 else 0 end as confidential_passage_cells,
-        case when emission_profile.vehicles_status = 'confidential' then 1 else 0 end as confidential_vehicle_cells,
+        case when emission_profile.vehicles_status = 'confidential' then 1 else 0 end as confidential_vehicle_cells
     from emission_profile
-    inner join (
-        select distinct
-            zone_code,
-            month_start,
-            vehicle_category_code,
-            scenario,
-            rule_date,
-        from scenarios
-    ) as scenario_dates
+    inner join scenario_dates
         on
             emission_profile.zone_code = scenario_dates.zone_code
             and emission_profile.month_start = scenario_dates.month_start
@@ -114,7 +116,7 @@ final as (
         {{ surrogate_key(['zone_code', 'month_start', 'vehicle_category_code', 'scenario', 'access_status']) }}
             as ze_access_id,
         *,
-        confidential_passage_cells = 0 as is_complete,
+        confidential_passage_cells = 0 as is_complete
     from unioned
 )
 

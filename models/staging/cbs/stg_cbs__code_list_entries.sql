@@ -15,7 +15,7 @@ renamed as (
         source.identifier as code,
         source.title as title_nl,
         nullif(source.description, '') as description_nl,
-        source.identifier = 'T001' as is_total,
+        source.identifier = 'T001' as is_total
     from source
     inner join current_deliveries
         on source.delivery_id = current_deliveries.delivery_id

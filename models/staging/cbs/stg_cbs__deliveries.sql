@@ -26,7 +26,7 @@ renamed as (
         status as delivery_status,
         superseded_by as superseded_by_delivery_id,
         superseded_at,
-        status = 'current' as is_current,
+        status = 'current' as is_current
     from source
 )
 

@@ -16,7 +16,7 @@ renamed as (
         current_deliveries.period_start as month_start,
         source.line_number,
         source.locatie as location_code,
-        strptime(source.datum, '%d-%m-%Y')::date as passage_date,
+        cast(strptime(source.datum, '%d-%m-%Y') as date) as passage_date,
         source.voertuigcategorie as vehicle_category_word,
         source.diesel,
         source.benzine,
@@ -28,7 +28,7 @@ renamed as (
         source.hybride,
         source.overig,
         source.onbekend,
-        source.totaal,
+        source.totaal
     from source
     inner join current_deliveries
         on source.delivery_id = current_deliveries.delivery_id

@@ -16,7 +16,7 @@ renamed as (
         current_deliveries.period_start as month_start,
         source.line_number,
         source.locatie as location_code,
-        strptime(source.datum, '%d-%m-%Y')::date as passage_date,
+        cast(strptime(source.datum, '%d-%m-%Y') as date) as passage_date,
         cast(source.uur as integer) as hour_of_day,
         source.bestelauto,
         source.vrachtauto,
@@ -25,7 +25,7 @@ renamed as (
         source.personenauto,
         source.overig,
         source.onbekend,
-        source.totaal,
+        source.totaal
     from source
     inner join current_deliveries
         on source.delivery_id = current_deliveries.delivery_id

@@ -20,7 +20,7 @@ renamed as (
         cast(source.x_rd as double) as x_rd,
         cast(source.y_rd as double) as y_rd,
         source.latitude_wgs84 as latitude,
-        source.longitude_wgs84 as longitude,
+        source.longitude_wgs84 as longitude
     from source
     inner join current_deliveries
         on source.delivery_id = current_deliveries.delivery_id

@@ -18,7 +18,7 @@ renamed as (
         nullif(source.zoneidentifier, '') as zone_code,
         source.direction as direction_code,
         cast(source.latitude as double) as latitude,
-        cast(source.longitude as double) as longitude,
+        cast(source.longitude as double) as longitude
     from source
     inner join current_deliveries
         on source.delivery_id = current_deliveries.delivery_id

@@ -15,7 +15,7 @@ renamed as (
         source.title as title_nl,
         source.unit,
         cast(source.decimals as integer) as decimals,
-        source.description as description_nl,
+        source.description as description_nl
     from source
     inner join current_deliveries
         on source.delivery_id = current_deliveries.delivery_id

@@ -16,7 +16,7 @@ renamed as (
         source.identifier as zone_code,
         source.title as zone_name,
         source.zonetype as zone_type,
-        cast(source.validfrom as date) as valid_from,
+        cast(source.validfrom as date) as valid_from
     from source
     inner join current_deliveries
         on source.delivery_id = current_deliveries.delivery_id
