@@ -111,13 +111,26 @@ unioned as (
     select * from category_totals
 ),
 
+categories as (
+    select * from {{ ref('ref_vehicle_categories') }}
+),
+
 final as (
     select
-        {{ surrogate_key(['zone_code', 'month_start', 'vehicle_category_code', 'scenario', 'access_status']) }}
+        {{ surrogate_key([
+            'unioned.zone_code',
+            'unioned.month_start',
+            'unioned.vehicle_category_code',
+            'unioned.scenario',
+            'unioned.access_status',
+        ]) }}
             as ze_access_id,
-        *,
-        confidential_passage_cells = 0 as is_complete
+        unioned.*,
+        categories.is_logistics,
+        unioned.confidential_passage_cells = 0 as is_complete
     from unioned
+    inner join categories
+        on unioned.vehicle_category_code = categories.vehicle_category_code
 )
 
 select * from final
