@@ -56,6 +56,26 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_metrics_list(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from .metrics import MetricLayer
+
+    layer = MetricLayer(_warehouse(args))
+    rows = [(m["name"], m["type"], m.get("label") or "", (m.get("description") or "")[:90]) for m in sorted(layer.public_metrics(), key=lambda m: m["name"])]
+    print(tabulate(rows, headers=("metric", "type", "label", "description")))
+    return 0
+
+
+def cmd_metrics_query(args: argparse.Namespace) -> int:
+    from .metrics import MetricLayer
+
+    layer = MetricLayer(_warehouse(args))
+    result = layer.query(_split_commas(args.metrics), _split_commas(args.group_by), args.where)
+    sys.stdout.write(result.render(args.format))
+    return 0
+
+
 def _run_build(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
     from .dbt_runner import run_dbt
 
@@ -68,6 +88,11 @@ def _run_build(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
 RUN_STEPS: list[Callable[[argparse.Namespace, Path, Path], None]] = [_run_build]
 
 
+def _split_commas(values: list[str]) -> list[str]:
+    """`--metrics a,b c` and `--metrics a b c` mean the same."""
+    return [part for value in values for part in value.split(",") if part]
+
+
 def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argparse.ArgumentParser], None]) -> None:
     run = sub.add_parser("run", help="the main job on the shipped sample: generate, load, build, export, report")
     run.add_argument("--out", type=Path, default=PROJECT_ROOT / "out", help="where outputs go (default out/)")
@@ -75,6 +100,20 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     run.add_argument("--keep", dest="fresh", action="store_false", help="keep an existing warehouse instead of starting fresh")
     warehouse_option(run)
     run.set_defaults(func=cmd_run)
+
+    metrics = sub.add_parser("metrics", help="the semantic layer: list metrics, query them")
+    metrics_sub = metrics.add_subparsers(dest="metrics_command", required=True)
+    listing = metrics_sub.add_parser("list", help="metrics with their descriptions")
+    warehouse_option(listing)
+    listing.set_defaults(func=cmd_metrics_list)
+    query = metrics_sub.add_parser("query", help="query metrics through MetricFlow (completeness travels with every value)")
+    query.add_argument("--metrics", nargs="+", required=True, action="extend")
+    query.add_argument("--group-by", nargs="+", default=[], action="extend",
+                       help="e.g. metric_time__month zone vehicle_category fuel_type")
+    query.add_argument("--where", action="append", default=[], help="MetricFlow filter, e.g. \"{{ Entity('municipality') }} = 'GM0344'\"")
+    query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    warehouse_option(query)
+    query.set_defaults(func=cmd_metrics_query)
 
     build = sub.add_parser("build", help="dbt build: seeds, models, data tests and unit tests on the warehouse")
     build.add_argument("--select", nargs="+", help="dbt node selection (default: everything)")

@@ -3,3 +3,5 @@
 
 class UserError(Exception):
     """A problem with the input or the environment that a message can explain."""
+
+    exit_code = 1

@@ -33,12 +33,13 @@ class GenerateRequest:
 
 
 def _rng(request: GenerateRequest) -> np.random.Generator:
-    """One stream per (seed, municipality, month, version): months differ, reruns do not.
+    """One stream per (seed, municipality, month): months differ, reruns do not.
 
-    The layout is deliberately not part of the key: a legacy and a v1 delivery with
-    the same seed describe the same traffic.
+    Neither the layout nor the version is part of the key: a legacy and a v1 delivery
+    with the same seed describe the same traffic, and a correction is the same month
+    with one camera recalibrated (see `_recalibrate`).
     """
-    key = f"{request.seed}|{request.municipality}|{request.year}-{request.month:02d}|{request.version}"
+    key = f"{request.seed}|{request.municipality}|{request.year}-{request.month:02d}"
     return np.random.default_rng(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
 
 
@@ -46,6 +47,8 @@ def protected_observations(con: duckdb.DuckDBPyConnection, request: GenerateRequ
     """Simulates the month and applies CBS disclosure control; returns (traffic, table -> relation name)."""
     muni = lookup_municipality(request.municipality)
     traffic = simulate_month(muni, request.year, request.month, request.locations, _rng(request))
+    if request.version > 1:
+        traffic = _recalibrate(traffic, traffic.locations[0].identifier, 1 + 0.06 * (request.version - 1))
     con.register("src_hourly", traffic.hourly)
     con.register("src_by_fuel", traffic.by_fuel)
     con.register("src_vehicles", traffic.vehicles)
@@ -70,6 +73,21 @@ def protected_observations(con: duckdb.DuckDBPyConnection, request: GenerateRequ
         )
         observations[code] = sdc.protect(con, spec, grid, request.year, request.min_cell, request.rounding_base)
     return traffic, observations
+
+
+def _recalibrate(traffic, location: str, factor: float):
+    """A correction's cause: one camera under-counted, so its counts are scaled up."""
+    import pyarrow.compute as pc
+
+    def scale(table):
+        hit = pc.equal(table["Location"], location)
+        for column in ("passages", "n_distinct"):
+            scaled = pc.cast(pc.round(pc.multiply(table[column], factor)), table[column].type)
+            table = table.set_column(table.schema.get_field_index(column), column, pc.if_else(hit, scaled, table[column]))
+        return table
+
+    traffic.hourly, traffic.by_fuel = scale(traffic.hourly), scale(traffic.by_fuel)
+    return traffic
 
 
 def request_tables(layout: str) -> tuple[str, ...]:

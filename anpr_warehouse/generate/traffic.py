@@ -34,6 +34,7 @@ class Location:
     direction: str
     latitude: float
     longitude: float
+    daily_volume: float = 0.0  # expected passages per average weekday; stable across months
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,10 @@ class MonthTraffic:
 
 
 def make_sites(muni: Municipality, n_locations: int, rng: np.random.Generator) -> tuple[list[Location], list[Zone]]:
-    """Camera sites: most on the ZE-zone border, some around an environmental zone, a few outside."""
+    """Camera sites: most on the ZE-zone border, some around an environmental zone, a few outside.
+
+    `rng` is seeded by the municipality alone, so sites and their volumes are the same every month.
+    """
     zones = [Zone(f"{muni.code}_Z01", f"Zero-emissiezone {muni.name}", "ZE", muni.ze_zone_start_date or "2025-01-01")]
     n_ze = max(1, round(n_locations * 0.6))
     n_milieu = round(n_locations * 0.25) if n_locations >= 4 else 0
@@ -79,8 +83,9 @@ def make_sites(muni: Municipality, n_locations: int, rng: np.random.Generator) -
         lat = muni.centre_latitude + radius * np.sin(angle) / 111.2
         lon = muni.centre_longitude + radius * np.cos(angle) / (111.2 * np.cos(np.radians(muni.centre_latitude)))
         street = STREETS[i % len(STREETS)] + ("" if i < len(STREETS) else f" {i // len(STREETS) + 1}")
+        volume = float(rng.lognormal(np.log(p.MEAN_DAILY_PASSAGES_PER_LOCATION), 0.45))
         locations.append(
-            Location(f"{muni.code}_L{i + 1:03d}", f"{street} ({muni.name})", zone, direction, round(lat, 6), round(lon, 6))
+            Location(f"{muni.code}_L{i + 1:03d}", f"{street} ({muni.name})", zone, direction, round(lat, 6), round(lon, 6), volume)
         )
     return locations, zones
 
@@ -109,7 +114,7 @@ def camera_counts(
 ) -> tuple[pa.Table, pa.Table, np.ndarray]:
     """T01 and T02 detail cells, plus passages per location (for sizing the zone population)."""
     n_loc, n_day, n_cat = len(locations), len(dates), len(c.VEHICLE_CATEGORIES)
-    base = rng.lognormal(np.log(p.MEAN_DAILY_PASSAGES_PER_LOCATION), 0.45, n_loc)
+    base = np.array([loc.daily_volume for loc in locations])
     dow = p.DAY_OF_WEEK_FACTOR[[d.weekday() for d in dates]]
     day_noise = rng.gamma(40, 1 / 40, (n_loc, n_day))
     expected = (

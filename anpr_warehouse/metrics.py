@@ -1,0 +1,197 @@
+"""The one path to a number: a thin wrapper on MetricFlow's Python engine.
+
+Analysts (`anpr metrics query`), vendor exports and the report all ask this
+module, so the same question always gets the same answer. It adds what the
+semantic layer's definitions carry in their `meta`:
+
+- every metric travels with the count of confidential CBS cells behind it, and a
+  value with any of them inside is marked incomplete (a lower bound), never exact;
+- metrics counted per zone and month (unique vehicles) are refused with a reason
+  when the query does not keep zone and month apart. The semantic layer itself
+  also returns null for such rows, so direct `mf query` users are safe too.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from .dbt_runner import point_dbt_at, run_dbt
+from .errors import UserError
+from .paths import PROJECT_ROOT
+
+ZONE_MONTH_REASON = (
+    "{metric} is counted by CBS per zone and month; unique vehicles are not additive over months or zones. "
+    "Group by zone and metric_time__month (e.g. --group-by zone metric_time__month)."
+)
+TIME_ITEMS_AT_MONTH = {"metric_time", "metric_time__month"}
+
+
+class MetricRefused(UserError):
+    """A query the metric layer will not answer, with the reason (exit code 2, like a refused delivery)."""
+
+    exit_code = 2
+
+
+@dataclass
+class MetricValue:
+    value: float | int | None
+    confidential_cells: int
+    complete: bool
+
+    def as_json(self) -> dict:
+        return {"value": self.value, "confidential_cells": self.confidential_cells, "complete": self.complete}
+
+
+@dataclass
+class MetricResult:
+    group_by: list[str]
+    metrics: list[str]
+    rows: list[dict] = field(default_factory=list)  # group-by values plus MetricValue per metric
+
+    def to_records(self) -> list[dict]:
+        """Flat records: `<metric>`, `<metric>__confidential_cells`, `<metric>__complete`."""
+        records = []
+        for row in self.rows:
+            record = {g: _plain(row[g]) for g in self.group_by}
+            for metric in self.metrics:
+                value: MetricValue = row[metric]
+                record[metric] = value.value
+                record[f"{metric}__confidential_cells"] = value.confidential_cells
+                record[f"{metric}__complete"] = value.complete
+            records.append(record)
+        return records
+
+    def render(self, fmt: str) -> str:
+        records = self.to_records()
+        if fmt == "json":
+            return json.dumps(
+                {"group_by": self.group_by, "metrics": self.metrics,
+                 "rows": [{**{g: _plain(r[g]) for g in self.group_by}, **{m: r[m].as_json() for m in self.metrics}} for r in self.rows]},
+                indent=2, ensure_ascii=False, default=str,
+            ) + "\n"
+        if fmt == "csv":
+            out = io.StringIO()
+            columns = list(records[0]) if records else self.group_by + self.metrics
+            writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(records)
+            return out.getvalue()
+        from tabulate import tabulate
+
+        table = [[_plain(r[g]) for g in self.group_by] + [format_value(r[m]) for m in self.metrics] for r in self.rows]
+        note = "\n'>=' marks a lower bound: confidential CBS cells are inside (unknown, not zero)." if any(
+            not r[m].complete and r[m].value is not None for r in self.rows for m in self.metrics
+        ) else ""
+        return tabulate(table, headers=self.group_by + self.metrics, disable_numparse=True) + note + "\n"
+
+
+def _plain(value):
+    return value.isoformat()[:10] if hasattr(value, "isoformat") else value
+
+
+def format_value(value: MetricValue) -> str:
+    if value.value is None:
+        return ""
+    number = value.value
+    text = f"{number:.4f}" if isinstance(number, float) and not float(number).is_integer() else f"{int(round(number))}"
+    return text if value.complete else f">= {text}"
+
+
+class MetricLayer:
+    """MetricFlow on one warehouse file; build it once and ask many questions (planning is cached)."""
+
+    def __init__(self, warehouse: Path):
+        if not warehouse.exists():
+            raise UserError(f"no warehouse at {warehouse}; run 'anpr run' or load and build first")
+        point_dbt_at(warehouse)
+        self.warehouse = warehouse
+        if not (PROJECT_ROOT / "target" / "semantic_manifest.json").exists():
+            run_dbt(["parse", "--quiet"], warehouse)
+
+    @cached_property
+    def _config(self):
+        from dbt_metricflow.cli.cli_configuration import CLIConfiguration
+
+        logging.getLogger("metricflow").setLevel(logging.WARNING)
+        config = CLIConfiguration()
+        config.setup(dbt_profiles_path=PROJECT_ROOT / "profiles", dbt_project_path=PROJECT_ROOT, configure_file_logging=False)
+        return config
+
+    @cached_property
+    def definitions(self) -> dict[str, dict]:
+        """Metric definitions from the semantic manifest, by name."""
+        manifest = json.loads((PROJECT_ROOT / "target" / "semantic_manifest.json").read_text())
+        return {m["name"]: m for m in manifest["metrics"]}
+
+    def public_metrics(self) -> list[dict]:
+        """Metrics meant for users: not the confidential-cell companions or the unguarded raw inputs."""
+        return [
+            m for m in self.definitions.values()
+            if "companion_of" not in _meta(m) and not m["name"].endswith("_raw") and not m["name"].endswith("zone_months")
+        ]
+
+    def companions(self, metric: str) -> list[str]:
+        meta = _meta(self._definition(metric))
+        if "confidential_cells_metric" in meta:
+            return [meta["confidential_cells_metric"]]
+        return list(meta.get("confidential_cells_metrics", []))
+
+    def _definition(self, metric: str) -> dict:
+        if metric not in self.definitions:
+            raise UserError(f"unknown metric {metric!r}; 'anpr metrics list' shows them")
+        return self.definitions[metric]
+
+    def check_grain(self, metrics: list[str], group_by: list[str]) -> None:
+        """Refuses unique-vehicle metrics unless zone and month are kept apart."""
+        keeps_zone = any(g == "zone" or g.startswith("zone__") for g in group_by)
+        keeps_month = any(g in TIME_ITEMS_AT_MONTH for g in group_by)
+        for metric in metrics:
+            if _meta(self._definition(metric)).get("grain") == "zone_month" and not (keeps_zone and keeps_month):
+                raise MetricRefused(ZONE_MONTH_REASON.format(metric=metric))
+
+    def query(self, metrics: list[str], group_by: list[str] | None = None, where: list[str] | None = None) -> MetricResult:
+        """Runs the query with every metric's confidential-cell companions; rows sorted by the group-by values."""
+        from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
+        group_by = list(group_by or [])
+        self.check_grain(metrics, group_by)
+        companions = {m: self.companions(m) for m in metrics}
+        asked = list(dict.fromkeys(metrics + [c for cs in companions.values() for c in cs]))
+        request = MetricFlowQueryRequest.create(metric_names=asked, group_by_names=group_by or None, where_constraints=where or None)
+        try:
+            frame = self._config.mf.query(mf_request=request).result_df
+        except Exception as exc:  # MetricFlow raises many types; all mean "this query cannot be answered"
+            raise UserError(f"metric query failed: {str(exc).strip().splitlines()[0]}") from None
+        columns = list(frame.column_names)
+        result = MetricResult(group_by=columns[: len(columns) - len(asked)], metrics=metrics)
+        for raw in frame.rows:
+            row = dict(zip(columns, raw))
+            if all(row[m] is None for m in metrics):
+                continue  # e.g. the month after the last one, produced by an offset metric
+            entry = {g: row[g] for g in result.group_by}
+            for metric in metrics:
+                cells = int(sum(row[c] or 0 for c in companions[metric]))
+                value = _number(row[metric])
+                entry[metric] = MetricValue(value, cells, cells == 0 and value is not None)
+            result.rows.append(entry)
+        result.rows.sort(key=lambda r: tuple(str(r[g]) for g in result.group_by))
+        return result
+
+
+def _meta(definition: dict) -> dict:
+    return (definition.get("config") or {}).get("meta") or {}
+
+
+def _number(value):
+    """Plain Python numbers: ints stay ints (counts), everything else becomes float; NaN is unknown."""
+    if value is None or isinstance(value, int):
+        return value
+    number = float(value)
+    return None if math.isnan(number) else number
