@@ -112,7 +112,8 @@ class MetricLayer:
             raise UserError(f"no warehouse at {warehouse}; run 'anpr run' or load and build first")
         point_dbt_at(warehouse)
         self.warehouse = warehouse
-        if not (PROJECT_ROOT / "target" / "semantic_manifest.json").exists():
+        if _manifest_database() != warehouse.stem:
+            # dbt names the DuckDB database after the file; the manifest must match this warehouse
             run_dbt(["parse", "--quiet"], warehouse)
 
     @cached_property
@@ -170,19 +171,29 @@ class MetricLayer:
         except Exception as exc:  # MetricFlow raises many types; all mean "this query cannot be answered"
             raise UserError(f"metric query failed: {str(exc).strip().splitlines()[0]}") from None
         columns = list(frame.column_names)
-        result = MetricResult(group_by=columns[: len(columns) - len(asked)], metrics=metrics)
+        returned = columns[: len(columns) - len(asked)]
+        ordered = group_by if sorted(group_by) == sorted(returned) else returned  # keep the order the user asked for
+        result = MetricResult(group_by=ordered, metrics=metrics)
         for raw in frame.rows:
             row = dict(zip(columns, raw))
-            if all(row[m] is None for m in metrics):
-                continue  # e.g. the month after the last one, produced by an offset metric
+            if all(row[m] is None for m in metrics) and not any(row[c] for cs in companions.values() for c in cs):
+                continue  # nothing known and nothing hidden, e.g. the month after the last one (offset metrics)
             entry = {g: row[g] for g in result.group_by}
             for metric in metrics:
                 cells = int(sum(row[c] or 0 for c in companions[metric]))
                 value = _number(row[metric])
-                entry[metric] = MetricValue(value, cells, cells == 0 and value is not None)
+                entry[metric] = MetricValue(value, cells, cells == 0)
             result.rows.append(entry)
         result.rows.sort(key=lambda r: tuple(str(r[g]) for g in result.group_by))
         return result
+
+
+def _manifest_database() -> str | None:
+    path = PROJECT_ROOT / "target" / "semantic_manifest.json"
+    if not path.exists():
+        return None
+    models = json.loads(path.read_text()).get("semantic_models") or [{}]
+    return (models[0].get("node_relation") or {}).get("database")
 
 
 def _meta(definition: dict) -> dict:
