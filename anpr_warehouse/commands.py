@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from .cli_args import month_arg
 from .errors import UserError
 from .paths import PROJECT_ROOT, default_warehouse
 
@@ -76,6 +77,18 @@ def cmd_metrics_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_vendor
+
+    months = [f"{y:04d}-{m:02d}" for y, m in args.month] if args.month else None
+    packages = export_vendor(_warehouse(args), args.vendor, args.out.resolve(), args.municipality, months, entitlements=args.entitlements)
+    for package in packages:
+        print(package)
+    if not packages:
+        print("nothing to export: no loaded months for the entitled municipalities", file=sys.stderr)
+    return 0
+
+
 def _run_build(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
     from .dbt_runner import run_dbt
 
@@ -114,6 +127,15 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
     warehouse_option(query)
     query.set_defaults(func=cmd_metrics_query)
+
+    export = sub.add_parser("export", help="vendor packages per municipality and month (entitlements in vendors.yml)")
+    export.add_argument("--vendor", required=True)
+    export.add_argument("--out", type=Path, default=PROJECT_ROOT / "out" / "exports")
+    export.add_argument("--municipality", nargs="+", help="default: every municipality the vendor is entitled to")
+    export.add_argument("--month", nargs="+", type=month_arg, help="YYYY-MM (default: every loaded month)")
+    export.add_argument("--entitlements", type=Path, default=None, help="vendor entitlements file (default: vendors.yml)")
+    warehouse_option(export)
+    export.set_defaults(func=cmd_export)
 
     build = sub.add_parser("build", help="dbt build: seeds, models, data tests and unit tests on the warehouse")
     build.add_argument("--select", nargs="+", help="dbt node selection (default: everything)")

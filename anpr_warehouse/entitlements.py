@@ -1,0 +1,59 @@
+"""Vendor entitlements (vendors.yml): a vendor receives only the municipalities it is entitled to.
+
+Checked before anything is read or written, for the whole request: asking for one
+municipality too many refuses the request, it does not quietly export the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import UserError
+from .paths import PROJECT_ROOT
+
+VENDORS_FILE = PROJECT_ROOT / "vendors.yml"
+FORMATS = ("parquet", "csv", "geojson")
+
+
+class NotEntitled(UserError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Vendor:
+    name: str
+    municipalities: tuple[str, ...]
+    formats: tuple[str, ...]
+
+
+def load_vendors(path: Path = VENDORS_FILE) -> dict[str, Vendor]:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise UserError(f"cannot read vendor entitlements {path}: {exc}") from None
+    vendors = {}
+    for name, entry in (doc.get("vendors") or {}).items():
+        formats = tuple(entry.get("formats") or FORMATS)
+        unknown = set(formats) - set(FORMATS)
+        if unknown:
+            raise UserError(f"{path}: vendor {name} has unknown formats {sorted(unknown)}; known: {', '.join(FORMATS)}")
+        vendors[name] = Vendor(name, tuple(entry.get("municipalities") or ()), formats)
+    return vendors
+
+
+def entitled_municipalities(vendor_name: str, requested: list[str] | None, path: Path = VENDORS_FILE) -> tuple[Vendor, list[str]]:
+    """The vendor and the municipalities to export; refuses the whole request on any unentitled one."""
+    vendors = load_vendors(path)
+    if vendor_name not in vendors:
+        raise NotEntitled(f"unknown vendor {vendor_name!r}; vendors in {path.name}: {', '.join(sorted(vendors)) or 'none'}")
+    vendor = vendors[vendor_name]
+    wanted = list(dict.fromkeys(requested)) if requested else list(vendor.municipalities)
+    refused = [m for m in wanted if m not in vendor.municipalities]
+    if refused:
+        raise NotEntitled(
+            f"vendor {vendor_name} is not entitled to {', '.join(refused)} (entitled: {', '.join(vendor.municipalities) or 'none'}); nothing was exported"
+        )
+    return vendor, wanted

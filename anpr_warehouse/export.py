@@ -1,0 +1,236 @@
+"""`anpr export`: per municipality and month, a complete, self-describing vendor package.
+
+A package holds the marts for that municipality and month (Parquet and/or CSV),
+the metric-layer answers to the standard questions, the camera sites as GeoJSON
+with their figures, a data dictionary and a manifest with checksums and schema.
+It is written to a temporary folder and renamed into place, so a package is
+either complete or absent; the same warehouse always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .differencing import withhold
+from .entitlements import VENDORS_FILE, Vendor, entitled_municipalities
+from .errors import UserError
+from .metrics import MetricLayer, MetricResult
+from .standard_questions import QUESTIONS, answer, total_for
+from .vendor_dictionary import model_columns, write_dictionary
+
+PACKAGE_CONTRACT = "anpr-vendor-package/1"
+CELL_STATUSES = {
+    "published": "CBS published the value (rounded to the rounding base).",
+    "confidential": "Suppressed by CBS disclosure control: unknown, not zero. Never fill it in.",
+    "impossible": "The combination cannot occur.",
+    "unknown": "CBS does not know the value.",
+}
+FACTS = ("fct_passages_hourly", "fct_passages_by_fuel", "fct_emission_profile", "fct_sector_profile", "fct_origin_profile",
+         "fct_visit_frequency", "fct_ze_access")
+MUNICIPALITY_DIMS = ("dim_location", "dim_zone", "dim_municipality")
+CODE_DIMS = ("dim_vehicle_category", "dim_fuel_type", "dim_emission_class", "dim_first_admission_year", "dim_sbi_section",
+             "dim_owner_region", "dim_owner_type", "dim_visit_day_class")
+
+
+@dataclass(frozen=True)
+class PackageRequest:
+    vendor: Vendor
+    municipality: str
+    month_start: str  # YYYY-MM-01
+
+
+def export_vendor(warehouse: Path, vendor_name: str, out: Path, municipalities: list[str] | None = None,
+                  months: list[str] | None = None, progress: bool = True, entitlements: Path | None = None) -> list[Path]:
+    """Exports every (entitled municipality x available month); returns the package folders."""
+    vendor, wanted = entitled_municipalities(vendor_name, municipalities, entitlements or VENDORS_FILE)
+    layer = MetricLayer(warehouse)
+    con = duckdb.connect(str(warehouse))  # the same DuckDB instance MetricFlow's adapter uses
+    try:
+        jobs = []
+        for municipality in wanted:
+            available = [r[0].isoformat() for r in con.execute(
+                "select distinct month_start from marts.fct_passages_hourly where municipality_code = ? order by 1", [municipality]
+            ).fetchall()]
+            chosen = [m for m in available if not months or m[:7] in months]
+            if months and not chosen:
+                raise UserError(f"{municipality} has no data for {', '.join(months)} (available: {', '.join(a[:7] for a in available) or 'none'})")
+            jobs += [PackageRequest(vendor, municipality, month) for month in chosen]
+        from tqdm import tqdm
+
+        return [
+            write_package(con, layer, job, out)
+            for job in tqdm(jobs, desc=f"export {vendor.name}", unit="package", disable=not progress or len(jobs) < 2, file=sys.stderr)
+        ]
+    finally:
+        con.close()
+
+
+def write_package(con: duckdb.DuckDBPyConnection, layer: MetricLayer, job: PackageRequest, out: Path) -> Path:
+    final = out / job.vendor.name / job.municipality / job.month_start[:7]
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        files = _write_contents(con, layer, job, staging)
+        (staging / "manifest.json").write_text(_manifest(con, layer, job, staging, files), encoding="utf-8")
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        if final.exists():
+            final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) -> dict[str, dict]:
+    """Writes marts, metric answers and GeoJSON; returns file name -> {rows, source} for the manifest."""
+    files: dict[str, dict] = {}
+    formats = job.vendor.formats
+    (folder / "marts").mkdir()
+    for table in FACTS + MUNICIPALITY_DIMS + CODE_DIMS:
+        data = _mart_rows(con, table, job)
+        for fmt in ("parquet", "csv"):
+            if fmt in formats:
+                name = f"marts/{table}.{fmt}"
+                _write_table(data, folder / name, fmt)
+                files[name] = {"rows": data.num_rows, "model": table}
+    (folder / "metrics").mkdir()
+    withheld = 0
+    for question in QUESTIONS:
+        result = answer(layer, question, job.municipality, job.month_start)
+        if question.part_of:
+            total = total_for(layer, question, job.municipality, job.month_start)
+            for metric in question.metrics:
+                withheld += withhold(result, total, metric, question.part_of, question.part_dimension)
+        name = f"metrics/{question.name}.json"
+        (folder / name).write_text(_question_json(question, result), encoding="utf-8")
+        files[name] = {"rows": len(result.rows), "question": question.name}
+        if "csv" in formats:
+            name = f"metrics/{question.name}.csv"
+            (folder / name).write_text(result.render("csv"), encoding="utf-8")
+            files[name] = {"rows": len(result.rows), "question": question.name}
+    files["_withheld"] = {"rows": withheld}
+    if "geojson" in formats:
+        features = _location_features(con, layer, job)
+        name = "locations.geojson"
+        (folder / name).write_text(json.dumps({"type": "FeatureCollection", "features": features}, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+        files[name] = {"rows": len(features)}
+    write_dictionary(folder / "data_dictionary.md", layer, [t for t in FACTS + MUNICIPALITY_DIMS + CODE_DIMS], CELL_STATUSES)
+    files["data_dictionary.md"] = {"rows": None}
+    return files
+
+
+def _mart_rows(con, table: str, job: PackageRequest) -> pa.Table:
+    columns = [r[0] for r in con.execute(
+        "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ? order by column_index", [table]
+    ).fetchall()]
+    where, params = [], []
+    if "municipality_code" in columns:
+        where.append("municipality_code = ?")
+        params.append(job.municipality)
+    if table in FACTS:
+        where.append("month_start = ?")
+        params.append(job.month_start)
+    sql = f"select * from marts.{table}" + (f" where {' and '.join(where)}" if where else "") + f" order by {columns[0]}"
+    return con.sql(sql, params=params).to_arrow_table()
+
+
+def _write_table(table: pa.Table, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        pq.write_table(table, path, compression="zstd", write_statistics=True)
+    else:
+        pacsv.write_csv(table, path)
+
+
+def _question_json(question, result: MetricResult) -> str:
+    doc = {
+        "question": question.name,
+        "title_nl": question.title_nl,
+        "metrics": list(question.metrics),
+        "group_by": result.group_by,
+        "note": "value null with complete=false: unknown (confidential CBS cells); complete=false with a value: a lower bound.",
+        "rows": [{**{g: _text(r[g]) for g in result.group_by}, **{m: r[m].as_json() for m in result.metrics}} for r in result.rows],
+    }
+    return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def _text(value):
+    return value.isoformat()[:10] if hasattr(value, "isoformat") else value
+
+
+def _location_features(con, layer: MetricLayer, job: PackageRequest) -> list[dict]:
+    """RFC 7946 points (WGS84, [longitude, latitude]) with the month's figures per camera site."""
+    figures: dict[str, dict] = {}
+    for name in ("locations", "locations_zero_emission"):
+        question = next(q for q in QUESTIONS if q.name == name)
+        for row in answer(layer, question, job.municipality, job.month_start).rows:
+            figures.setdefault(row["location"], {}).update({m: row[m].as_json() for m in question.metrics})
+    rows = con.execute(
+        """select location_code, location_name, zone_code, direction_code, is_zone_entry, latitude, longitude
+           from marts.dim_location where municipality_code = ? order by location_code""",
+        [job.municipality],
+    ).fetchall()
+    return [
+        {
+            "type": "Feature",
+            "id": code,
+            "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+            "properties": {"location_code": code, "name": name, "zone_code": zone, "direction": direction,
+                           "is_zone_entry": entry, "month": job.month_start[:7], **figures.get(code, {})},
+        }
+        for code, name, zone, direction, entry, lat, lon in rows
+    ]
+
+
+def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files: dict[str, dict]) -> str:
+    deliveries = con.execute(
+        """select delivery_id, version, content_sha256, sdc_min_cell, sdc_rounding_base, layout from raw.cbs_deliveries
+           where municipality_code = ? and period_start = ? and status = 'current'""",
+        [job.municipality, job.month_start],
+    ).fetchall()
+    name = con.execute("select municipality_name from marts.dim_municipality where municipality_code = ?", [job.municipality]).fetchone()
+    withheld = files.pop("_withheld")["rows"]
+    entries = []
+    for file_name in sorted(files):
+        info = files[file_name]
+        entry = {"name": file_name, "sha256": hashlib.sha256((folder / file_name).read_bytes()).hexdigest(), "rows": info["rows"]}
+        if "model" in info:
+            entry["schema"] = model_columns(info["model"])
+        if "question" in info:
+            entry["question"] = info["question"]
+        entries.append(entry)
+    doc = {
+        "contract": PACKAGE_CONTRACT,
+        "vendor": job.vendor.name,
+        "municipality": {"code": job.municipality, "name": name[0] if name else None},
+        "month": job.month_start[:7],
+        "source_deliveries": [{"delivery_id": d[0], "version": d[1], "content_sha256": d[2], "layout": d[5]} for d in deliveries],
+        "sdc": {
+            "min_cell": deliveries[0][3] if deliveries else None,
+            "rounding_base": deliveries[0][4] if deliveries else None,
+            "cell_statuses": CELL_STATUSES,
+            "rules": [
+                "A confidential cell is unknown, not zero; sums that include one are lower bounds (complete = false).",
+                "Unique vehicles are counted per zone and month; never add them over months or zones.",
+                "Never compute a total minus its visible parts.",
+            ],
+            "derived_values_withheld_against_differencing": withheld,
+        },
+        "metrics_source": "dbt semantic layer (MetricFlow); the same definitions serve analysts and the report",
+        "files": entries,
+    }
+    return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
