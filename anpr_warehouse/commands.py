@@ -89,6 +89,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    month = f"{args.month[0]:04d}-{args.month[1]:02d}" if args.month else None
+    index = build_report(_warehouse(args), args.municipality, args.out.resolve(), month, args.lang)
+    print(index)
+    return 0
+
+
 def _run_build(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
     from .dbt_runner import run_dbt
 
@@ -97,8 +106,31 @@ def _run_build(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
     print("models:      built and tested (dbt build)")
 
 
+SAMPLE_VENDOR = "argaleo"
+
+
+def _run_export(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
+    from .export import export_vendor
+
+    print(f"4/5 export for sample vendor {SAMPLE_VENDOR} ...", file=sys.stderr)
+    packages = export_vendor(warehouse, SAMPLE_VENDOR, out / "exports")
+    print(f"exports:     {out / 'exports' / SAMPLE_VENDOR} ({len(packages)} packages)")
+
+
+def _run_report(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
+    from .metrics import MetricLayer
+    from .report import build_report
+    from .sample import SAMPLE_MUNICIPALITIES
+
+    print("5/5 report for the sample municipalities ...", file=sys.stderr)
+    layer = MetricLayer(warehouse)
+    for municipality in SAMPLE_MUNICIPALITIES:
+        index = build_report(warehouse, municipality, out / "report", layer=layer)
+        print(f"report:      {index}")
+
+
 # Steps of `anpr run` after loading, in order.
-RUN_STEPS: list[Callable[[argparse.Namespace, Path, Path], None]] = [_run_build]
+RUN_STEPS: list[Callable[[argparse.Namespace, Path, Path], None]] = [_run_build, _run_export, _run_report]
 
 
 def _split_commas(values: list[str]) -> list[str]:
@@ -136,6 +168,14 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     export.add_argument("--entitlements", type=Path, default=None, help="vendor entitlements file (default: vendors.yml)")
     warehouse_option(export)
     export.set_defaults(func=cmd_export)
+
+    report = sub.add_parser("report", help="the standard visualisations as a static offline site")
+    report.add_argument("--municipality", required=True)
+    report.add_argument("--month", type=month_arg, help="YYYY-MM (default: the latest loaded month)")
+    report.add_argument("--lang", choices=("nl", "en"), default="nl", help="labels of codes (page texts are Dutch)")
+    report.add_argument("--out", type=Path, default=PROJECT_ROOT / "out" / "report")
+    warehouse_option(report)
+    report.set_defaults(func=cmd_report)
 
     build = sub.add_parser("build", help="dbt build: seeds, models, data tests and unit tests on the warehouse")
     build.add_argument("--select", nargs="+", help="dbt node selection (default: everything)")

@@ -73,12 +73,13 @@ def make_sites(muni: Municipality, n_locations: int, rng: np.random.Generator) -
     locations = []
     for i in range(n_locations):
         if i < n_ze:
-            zone, radius_km, direction = zones[0].identifier, 1.2, directions[i % 3]
+            zone, radius_km, direction, position = zones[0].identifier, 1.2, directions[i % 3], i / n_ze
         elif i < n_ze + n_milieu:
-            zone, radius_km, direction = zones[1].identifier, 2.6, directions[i % 2]
+            zone, radius_km, direction, position = zones[1].identifier, 2.6, directions[i % 2], (i - n_ze) / n_milieu
         else:
             zone, radius_km, direction = None, 4.0, "BOTH"
-        angle = 2 * np.pi * (i / max(n_locations, 1)) + rng.normal(0, 0.08)
+            position = (i - n_ze - n_milieu) / max(1, n_locations - n_ze - n_milieu) + 0.1
+        angle = 2 * np.pi * position + rng.normal(0, 0.08)
         radius = radius_km * (1 + rng.normal(0, 0.08))
         lat = muni.centre_latitude + radius * np.sin(angle) / 111.2
         lon = muni.centre_longitude + radius * np.cos(angle) / (111.2 * np.cos(np.radians(muni.centre_latitude)))
