@@ -27,23 +27,23 @@ def warehouse_path(args: argparse.Namespace) -> Path:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from .generate import GenerateRequest, generate_delivery
+    from .generate import GenerateRequest, generate_many
 
     months = months_between(args.month, args.through or args.month)
     if not months:
         raise UserError("--through is before --month")
-    jobs = [(m, y, mo) for m in args.municipality for (y, mo) in months]
-    for muni, year, month in tqdm(jobs, desc="generate", unit="delivery", disable=len(jobs) < 2, file=sys.stderr):
-        request = GenerateRequest(
+    requests = [
+        GenerateRequest(
             municipality=muni, year=year, month=month, layout=args.layout, seed=args.seed, locations=args.locations,
             version=args.version, min_cell=args.min_cell, rounding_base=args.rounding_base, as_zip=args.zip,
         )
-        try:
-            print(generate_delivery(request, args.out))
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
+        for muni in args.municipality for (year, month) in months
+    ]
+    try:
+        for path in generate_many(requests, args.out, args.jobs):
+            print(path)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     return 0
 
 
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--rounding-base", type=int, default=5, help="SDC rounding base")
     gen.add_argument("--zip", action="store_true", help="write each delivery as a .zip")
     gen.add_argument("--out", type=Path, default=Path("deliveries"))
+    gen.add_argument("--jobs", type=int, default=None, help="parallel processes (default: one per CPU)")
     gen.set_defaults(func=cmd_generate)
 
     load = sub.add_parser("load", help="check deliveries and load them into the warehouse")

@@ -24,7 +24,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The main job on sample data: generate, load, build, export, report."""
     from tqdm import tqdm
 
-    from .generate import generate_delivery
+    from .generate import generate_many
     from .load import DeliveryRefused, load_delivery
     from .sample import sample_paths, sample_requests
 
@@ -34,7 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         warehouse.unlink()
     delivery_dir = sample_paths(out)
     requests = sample_requests(args.seed)
-    paths = [generate_delivery(r, delivery_dir) for r in tqdm(requests, desc="1/5 generate sample", unit="delivery", file=sys.stderr)]
+    paths = generate_many(requests, delivery_dir, label="1/5 generate sample")
     for path in tqdm(paths, desc="2/5 load", unit="delivery", file=sys.stderr):
         try:
             result = load_delivery(path, warehouse)

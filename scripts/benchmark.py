@@ -28,14 +28,14 @@ MUNICIPALITY = "GM0344"
 
 
 def _phase_generate(work: Path, months: int, locations: int) -> dict:
-    from anpr_warehouse.generate import GenerateRequest, generate_delivery
+    from anpr_warehouse.generate import GenerateRequest, generate_many
 
+    requests = [GenerateRequest(MUNICIPALITY, 2025, month, seed=42, locations=locations) for month in range(1, months + 1)]
     rows = 0
-    for month in range(1, months + 1):
-        folder = generate_delivery(GenerateRequest(MUNICIPALITY, 2025, month, seed=42, locations=locations), work / "deliveries")
+    for folder in generate_many(requests, work / "deliveries"):
         manifest = json.loads((folder / "delivery.json").read_text())
         rows += sum(f["rows"] for f in manifest["files"])
-    return {"rows": rows, "deliveries": months}
+    return {"rows": rows, "deliveries": months, "processes": os.cpu_count()}
 
 
 def _phase_load(work: Path, months: int, locations: int) -> dict:
@@ -53,7 +53,7 @@ def _phase_build(work: Path, months: int, locations: int) -> dict:
     run_dbt(["build", "--quiet"], work / "warehouse.duckdb")
     import duckdb
 
-    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(str(work / "warehouse.duckdb"))  # same configuration as dbt's open connection
     facts = con.execute("select count(*) from marts.fct_passages_hourly").fetchone()[0]
     con.close()
     return {"rows": facts, "note": "rows = fct_passages_hourly rows"}
@@ -94,8 +94,23 @@ def _phase_report(work: Path, months: int, locations: int) -> dict:
     return {"pages": len(list((work / "report").rglob("*.html"))), "rows": 0}
 
 
+def _phase_sample_build(work: Path, months: int, locations: int) -> dict:
+    """dbt build of the shipped sample (what `anpr run` builds): generate and load untimed, build timed."""
+    from anpr_warehouse.dbt_runner import run_dbt
+    from anpr_warehouse.generate import generate_many
+    from anpr_warehouse.load import load_delivery
+    from anpr_warehouse.sample import sample_requests
+
+    warehouse = work / "sample.duckdb"
+    for path in generate_many(sample_requests(), work / "sample"):
+        load_delivery(path, warehouse)
+    started = time.perf_counter()
+    run_dbt(["build", "--quiet"], warehouse)
+    return {"build_seconds": round(time.perf_counter() - started, 1), "rows": 0}
+
+
 PHASES = {"generate": _phase_generate, "load": _phase_load, "build": _phase_build, "metrics": _phase_metrics,
-          "export": _phase_export, "report": _phase_report}
+          "export": _phase_export, "report": _phase_report, "sample_build": _phase_sample_build}
 
 
 def run_phase(name: str, work: Path, months: int, locations: int) -> dict:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,3 +116,25 @@ def generate_delivery(request: GenerateRequest, out: Path) -> Path:
     finally:
         con.close()
     return zip_folder(folder) if request.as_zip else folder
+
+
+def generate_many(requests: list[GenerateRequest], out: Path, jobs: int | None = None, label: str = "generate") -> list[Path]:
+    """Generates several deliveries, one process per core (months are independent); paths in request order."""
+    from tqdm import tqdm
+
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(requests)))
+    bar = tqdm(total=len(requests), desc=label, unit="delivery", disable=len(requests) < 2, file=sys.stderr)
+    try:
+        if jobs == 1:
+            paths = []
+            for request in requests:
+                paths.append(generate_delivery(request, out))
+                bar.update()
+            return paths
+        with ProcessPoolExecutor(jobs) as pool:
+            futures = [pool.submit(generate_delivery, request, out) for request in requests]
+            for future in futures:
+                future.add_done_callback(lambda _: bar.update())
+            return [future.result() for future in futures]
+    finally:
+        bar.close()

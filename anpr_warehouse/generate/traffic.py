@@ -128,16 +128,9 @@ def camera_counts(
 
     loc_ids = np.array([loc.identifier for loc in locations])
     date_ids = np.array([d.isoformat() for d in dates])
-    grid = np.indices(passages.shape).reshape(4, -1)
-    hourly = pa.table(
-        {
-            "Location": loc_ids[grid[0]],
-            "Date": date_ids[grid[1]],
-            "Hour": np.array(c.HOURS)[grid[2]],
-            "VehicleCategory": np.array(c.VEHICLE_CATEGORIES)[grid[3]],
-            "passages": passages.reshape(-1),
-            "n_distinct": distinct.reshape(-1),
-        }
+    categories = np.array(c.VEHICLE_CATEGORIES)
+    hourly = _cell_table(
+        passages, distinct, [("Location", loc_ids), ("Date", date_ids), ("Hour", np.array(c.HOURS)), ("VehicleCategory", categories)]
     )
 
     daily = passages.sum(axis=2)  # location x day x category
@@ -145,18 +138,19 @@ def camera_counts(
     for k in range(n_cat):
         fuel[:, :, k, :] = rng.multinomial(daily[:, :, k], mix[k])
     fuel_distinct = fuel - rng.binomial(fuel, p.REPEAT_SHARE_DAILY)
-    grid = np.indices(fuel.shape).reshape(4, -1)
-    by_fuel = pa.table(
-        {
-            "Location": loc_ids[grid[0]],
-            "Date": date_ids[grid[1]],
-            "VehicleCategory": np.array(c.VEHICLE_CATEGORIES)[grid[2]],
-            "FuelType": np.array(c.FUEL_TYPES)[grid[3]],
-            "passages": fuel.reshape(-1),
-            "n_distinct": fuel_distinct.reshape(-1),
-        }
+    by_fuel = _cell_table(
+        fuel, fuel_distinct, [("Location", loc_ids), ("Date", date_ids), ("VehicleCategory", categories), ("FuelType", np.array(c.FUEL_TYPES))]
     )
     return hourly, by_fuel, passages.sum(axis=(1, 2, 3))
+
+
+def _cell_table(counts: np.ndarray, distinct: np.ndarray, axes: list[tuple[str, np.ndarray]]) -> pa.Table:
+    """One row per cell of an n-dimensional count array, each axis labelled by its identifiers."""
+    grid = np.indices(counts.shape).reshape(len(axes), -1)
+    columns = {name: labels[grid[i]] for i, (name, labels) in enumerate(axes)}
+    columns["passages"] = counts.reshape(-1)
+    columns["n_distinct"] = distinct.reshape(-1)
+    return pa.table(columns)
 
 
 def emission_class_index(fa_year: np.ndarray, fuel_idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -145,3 +145,12 @@ def test_analyses_compile_and_answer_their_question(built_warehouse):
             assert rows, f"{path.name} returned nothing"
     finally:
         con.close()
+
+
+def test_source_freshness_of_the_delivery_register(built_warehouse):
+    """The register's loaded_at is checked by dbt's source freshness (warn after 45 days, error after 120)."""
+    proc = dbt("source", "freshness", warehouse=built_warehouse)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    sources = json.loads((PROJECT_ROOT / "target" / "sources.json").read_text())
+    register = [r for r in sources["results"] if r["unique_id"].endswith("cbs_deliveries")]
+    assert register and register[0]["status"] == "pass"
