@@ -139,7 +139,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.phase:
         figures = PHASES[args.phase](args.work, args.months, args.locations)
-        figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        # the phase's own process, or its largest worker process (generation runs one per core)
+        peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        figures["peak_rss_mb"] = round(peak_kb / 1024)
         print(json.dumps(figures))
         return
     months, locations = (3, 12) if args.quick else (args.months, args.locations)
