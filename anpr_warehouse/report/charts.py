@@ -95,7 +95,7 @@ def line_chart(name: str, title: str, rows: list[dict], x: str, value: str, x_ti
     return Chart(name, title, spec)
 
 
-def heatmap(name: str, title: str, rows: list[dict], facet_sort: list[str]) -> Chart:
+def heatmap(name: str, title: str, rows: list[dict], facet_sort: list[str], days: list[str]) -> Chart:
     """Hour of day x day of week, one panel per vehicle category; lower-bound cells carry a dot."""
     spec = {
         "$schema": SCHEMA,
@@ -109,10 +109,10 @@ def heatmap(name: str, title: str, rows: list[dict], facet_sort: list[str]) -> C
             "layer": [
                 {"mark": "rect", "encoding": {
                     "x": {"field": "hour", "type": "ordinal", "title": "uur"},
-                    "y": {"field": "day", "type": "ordinal", "title": None, "sort": ["ma", "di", "wo", "do", "vr", "za", "zo"]},
+                    "y": {"field": "day", "type": "ordinal", "title": None, "sort": days},
                     "color": {"field": "passages", "type": "quantitative", "title": "passages", "scale": {"scheme": "blues"}}}},
                 {"transform": [{"filter": "datum.complete === false"}], "mark": {"type": "point", "size": 6, "color": "#c05621", "filled": True},
-                 "encoding": {"x": {"field": "hour", "type": "ordinal"}, "y": {"field": "day", "type": "ordinal", "sort": ["ma", "di", "wo", "do", "vr", "za", "zo"]}}},
+                 "encoding": {"x": {"field": "hour", "type": "ordinal"}, "y": {"field": "day", "type": "ordinal", "sort": days}}},
             ],
         },
         "resolve": {"scale": {"color": "independent"}},

@@ -15,13 +15,14 @@ import duckdb
 from ..metrics import MetricLayer, MetricResult, MetricValue
 from ..standard_questions import QUESTIONS, Question, answer
 from .charts import Chart, bar_chart, heatmap, line_chart, map_chart, stacked_share_chart
+from .english import translate_spec, translator
 from .geometry import convex_hull
 
 TEXT = {
     "nl": {"at_least": "minstens", "about": "circa", "unknown": "onbekend", "none": "–"},
     "en": {"at_least": "at least", "about": "about", "unknown": "unknown", "none": "–"},
 }
-DAYS = ["ma", "di", "wo", "do", "vr", "za", "zo"]
+DAYS = {"nl": ["ma", "di", "wo", "do", "vr", "za", "zo"], "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
 STATUS_ORDER = ["allowed", "transition", "not_allowed", "unknown"]
 STATUS_LABEL = {"nl": {"allowed": "toegestaan", "transition": "overgangsregeling", "not_allowed": "niet toegestaan", "unknown": "onbekend"},
                 "en": {"allowed": "allowed", "transition": "transition rule", "not_allowed": "not allowed", "unknown": "unknown"}}
@@ -43,8 +44,9 @@ class Page:
     title: str
     intro: str
     kpis: list[Kpi] = field(default_factory=list)
-    charts: list[tuple[Chart, str]] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rendered: dict[str, str] = field(default_factory=dict)  # chart name -> SVG, filled when the site is written
 
 
 def fmt_number(value: float | int | None, kind: str = "count") -> str:
@@ -73,6 +75,7 @@ class ReportData:
 
     def __init__(self, layer: MetricLayer, con: duckdb.DuckDBPyConnection, municipality: str, month_start: str, lang: str):
         self.layer, self.con, self.municipality, self.month, self.lang = layer, con, municipality, month_start, lang
+        self.t = translator(lang)
         title = "title_nl" if lang == "nl" else "title_en"
         self.labels = {
             dim: dict(con.execute(f"select {key}, {title} from marts.{table}").fetchall())
@@ -119,7 +122,15 @@ class ReportData:
 
 
 def build_pages(data: ReportData) -> list[Page]:
-    return [overview(data), time_profile(data), vehicle_mix(data), ze_access(data), sectors(data), origin(data), visits(data), locations(data)]
+    pages = [overview(data), time_profile(data), vehicle_mix(data), ze_access(data), sectors(data), origin(data), visits(data), locations(data)]
+    for page in pages:  # page texts are written in Dutch; --lang en translates them here
+        page.title, page.intro, page.notes = data.t(page.title), data.t(page.intro), [data.t(n) for n in page.notes]
+        for kpi in page.kpis:
+            kpi.label = data.t(kpi.label)
+        for chart in page.charts:
+            chart.title = data.t(chart.title)
+            translate_spec(chart.spec, data.t)
+    return pages
 
 
 def _zone_rows(result: MetricResult) -> list[dict]:
@@ -138,10 +149,10 @@ def overview(data: ReportData) -> Page:
     ]
     zones = data.ask("zone_overview")
     for row in zones.rows:
-        page.kpis.append(data.kpi(f"Unieke voertuigen zone {row['zone']}", "unique_vehicles", zones, row=row))
+        page.kpis.append(data.kpi(f"{data.t('Unieke voertuigen zone')} {row['zone']}", "unique_vehicles", zones, row=row))
     days = data.ask("overview_day")
     rows = [{"day": str(r["metric_time__day"])[:10], "value": r["logistics_passages"].value, "complete": r["logistics_passages"].complete} for r in days.rows]
-    page.charts.append(_chart(line_chart("logistics_per_day", "Logistieke passages per dag", rows, "day", "value", "dag", "passages")))
+    page.charts.append(line_chart("logistics_per_day", "Logistieke passages per dag", rows, "day", "value", "dag", "passages"))
     page.notes.append("Unieke voertuigen telt CBS per zone en maand; ze worden nooit opgeteld over zones of maanden.")
     return page
 
@@ -151,12 +162,12 @@ def time_profile(data: ReportData) -> Page:
     result = data.ask("time_profile")
     labels = data.labels["vehicle_category"]
     rows = [
-        {"category": labels.get(str(r["vehicle_category"]), r["vehicle_category"]), "day": DAYS[int(r["passage_hourly__day_of_week"]) - 1],
+        {"category": labels.get(str(r["vehicle_category"]), r["vehicle_category"]), "day": DAYS[data.lang][int(r["passage_hourly__day_of_week"]) - 1],
          "hour": int(r["passage_hourly__hour_of_day"]), "passages": r["category_passages"].value or 0, "complete": r["category_passages"].complete}
         for r in result.rows if str(r["vehicle_category"]) in ("BEST", "VRAC", "TREK", "PERS")
     ]
     order = [labels[c] for c in ("BEST", "VRAC", "TREK", "PERS")]
-    page.charts.append(_chart(heatmap("time_profile", "Passages per uur x dag van de week", rows, order)))
+    page.charts.append(heatmap("time_profile", "Passages per uur x dag van de week", rows, order, DAYS[data.lang]))
     page.notes.append("Een stip markeert een cel met geheimgehouden CBS-cellen: de waarde is een ondergrens.")
     return page
 
@@ -164,21 +175,21 @@ def time_profile(data: ReportData) -> Page:
 def vehicle_mix(data: ReportData) -> Page:
     page = Page("vehicle_mix", "Voertuigmix", "Voertuigcategorie, brandstof, emissieklasse en bouwjaar (jaar van eerste toelating).")
     category = data.ask("vehicle_mix_category")
-    page.charts.append(_chart(bar_chart("mix_category", "Passages per voertuigcategorie", data.bar_rows(category, "vehicle_category", "category_passages"),
-                                        "category", "value", "categorie", "passages", horizontal=True)))
+    page.charts.append(bar_chart("mix_category", "Passages per voertuigcategorie", data.bar_rows(category, "vehicle_category", "category_passages"),
+                                        "category", "value", "categorie", "passages", horizontal=True))
     fuel = data.ask("vehicle_mix_fuel")
-    page.charts.append(_chart(bar_chart("mix_fuel", "Passages per brandstof", data.bar_rows(fuel, "fuel_type", "fuel_passages"),
-                                        "category", "value", "brandstof", "passages", horizontal=True)))
+    page.charts.append(bar_chart("mix_fuel", "Passages per brandstof", data.bar_rows(fuel, "fuel_type", "fuel_passages"),
+                                        "category", "value", "brandstof", "passages", horizontal=True))
     emission = data.ask("vehicle_mix_emission")
-    page.charts.append(_chart(bar_chart("mix_emission", "Zone-inritten per emissieklasse (ZE-zone)",
+    page.charts.append(bar_chart("mix_emission", "Zone-inritten per emissieklasse (ZE-zone)",
                                         data.bar_rows(MetricResult(emission.group_by, emission.metrics, _zone_rows(emission)), "emission_class", "emission_class_passages"),
-                                        "category", "value", "emissieklasse", "passages")))
+                                        "category", "value", "emissieklasse", "passages"))
     years = data.ask("vehicle_mix_first_admission")
     rows = data.bar_rows(MetricResult(years.group_by, years.metrics, _zone_rows(years)), "first_admission_year", "first_admission_passages")
     rows = [r for r in rows if r["code"] != "ONBK"]
     rows.sort(key=lambda r: r["code"])
-    page.charts.append(_chart(bar_chart("mix_first_admission", "Zone-inritten per jaar van eerste toelating (ZE-zone)", rows,
-                                        "category", "value", "jaar van eerste toelating", "passages")))
+    page.charts.append(bar_chart("mix_first_admission", "Zone-inritten per jaar van eerste toelating (ZE-zone)", rows,
+                                        "category", "value", "jaar van eerste toelating", "passages"))
     return page
 
 
@@ -202,15 +213,15 @@ def ze_access(data: ReportData) -> Page:
         category = str(row["vehicle_category"])
         if category not in ("BEST", "VRAC", "TREK"):
             continue
-        for suffix, when in (("", "1 nu"), ("_next", "2 na wijziging")):
+        for suffix, when in (("", "1" + data.t("nu")), ("_next", "2" + data.t("na wijziging"))):
             total = row[f"ze_total_passages{suffix}"].value
             for order, status in enumerate(STATUS_ORDER):
                 value = row[f"ze_{status}_passages{suffix}"]
                 if total and value.value:
-                    rows.append({"group": f"{labels.get(category, category)} ({when[2:]})", "sort": f"{category}{when[0]}", "status": status_label[status], "order": order,
+                    rows.append({"group": f"{labels.get(category, category)} ({when[1:]})", "sort": f"{category}{when[0]}", "status": status_label[status], "order": order,
                                  "share": value.value / total, "complete": value.complete and row[f"ze_total_passages{suffix}"].complete})
-    page.charts.append(_chart(stacked_share_chart("ze_access", "Toegang tot de ZE-zone per categorie, nu en na de volgende regelwijziging",
-                                                  rows, [status_label[s] for s in STATUS_ORDER], STATUS_COLOURS)))
+    page.charts.append(stacked_share_chart("ze_access", "Toegang tot de ZE-zone per categorie, nu en na de volgende regelwijziging",
+                                                  rows, [status_label[s] for s in STATUS_ORDER], STATUS_COLOURS))
     page.notes.append("Regels en overgangstermijnen komen uit de seed ref_ze_access_rules (met geldigheidsdata); niet vastgestelde "
                       "aankondigingen tellen niet mee. Lichtere balken bevatten geheimgehouden cellen.")
     return page
@@ -221,8 +232,8 @@ def sectors(data: ReportData) -> Page:
     result = data.ask("sectors")
     rows = data.bar_rows(MetricResult(result.group_by, result.metrics, _zone_rows(result)), "sbi_section", "sector_passages")
     rows = sorted(rows, key=lambda r: -r["value"])
-    page.charts.append(_chart(bar_chart("sectors", "Zone-inritten per SBI-sectie (ZE-zone)", rows, "category", "value", "sectie", "passages",
-                                        horizontal=True, sort=[r["category"] for r in rows])))
+    page.charts.append(bar_chart("sectors", "Zone-inritten per SBI-sectie (ZE-zone)", rows, "category", "value", "sectie", "passages",
+                                        horizontal=True, sort=[r["category"] for r in rows]))
     page.notes.append("De CBS-sectortabel (T04) kent geen emissieklasse: een zero-emissie-aandeel per sector kan hieruit niet worden afgeleid.")
     return page
 
@@ -236,8 +247,8 @@ def origin(data: ReportData) -> Page:
                       data.kpi("Uit het buitenland", "abroad_share", shares, "share", zone_rows[0])]
     result = data.ask("origin")
     rows = data.bar_rows(MetricResult(result.group_by, result.metrics, _zone_rows(result)), "owner_region", "origin_passages")
-    page.charts.append(_chart(bar_chart("origin", "Zone-inritten naar herkomst van de eigenaar (ZE-zone)", rows, "category", "value", "herkomst",
-                                        "passages", horizontal=True)))
+    page.charts.append(bar_chart("origin", "Zone-inritten naar herkomst van de eigenaar (ZE-zone)", rows, "category", "value", "herkomst",
+                                        "passages", horizontal=True))
     return page
 
 
@@ -249,8 +260,8 @@ def visits(data: ReportData) -> Page:
         page.kpis.append(data.kpi("Aandeel frequente bezoekers (10+ dagen)", "frequent_visitor_share", share, "share", zone_rows[0]))
     result = data.ask("visit_frequency")
     rows = data.bar_rows(MetricResult(result.group_by, result.metrics, _zone_rows(result)), "visit_day_class", "visit_class_vehicles")
-    page.charts.append(_chart(bar_chart("visit_frequency", "Unieke voertuigen naar bezoekdagen (ZE-zone)", rows, "category", "value",
-                                        "dagen in de maand", "unieke voertuigen")))
+    page.charts.append(bar_chart("visit_frequency", "Unieke voertuigen naar bezoekdagen (ZE-zone)", rows, "category", "value",
+                                        "dagen in de maand", "unieke voertuigen"))
     page.notes.append("De CBS-tabel T06 telt voertuigen, geen passages: het aandeel passages van frequente bezoekers is niet beschikbaar.")
     return page
 
@@ -273,15 +284,11 @@ def locations(data: ReportData) -> Page:
             zone_points.append((lon, lat))
     hull = convex_hull(zone_points)[::-1]  # clockwise: the ring orientation d3-geo (Vega) reads as the inside
     outline = {"type": "Feature", "properties": {"name": "ZE-zone (indicatief)"}, "geometry": {"type": "Polygon", "coordinates": [hull + hull[:1]]}} if len(hull) >= 3 else None
-    page.charts.append(_chart(map_chart("locations", "Cameralocaties", points, outline)))
+    page.charts.append(map_chart("locations", "Cameralocaties", points, outline))
     page.notes.append("Zonegrens indicatief: de omhullende van de camera's op de ZE-zonegrens (CBS levert geen zonegeometrie). Geen kaarttegels: "
                       "de pagina werkt zonder internet.")
     page.kpis += [Kpi(f"{p['code']} {p['name']}", "passages", MetricValue(p["passages"], 0, p["complete"]), p["passages_label"]) for p in points]
     return page
-
-
-def _chart(chart: Chart) -> tuple[Chart, str]:
-    return chart, chart.svg()
 
 
 def latest_month(con: duckdb.DuckDBPyConnection, municipality: str) -> str:

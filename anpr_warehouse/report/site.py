@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..errors import UserError
 from ..metrics import MetricLayer
+from .english import MONTHS_EN, translator
 from .pages import ReportData, build_pages, latest_month
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -47,13 +48,13 @@ def build_report(warehouse: Path, municipality: str, out: Path, month: str | Non
     shutil.rmtree(site, ignore_errors=True)
     (site / "charts").mkdir(parents=True)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    months = MONTHS_EN if lang == "en" else MONTHS_NL
     context = {
         "lang": lang, "municipality_name": name[0] if name else municipality, "deliveries": deliveries, "nav": pages,
-        "month_label": f"{MONTHS_NL[int(month_start[5:7]) - 1]} {month_start[:4]}",
+        "month_label": f"{months[int(month_start[5:7]) - 1]} {month_start[:4]}", "t": translator(lang),
     }
     for page in pages:
-        for chart, _svg in page.charts:
-            chart.write(site / "charts")
+        page.rendered = {chart.name: chart.write(site / "charts") for chart in page.charts}
         html = env.get_template("page.html").render(page=page, slug=page.slug, page_title=page.title, **context)
         (site / f"{page.slug}.html").write_text(html, encoding="utf-8")
     (site / "index.html").write_text(env.get_template("index.html").render(slug="index", page_title="Start", **context), encoding="utf-8")

@@ -134,3 +134,13 @@ def test_chart_specs_are_reusable_vega_lite(site):
     for path in specs:
         spec = json.loads(path.read_text())
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+
+
+def test_english_option_translates_pages_and_labels(site, tmp_path):
+    folder, layer = site
+    warehouse = layer.warehouse
+    index = build_report(warehouse, "GM0344", tmp_path / "en", month="2025-03", lang="en", layer=layer)
+    overview = (index.parent / "overview.html").read_text()
+    assert "<h2>Overview</h2>" in overview and "Logistics passages" in overview and "at least" in overview
+    assert "Rigid truck" in (index.parent / "vehicle_mix.html").read_text()  # labels from the seeds' English column
+    assert "Logistieke passages" not in overview
