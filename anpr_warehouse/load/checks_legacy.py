@@ -16,7 +16,7 @@ from pyproj import Transformer
 from .. import contract as c
 from ..reference import municipality
 from .delivery import CheckedDelivery, DeliveryMeta
-from .parsing import ParsedTable, decode, parse_csv, report_rows
+from .parsing import ParsedTable, check_pattern, check_position, decode, parse_csv, report_rows
 from .problems import Collector
 from .reader import RawDelivery
 
@@ -107,34 +107,21 @@ def check_legacy(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Col
 
 
 def _check_locations(con, gm: str, file: str, problems: Collector) -> None:
-    report_rows(
-        con, problems, file, "identifier",
-        f"select _line, Locatie from l_locaties where not regexp_full_match(Locatie, '{gm}_L[0-9]{{3}}')",
-        "Locatie {0!r} is not " + gm + "_L + 3 digits",
-    )
+    check_pattern(con, problems, file, "l_locaties", "Locatie", f"{gm}_L[0-9]{{3}}", "Locatie {0!r} is not " + gm + "_L + 3 digits")
     report_rows(
         con, problems, file, "duplicate-code",
         "select min(_line), Locatie from l_locaties group by Locatie having count(*) > 1",
         "Locatie {0!r} occurs more than once",
     )
-    report_rows(
-        con, problems, file, "identifier",
-        f"select _line, Zone from l_locaties where Zone <> '' and not regexp_full_match(Zone, '{gm}_Z[0-9]{{2}}')",
-        "Zone {0!r} is not empty or " + gm + "_Z + 2 digits",
-    )
+    check_pattern(con, problems, file, "l_locaties", "Zone", f"{gm}_Z[0-9]{{2}}", "Zone {0!r} is not empty or " + gm + "_Z + 2 digits", optional=True)
     words = ", ".join(f"'{w}'" for w in c.LEGACY_DIRECTION_WORDS)
     report_rows(
         con, problems, file, "unknown-code",
         f"select _line, Richting from l_locaties where Richting not in ({words})",
         "Richting {0!r} is not in, uit or beide",
     )
-    report_rows(
-        con, problems, file, "coordinates",
-        f"""select _line, X_RD, Y_RD from l_locaties
-            where try_cast(X_RD as double) is null or try_cast(Y_RD as double) is null
-               or X_RD::double not between {RD_X[0]} and {RD_X[1]} or Y_RD::double not between {RD_Y[0]} and {RD_Y[1]}""",
-        "({0}, {1}) is not an RD New position (EPSG:28992) in the Netherlands",
-    )
+    check_position(con, problems, file, "l_locaties", ("X_RD", "Y_RD"), (RD_X, RD_Y),
+                   "({0}, {1}) is not an RD New position (EPSG:28992) in the Netherlands")
 
 
 def _check_counts(con, kind, file, start, end, word_column, words, problems: Collector) -> None:

@@ -17,7 +17,7 @@ import duckdb
 
 from .. import contract as c
 from .delivery import CheckedDelivery, DeliveryMeta
-from .parsing import ParsedTable, decode, parse_csv, report_rows
+from .parsing import ParsedTable, check_pattern, check_position, decode, parse_csv, report_rows
 from .problems import Collector
 from .reader import RawDelivery
 
@@ -193,11 +193,7 @@ def _check_code_lists(con, meta: DeliveryMeta, lists: dict[str, c.CodeList], pro
         for missing in [v for v in fixed if v not in present]:
             problems.add(file, "missing-code", f"identifier {missing!r} is missing")
     loc, zone = _view("Locations.csv"), _view("Zones.csv")
-    report_rows(
-        con, problems, "Locations.csv", "identifier",
-        f"select _line, Identifier from {loc} where not regexp_full_match(Identifier, '{gm}_L[0-9]{{3}}')",
-        "location {0!r} is not " + gm + "_L + 3 digits",
-    )
+    check_pattern(con, problems, "Locations.csv", loc, "Identifier", f"{gm}_L[0-9]{{3}}", "location {0!r} is not " + gm + "_L + 3 digits")
     report_rows(
         con, problems, "Locations.csv", "unknown-code",
         f"select _line, ZoneIdentifier from {loc} where ZoneIdentifier <> '' and ZoneIdentifier not in (select Identifier from {zone})",
@@ -208,18 +204,9 @@ def _check_code_lists(con, meta: DeliveryMeta, lists: dict[str, c.CodeList], pro
         f"select _line, Direction from {loc} where Direction not in ('IN', 'OUT', 'BOTH')",
         "Direction {0!r} is not IN, OUT or BOTH",
     )
-    report_rows(
-        con, problems, "Locations.csv", "coordinates",
-        f"""select _line, Latitude, Longitude from {loc}
-            where try_cast(Latitude as double) is null or try_cast(Longitude as double) is null
-               or Latitude::double not between {NL_LAT[0]} and {NL_LAT[1]} or Longitude::double not between {NL_LON[0]} and {NL_LON[1]}""",
-        "({0}, {1}) is not a WGS84 position in the Netherlands",
-    )
-    report_rows(
-        con, problems, "Zones.csv", "identifier",
-        f"select _line, Identifier from {zone} where not regexp_full_match(Identifier, '{gm}_Z[0-9]{{2}}')",
-        "zone {0!r} is not " + gm + "_Z + 2 digits",
-    )
+    check_position(con, problems, "Locations.csv", loc, ("Latitude", "Longitude"), (NL_LAT, NL_LON),
+                   "({0}, {1}) is not a WGS84 position in the Netherlands")
+    check_pattern(con, problems, "Zones.csv", zone, "Identifier", f"{gm}_Z[0-9]{{2}}", "zone {0!r} is not " + gm + "_Z + 2 digits")
     report_rows(
         con, problems, "Zones.csv", "unknown-code",
         f"select _line, ZoneType from {zone} where ZoneType not in ({', '.join(repr(z) for z in c.ZONE_TYPES)})",
