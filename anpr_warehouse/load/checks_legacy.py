@@ -7,7 +7,6 @@ with pyproj, because DuckDB's spatial extension is not available offline.
 
 from __future__ import annotations
 
-import datetime as dt
 
 import duckdb
 import pyarrow as pa

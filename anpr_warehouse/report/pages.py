@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from ..metrics import MetricLayer, MetricResult, MetricValue
-from ..standard_questions import QUESTIONS, Question, answer
+from ..standard_questions import QUESTIONS, answer
 from .charts import Chart, bar_chart, heatmap, line_chart, map_chart, stacked_share_chart
 from .english import translate_spec, translator
 from .geometry import convex_hull
@@ -98,9 +98,6 @@ class ReportData:
     def ask(self, name: str, month: bool = True) -> MetricResult:
         question = next(q for q in QUESTIONS if q.name == name)
         return answer(self.layer, question, self.municipality, self.month if month else None)
-
-    def ask_custom(self, metrics: list[str], group_by: list[str], month: bool = True) -> MetricResult:
-        return answer(self.layer, Question("custom", "", tuple(metrics), tuple(group_by)), self.municipality, self.month if month else None)
 
     def kpi(self, label: str, metric: str, result: MetricResult, kind: str = "count", row: dict | None = None) -> Kpi:
         row = row or (result.rows[0] if result.rows else None)
