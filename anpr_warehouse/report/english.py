@@ -32,7 +32,7 @@ EN = {
     "Logistieke passages": "Logistics passages", "Verandering t.o.v. vorige maand": "Change against previous month",
     "Aandeel zero-emissie (logistiek)": "Zero-emission share (logistics)", "Alle passages": "All passages",
     "Unieke voertuigen zone": "Unique vehicles zone",
-    "Toegestaan nu (incl. overgang)": "Allowed now (incl. transition)", "Overgangsregeling nu": "Transition rule now",
+    "Toegestaan nu (zero-emissie)": "Allowed now (zero-emission)", "Overgangsregeling nu": "Transition rule now",
     "Niet toegestaan nu": "Not allowed now", "Niet toegestaan na volgende wijziging": "Not allowed after the next change",
     "Uit eigen gemeente": "From the own municipality", "Uit het buitenland": "From abroad",
     "Aandeel frequente bezoekers (10+ dagen)": "Share of frequent visitors (10+ days)",

@@ -198,7 +198,7 @@ def ze_access(data: ReportData) -> Page:
     if zone_rows:
         row = zone_rows[0]
         page.kpis += [
-            data.kpi("Toegestaan nu (incl. overgang)", "ze_allowed_share", shares, "share", row),
+            data.kpi("Toegestaan nu (zero-emissie)", "ze_allowed_share", shares, "share", row),
             data.kpi("Overgangsregeling nu", "ze_transition_share", shares, "share", row),
             data.kpi("Niet toegestaan nu", "ze_not_allowed_share", shares, "share", row),
             data.kpi("Niet toegestaan na volgende wijziging", "ze_not_allowed_share_next", shares, "share", row),
