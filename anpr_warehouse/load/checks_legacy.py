@@ -163,8 +163,8 @@ def _check_counts(con, kind, file, start, end, word_column, words, problems: Col
 
 def _wgs84(locations: ParsedTable) -> dict[str, pa.Array]:
     to_wgs84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
-    xs = [float(v) for v in locations.columns["X_RD"]]
-    ys = [float(v) for v in locations.columns["Y_RD"]]
+    xs = [float(v) for v in locations.column("X_RD")]
+    ys = [float(v) for v in locations.column("Y_RD")]
     lon, lat = to_wgs84.transform(xs, ys)
     return {
         "latitude_wgs84": pa.array([round(v, 6) for v in lat], pa.float64()),

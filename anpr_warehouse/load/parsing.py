@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from .problems import Collector
 
@@ -21,22 +22,20 @@ BOM = "\ufeff"
 
 @dataclass
 class ParsedTable:
+    """A delivered file's rows as text columns plus `_line`, the physical line of each row."""
+
     file: str
     header: tuple[str, ...]
-    columns: dict[str, list[str]]
-    lines: list[int]
-    _arrow: pa.Table | None = field(default=None, repr=False)
+    table: pa.Table
 
     def __len__(self) -> int:
-        return len(self.lines)
+        return self.table.num_rows
+
+    def column(self, name: str) -> list[str]:
+        return self.table.column(name).to_pylist()
 
     def to_arrow(self) -> pa.Table:
-        """The rows as an Arrow table with a `_line` column (built once, used by checks and load)."""
-        if self._arrow is None:
-            data = {name: pa.array(values, pa.string()) for name, values in self.columns.items()}
-            data["_line"] = pa.array(self.lines, pa.int64())
-            self._arrow = pa.table(data)
-        return self._arrow
+        return self.table
 
 
 def decode(file: str, data: bytes, problems: Collector) -> str | None:
@@ -55,7 +54,38 @@ def decode(file: str, data: bytes, problems: Collector) -> str | None:
 
 
 def parse_csv(file: str, text: str, delimiter: str, expected: tuple[str, ...], problems: Collector) -> ParsedTable | None:
-    """Rows as columns of strings; None when the header is wrong (then nothing else can be checked)."""
+    """Rows as text columns; None when the header is wrong (then nothing else can be checked).
+
+    Plain files (no quotes, no blank lines: every observation table) take Arrow's C++ reader,
+    where row i is line i + 2; anything else, or a file Arrow rejects, takes Python's csv module,
+    which names the exact line of a ragged row.
+    """
+    first_line = text.split("\n", 1)[0]
+    if '"' not in text and "\n\n" not in text.replace("\r\n", "\n"):
+        header = tuple(h.strip() for h in first_line.rstrip("\r").split(delimiter))
+        if header != expected:
+            problems.add(file, "header", f"header is {delimiter.join(header)!r}, expected {delimiter.join(expected)!r}", 1)
+            return None
+        fast = _read_plain(text, delimiter, expected)
+        if fast is not None:
+            return ParsedTable(file, header, fast)
+    return _read_careful(file, text, delimiter, expected, problems)
+
+
+def _read_plain(text: str, delimiter: str, expected: tuple[str, ...]) -> pa.Table | None:
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=list(expected)),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in expected}, strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid:
+        return None  # e.g. a ragged row: the careful reader reports its line
+    return table.append_column("_line", pa.array(range(2, table.num_rows + 2), pa.int64()))
+
+
+def _read_careful(file: str, text: str, delimiter: str, expected: tuple[str, ...], problems: Collector) -> ParsedTable | None:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = tuple(h.strip() for h in next(reader))
@@ -63,8 +93,7 @@ def parse_csv(file: str, text: str, delimiter: str, expected: tuple[str, ...], p
         problems.add(file, "header", f"cannot read the header row: {exc}", 1)
         return None
     if header != expected:
-        sep = delimiter
-        problems.add(file, "header", f"header is {sep.join(header)!r}, expected {sep.join(expected)!r}", 1)
+        problems.add(file, "header", f"header is {delimiter.join(header)!r}, expected {delimiter.join(expected)!r}", 1)
         return None
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -81,8 +110,10 @@ def parse_csv(file: str, text: str, delimiter: str, expected: tuple[str, ...], p
     except csv.Error as exc:
         problems.add(file, "csv-syntax", f"malformed CSV: {exc}", reader.line_num)
         return None
-    columns = {name: list(values) for name, values in zip(expected, zip(*rows))} if rows else {n: [] for n in expected}
-    return ParsedTable(file, header, columns, lines)
+    columns = list(zip(*rows)) if rows else [() for _ in expected]
+    data = {name: pa.array(values, pa.string()) for name, values in zip(expected, columns)}
+    data["_line"] = pa.array(lines, pa.int64())
+    return ParsedTable(file, header, pa.table(data))
 
 
 def report_rows(
