@@ -44,22 +44,15 @@ v1_cells as (
 ),
 
 legacy_long as (
-    {%- for column in legacy_columns %}
-        {%- if not loop.first %}
-            union all
-        {%- endif %}
-        select
-            delivery_id,
-            municipality_code,
-            period_code,
-            month_start,
-            location_code,
-            passage_date,
-            vehicle_category_word,
-            '{{ column }}' as legacy_column,
-            {{ column }} as legacy_cell
-        from legacy_rows
-    {%- endfor %}
+    {{ unpivot_legacy_columns('legacy_rows', [
+        'delivery_id',
+        'municipality_code',
+        'period_code',
+        'month_start',
+        'location_code',
+        'passage_date',
+        'vehicle_category_word',
+    ], legacy_columns) }}
 ),
 
 legacy_cells as (
