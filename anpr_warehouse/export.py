@@ -110,8 +110,9 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
                 files[name] = {"rows": data.num_rows, "model": table}
     (folder / "metrics").mkdir()
     withheld = 0
+    answers: dict[str, MetricResult] = {}
     for question in QUESTIONS:
-        result = answer(layer, question, job.municipality, job.month_start)
+        result = answers[question.name] = answer(layer, question, job.municipality, job.month_start)
         if question.part_of:
             total = total_for(layer, question, job.municipality, job.month_start)
             for metric in question.metrics:
@@ -125,7 +126,7 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
             files[name] = {"rows": len(result.rows), "question": question.name}
     files["_withheld"] = {"rows": withheld}
     if "geojson" in formats:
-        features = _location_features(con, layer, job)
+        features = _location_features(con, job, answers)
         name = "locations.geojson"
         (folder / name).write_text(json.dumps({"type": "FeatureCollection", "features": features}, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
         files[name] = {"rows": len(features)}
@@ -172,12 +173,15 @@ def _text(value):
     return value.isoformat()[:10] if hasattr(value, "isoformat") else value
 
 
-def _location_features(con, layer: MetricLayer, job: PackageRequest) -> list[dict]:
-    """RFC 7946 points (WGS84, [longitude, latitude]) with the month's figures per camera site."""
+def _location_features(con, job: PackageRequest, answers: dict[str, MetricResult]) -> list[dict]:
+    """RFC 7946 points (WGS84, [longitude, latitude]) with the month's figures per camera site.
+
+    The figures are the package's own answers to the location questions, not a second query.
+    """
     figures: dict[str, dict] = {}
     for name in ("locations", "locations_zero_emission"):
         question = next(q for q in QUESTIONS if q.name == name)
-        for row in answer(layer, question, job.municipality, job.month_start).rows:
+        for row in answers[name].rows:
             figures.setdefault(row["location"], {}).update({m: row[m].as_json() for m in question.metrics})
     rows = con.execute(
         """select location_code, location_name, zone_code, direction_code, is_zone_entry, latitude, longitude

@@ -23,6 +23,16 @@ TEXT = {
     "en": {"at_least": "at least", "about": "about", "unknown": "unknown", "none": "–"},
 }
 DAYS = {"nl": ["ma", "di", "wo", "do", "vr", "za", "zo"], "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
+# (group-by name, dim mart, code column, display order) of the code lists the charts label
+CODE_DIMENSIONS = (
+    ("vehicle_category", "dim_vehicle_category", "vehicle_category_code", "sort_order"),
+    ("fuel_type", "dim_fuel_type", "fuel_type_code", "sort_order"),
+    ("emission_class", "dim_emission_class", "emission_class_code", "sort_order"),
+    ("sbi_section", "dim_sbi_section", "sbi_section_code", "sort_order"),
+    ("owner_region", "dim_owner_region", "owner_region_code", "sort_order"),
+    ("visit_day_class", "dim_visit_day_class", "visit_day_class_code", "sort_order"),
+    ("first_admission_year", "dim_first_admission_year", "first_admission_year_code", "first_admission_year_code"),
+)
 STATUS_ORDER = ["allowed", "transition", "not_allowed", "unknown"]
 STATUS_LABEL = {"nl": {"allowed": "toegestaan", "transition": "overgangsregeling", "not_allowed": "niet toegestaan", "unknown": "onbekend"},
                 "en": {"allowed": "allowed", "transition": "transition rule", "not_allowed": "not allowed", "unknown": "unknown"}}
@@ -77,27 +87,15 @@ class ReportData:
         self.layer, self.con, self.municipality, self.month, self.lang = layer, con, municipality, month_start, lang
         self.t = translator(lang)
         title = "title_nl" if lang == "nl" else "title_en"
-        self.labels = {
-            dim: dict(con.execute(f"select {key}, {title} from marts.{table}").fetchall())
-            for dim, table, key in (
-                ("vehicle_category", "dim_vehicle_category", "vehicle_category_code"), ("fuel_type", "dim_fuel_type", "fuel_type_code"),
-                ("emission_class", "dim_emission_class", "emission_class_code"), ("sbi_section", "dim_sbi_section", "sbi_section_code"),
-                ("owner_region", "dim_owner_region", "owner_region_code"), ("visit_day_class", "dim_visit_day_class", "visit_day_class_code"),
-                ("first_admission_year", "dim_first_admission_year", "first_admission_year_code"),
-            )
-        }
-        self.order = {
-            dim: [r[0] for r in con.execute(f"select {key} from marts.{table} order by sort_order").fetchall()]
-            for dim, table, key in (
-                ("vehicle_category", "dim_vehicle_category", "vehicle_category_code"), ("fuel_type", "dim_fuel_type", "fuel_type_code"),
-                ("emission_class", "dim_emission_class", "emission_class_code"), ("sbi_section", "dim_sbi_section", "sbi_section_code"),
-                ("owner_region", "dim_owner_region", "owner_region_code"), ("visit_day_class", "dim_visit_day_class", "visit_day_class_code"),
-            )
-        }
+        self.labels: dict[str, dict[str, str]] = {}
+        self.order: dict[str, list[str]] = {}
+        for dim, table, key, sort in CODE_DIMENSIONS:  # one query per code list: labels and display order
+            rows = con.execute(f"select {key}, {title} from marts.{table} order by {sort}").fetchall()
+            self.labels[dim], self.order[dim] = dict(rows), [code for code, _ in rows]
 
-    def ask(self, name: str, month: bool = True) -> MetricResult:
+    def ask(self, name: str) -> MetricResult:
         question = next(q for q in QUESTIONS if q.name == name)
-        return answer(self.layer, question, self.municipality, self.month if month else None)
+        return answer(self.layer, question, self.municipality, self.month)
 
     def kpi(self, label: str, metric: str, result: MetricResult, kind: str = "count", row: dict | None = None) -> Kpi:
         row = row or (result.rows[0] if result.rows else None)
