@@ -7,7 +7,7 @@ as one whole and a half-readable zip never gets half loaded.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .problems import Problem
@@ -19,6 +19,9 @@ MAX_UNPACKED_BYTES = 4 << 30  # a municipality-month is tens of MB; 4 GiB means 
 class RawDelivery:
     source: str
     files: dict[str, bytes]
+    # (where, text) of everything the reader saw besides file contents: folder and zip entry names,
+    # the zip comment. The plate guard scans these too.
+    source_texts: list[tuple[str, str]] = field(default_factory=list)
 
 
 def read_delivery(path: Path) -> tuple[RawDelivery, list[Problem]]:

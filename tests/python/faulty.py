@@ -145,7 +145,7 @@ def _published(fields: list[str]) -> bool:
     return fields[-1] == "None"
 
 
-FAULTS = [
+CORE_FAULTS = [
     Fault("manifest not json", "v1", _raw_bytes("delivery.json", lambda b: b"{not json"), "delivery.json", "manifest"),
     Fault("wrong contract", "v1", edit_manifest(lambda d: d.update(contract="cbs-anpr-delivery/2")), "delivery.json", "manifest"),
     Fault("bad period code", "v1", edit_manifest(lambda d: d["period"].update(code="2025MM13")), "delivery.json", "manifest"),
@@ -198,3 +198,11 @@ def _wipe(folder: Path) -> Path:
         path.unlink()
     (folder / "readme.txt").write_bytes(io.BytesIO(b"nothing to see\n").read())
     return folder
+
+
+# Faults of the door's later rules live in modules of their own (one per area), joined here.
+from .faults_archives import ARCHIVE_FAULTS  # noqa: E402
+from .faults_door import DOOR_FAULTS  # noqa: E402
+from .faults_plates import PLATE_FAULTS  # noqa: E402
+
+FAULTS = CORE_FAULTS + PLATE_FAULTS + ARCHIVE_FAULTS + DOOR_FAULTS
