@@ -70,8 +70,8 @@ def _named_pipe(month: Path, work: Path) -> Path:
 
 
 CASES: dict[str, tuple[str, Callable[[Path, Path], Path]]] = {
-    "normal_folder": ("a normal month (40 locations), folder: loaded", _normal_folder),
-    "normal_zip": ("the same month as a .zip: loaded", _normal_zip),
+    "normal_folder": ("a normal month (40 locations), folder", _normal_folder),
+    "normal_zip": ("the same month as a .zip", _normal_zip),
     "zip_bomb": ("zip bomb: ~1 MB zip, one 1 GiB entry of zeros", _zip_bomb),
     "sparse_extra": ("folder + 2 GiB (sparse) extra file", _sparse_extra),
     "sparse_layout_file": ("folder whose T01 is 2 GiB (sparse)", _sparse_layout_file),
