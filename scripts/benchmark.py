@@ -158,7 +158,9 @@ def main() -> None:
     if not args.quick:
         args.out.mkdir(exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-        (args.out / "results.md").write_text(render(results))
+        previous = (args.out / "results.md").read_text() if (args.out / "results.md").exists() else ""
+        kept = previous[previous.find("\n## ") + 1:] if "\n## " in previous else ""  # sections other scripts write
+        (args.out / "results.md").write_text(render(results) + ("\n" + kept if kept else ""))
     print(render(results))
 
 

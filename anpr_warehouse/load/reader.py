@@ -268,22 +268,22 @@ class _Entry:
 def _read_zip(path: Path) -> tuple[RawDelivery, list[Problem]]:
     zname = path.name
     raw = RawDelivery(str(path), {})
+    problems: list[Problem] = []
     try:
         with _open_regular_zip(path) as stream:
             _refuse_huge_directory(stream, zname)
             with zipfile.ZipFile(stream) as archive:
-                entries, problems = _list_zip(archive, zname, raw.source_texts)
-                if _blocks_reading(problems):
-                    return raw, problems
-                _read_entries(archive, entries, keep=False)  # counting only: a bomb never reaches memory
-                raw.files = _read_entries(archive, entries, keep=True)
-                return raw, problems
+                entries = _list_zip(archive, zname, raw.source_texts, problems)
+                if not _blocks_reading(problems):
+                    _read_entries(archive, entries, keep=False)  # counting only: a bomb never reaches memory
+                    raw.files = _read_entries(archive, entries, keep=True)
     except Refusal as exc:
-        raw.files = {}
-        return raw, [exc.problem]
+        problems.append(exc.problem)
     except ZIP_ERRORS as exc:
+        problems.append(Problem(zname, "zip", f"not a readable zip archive (truncated, corrupt or unsupported): {exc}"))
+    if _blocks_reading(problems):
         raw.files = {}
-        return raw, [Problem(zname, "zip", f"not a readable zip archive (truncated, corrupt or unsupported): {exc}")]
+    return raw, problems
 
 
 def _open_regular_zip(path: Path) -> BinaryIO:
@@ -311,15 +311,14 @@ def _refuse_huge_directory(stream: BinaryIO, zname: str) -> None:
     stream.seek(0)
 
 
-def _list_zip(archive: zipfile.ZipFile, zname: str, texts: list[tuple[str, str]]) -> tuple[list[_Entry], list[Problem]]:
-    """Judges every entry by its directory record alone; returns what may be read and what is refused."""
+def _list_zip(archive: zipfile.ZipFile, zname: str, texts: list[tuple[str, str]], problems: list[Problem]) -> list[_Entry]:
+    """Judges every entry by its directory record alone; returns what may be read, adds what is refused."""
     infos = archive.infolist()
     if len(infos) > MAX_ENTRIES:
         raise Refusal(Problem(zname, "limits", f"more than {MAX_ENTRIES} entries; a delivery has a few files"))
     if archive.comment:
         texts.append((f"{zname} (comment)", archive.comment.decode("utf-8", errors="replace")))
     spans = _spans(infos, archive.start_dir)
-    problems: list[Problem] = []
     candidates: list[_Entry] = []
     prefixes: set[str] = set()
     seen: dict[str, str] = {}
@@ -343,11 +342,12 @@ def _list_zip(archive: zipfile.ZipFile, zname: str, texts: list[tuple[str, str]]
             candidates.append(_Entry(parts[-1], where, info, max(1, min(info.compress_size, spans[info.header_offset]))))
     if len(prefixes) > 1:
         problems.append(Problem(zname, "zip", "entries must all sit in one folder (or all at the top)"))
-    allowed = _layout_names(e.name for e in candidates)
+    allowed = _layout_names(PurePosixPath(i.filename).name for i in infos if not i.is_dir())  # refused ones count too
     if not allowed:
-        return [], problems + [_no_layout(zname)]
+        problems.append(_no_layout(zname))
+        return []
     problems += [_extra(e.where, allowed) for e in candidates if e.name not in allowed]
-    return [e for e in candidates if e.name in allowed], problems
+    return [e for e in candidates if e.name in allowed]
 
 
 def _entry_problem(info: zipfile.ZipInfo, where: str) -> tuple[Problem | None, tuple[str, ...]]:
