@@ -57,7 +57,7 @@ CHUNK_BYTES = 1 << 20
 MANIFEST_NAME = "delivery.json"
 # File names of a v1 delivery do not depend on the period year (only code-list identifiers do).
 V1_NAMES = frozenset({MANIFEST_NAME, *c.v1_files(2000)})
-ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+ZIP_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 ENCRYPTED_FLAG = 0x1
 # What zipfile (and zlib under it) raise on corrupt or hostile archives.
 ZIP_ERRORS = (
@@ -334,7 +334,8 @@ def _list_zip(archive: zipfile.ZipFile, zname: str, texts: list[tuple[str, str]]
             prefixes.add(parts[0] if len(parts) == 2 else "")
             key = parts[-1].casefold()
             if key in seen:
-                problem = Problem(where, "zip", f"entry name occurs twice (as {seen[key]!r}; names differing only in case count as one){NOT_OPENED}")
+                twice = "occurs twice" if seen[key] == info.filename else f"differs only in case from {seen[key]!r}"
+                problem = Problem(where, "zip", f"entry name {twice}; each file must be in the zip once{NOT_OPENED}")
             seen.setdefault(key, info.filename)
         if problem is not None:
             problems.append(problem)
