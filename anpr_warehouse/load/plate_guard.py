@@ -127,6 +127,8 @@ def _shown(value: str) -> str:
 
 def judge(value: str, *, text_rule: bool = True, allow_digest: bool = False, label: str = "value") -> list[Finding]:
     """Every rule `value` (one field, name or string) breaks, without a line number."""
+    if text_rule and len(value) > MAX_FIELD_CHARS:
+        return _text_faults(value, whole_field=True)  # refused anyway; matching megabytes would take minutes
     findings = []
     folded = normalise(value)
     plate = _plate_in(folded)
@@ -161,10 +163,14 @@ def scan_text(text: str, *, text_rule: bool = True, allowed: frozenset[str] = fr
     pieces, long_lines = _survey(text)
     judged: dict[str, list[Finding]] = {}
     for piece in pieces:
-        if piece not in allowed:
+        if text_rule and len(piece) > MAX_FIELD_CHARS:
+            found = _text_faults(piece, whole_field=False)  # its line is refused as too long; no need to match
+        elif piece not in allowed:
             found = judge(piece, text_rule=False) + (_text_faults(piece, whole_field=False) if text_rule else [])
-            if found:
-                judged[piece] = found
+        else:
+            found = []
+        if found:
+            judged[piece] = found
     findings = _with_lines(text, judged)
     if text_rule:
         findings += _line_break_faults(text) + _long_field_faults(text, long_lines)
@@ -287,8 +293,16 @@ def _long_field_faults(text: str, long_lines: list[int]) -> list[Finding]:
     if long_lines:
         lines, delimiter = text.split("\n"), _delimiter(text)
         for number in long_lines:
-            fields = next(csv.reader([lines[number - 1]], delimiter=delimiter), [])
-            longest = max((len(field) for field in fields), default=0)
+            longest = _longest_field(lines[number - 1], delimiter)
             if longest > MAX_FIELD_CHARS:
                 findings.append(Finding("text", f"a field of {longest} characters; at most {MAX_FIELD_CHARS:,} are allowed", number))
     return findings
+
+
+def _longest_field(line: str, delimiter: str) -> int:
+    if '"' not in line:
+        return max(len(field) for field in line.rstrip("\r").split(delimiter))
+    try:
+        return max((len(field) for field in next(csv.reader([line], delimiter=delimiter), [])), default=0)
+    except csv.Error:  # a field beyond the csv module's own limit (128 KiB)
+        return len(line)
