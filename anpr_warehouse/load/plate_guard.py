@@ -4,14 +4,14 @@ The rules are the contract's "Edge cases and limits (settled)": text is normalis
 first (see normalise.py), then
 
 - a plate is six letters and digits in one of the 14 Dutch side codes. Without
-  separators it must be a whole alphanumeric token (`VB12CD`, `foto/VB12CD`);
-  with separators (dash, space, dot, underscore) exactly at the side code's group
+  separators it must be a whole alphanumeric token (`VB12CD`, `foto/VB12CD`).
+  With separators (dash, space, dot, underscore) exactly at the side code's group
   boundaries it counts anywhere, glued to other text too (`kentekenVB-12-CD`),
-  except that a digit group is never cut out of a longer number (`2025-03_locaties`,
-  the contract's legacy file name, holds no "25-03-LO");
-  Glued matching needs at least one dash, dot or underscore: with spaces only,
-  the three groups must be words of their own (`VB 12 CD`), otherwise every
-  address such as `3511 AB Utrecht` ("11 AB Ut") would read as a plate;
+  with two refinements that keep the contract's own text legal: a digit group is
+  never cut out of a longer number (the legacy file name `GM0344_2025-03_locaties`
+  holds no "25-03-LO"), and gluing needs at least one dash, dot or underscore;
+  separated by spaces alone the three groups must be words of their own
+  (`VB 12 CD`), or `3511 AB Utrecht` ("11 AB Ut") would read as a plate;
 - the contract's identifiers of side code 1's shape (`GM0344`, `FA2020`) pass
   undashed only (`GM-03-44` is a plate);
 - a hashed plate is a run of 32+ hex digits (dashes ignored: UUIDs) or a base64
@@ -210,11 +210,18 @@ def _json_strings(document: object) -> Iterator[tuple[str, str]]:
             stack.extend((f"{path}[{i}]", value) for i, value in reversed(list(enumerate(node))))
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
 def _json_line(text: str, value: str) -> int | None:
-    for spelling in (json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1]):
-        position = text.find(spelling) if spelling else -1
-        if position >= 0:
-            return text.count("\n", 0, position) + 1
+    """The line of the first string literal that decodes to `value`, however it is escaped."""
+    for literal in _JSON_STRING.finditer(text):
+        try:
+            decoded = json.loads(literal.group(0))
+        except json.JSONDecodeError:
+            continue
+        if decoded == value:
+            return text.count("\n", 0, literal.start()) + 1
     return None
 
 

@@ -103,6 +103,7 @@ def test_json_escapes_are_decoded_before_matching():
     assert "VB" not in text
     findings = scan_json(text)
     assert [f.rule for f in findings] == ["licence-plate"] and findings[0].message.startswith("municipality.name:")
+    assert findings[0].line == 4  # the escaped literal's own line
     assert scan_json("{not json") is None
 
 
