@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import duckdb
 
@@ -13,7 +13,7 @@ from .. import contract as c
 from .checks_legacy import check_legacy, is_legacy
 from .checks_v1 import MANIFEST, check_v1
 from .delivery import CheckedDelivery
-from .plate_guard import find_plates
+from .plate_guard import Finding, judge, scan_json, scan_text
 from .problems import Collector, Problem
 from .reader import RawDelivery, read_delivery
 
@@ -29,12 +29,39 @@ def content_sha256(raw: RawDelivery) -> str:
 
 
 def scan_for_plates(raw: RawDelivery, problems: Collector) -> None:
-    """Every file, every column, code lists and manifest included: a plate anywhere refuses the whole."""
+    """A plate, a digest or broken text anywhere the loader reads refuses the whole delivery.
+
+    Every field of every file (code lists and headers included), the decoded strings of the
+    manifest, every file name, the names and comment the reader saw (`source_texts`) and the
+    delivery's own name, which the register keeps.
+    """
     for name, data in sorted(raw.files.items()):
-        text = data.decode("utf-8", errors="replace")
-        allowed = set(MANIFEST_DIGEST.findall(text)) if name == MANIFEST else set()
-        for hit in find_plates(text, allow_hex=allowed):
-            problems.add(name, hit.kind.replace(" ", "-"), f"value {hit.text!r} looks like a {hit.kind}; no plate may enter the warehouse", hit.line)
+        text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+        if name == MANIFEST:
+            _report(problems, name, _manifest_findings(text))
+        else:
+            _report(problems, name, scan_text(text))
+    names = [(name, name) for name in raw.files] + list(raw.source_texts) + [(PurePath(raw.source).name,) * 2]
+    for where, value in names:
+        _report(problems, where, judge(value, text_rule=False, label="name"))
+
+
+def _manifest_findings(text: str) -> list[Finding]:
+    """The decoded strings (with their JSON path), plus the raw text for what decoding hides.
+
+    A duplicate key keeps only its last value once decoded, and a JSON that does not parse has
+    no decoded strings: the raw text is scanned too, and reported for a rule the decoded scan
+    did not already report. The manifest's own checksums stand.
+    """
+    decoded = scan_json(text) or []
+    raw = scan_text(text, text_rule=False, allowed=frozenset(MANIFEST_DIGEST.findall(text)))
+    reported = {finding.rule for finding in decoded}
+    return decoded + [finding for finding in raw if finding.rule not in reported]
+
+
+def _report(problems: Collector, file: str, findings: list[Finding]) -> None:
+    for finding in findings:
+        problems.add(file, finding.rule, finding.message, finding.line)
 
 
 def check_delivery(path: Path) -> tuple[CheckedDelivery | None, list[Problem]]:
