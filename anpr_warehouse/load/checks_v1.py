@@ -258,8 +258,8 @@ def _check_code_lists(con, meta: DeliveryMeta, lists: dict[str, c.CodeList], pro
     )
     report_rows(
         con, problems, c.MEASURE_CODES_FILE, "value",
-        f"select _line, Decimals from {_view(c.MEASURE_CODES_FILE)} where not regexp_full_match(Decimals, '[0-9]+')",
-        "Decimals {0!r} is not a whole number",
+        f"select _line, Decimals from {_view(c.MEASURE_CODES_FILE)} where not regexp_full_match(Decimals, '[0-9]{{1,2}}')",
+        "Decimals {0!r} is not a whole number of at most 2 digits",
     )
 
 

@@ -123,6 +123,7 @@ DOOR_FAULTS = [
     Fault("value with plus sign", V1, edit_lines(T01, first_row_where(_is_total_row, 6, "+5")), T01, "value"),
     Fault("value with exponent", V1, edit_lines(T01, first_row_where(_is_total_row, 6, "1e3")), T01, "value"),
     Fault("fullwidth digit value", V1, edit_lines(T01, first_row_where(_is_total_row, 6, FULLWIDTH_FIVE)), T01, "value"),
+    Fault("decimals beyond an integer", V1, edit_lines("MeasureCodes.csv", replace_field(1, 3, "99999999999")), "MeasureCodes.csv", "value"),
     Fault("value off the rounding base", V1, edit_lines(T01, first_row_where(_is_total_row, 6, "1000003")), T01, "rounding"),
     # Manifest: bounded integers, ASCII codes, years 2000-2099; refusals, never tracebacks.
     Fault("version 2^63", V1, edit_manifest(lambda d: d.update(version=2**63)), "delivery.json", "manifest"),
