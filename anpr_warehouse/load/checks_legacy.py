@@ -10,8 +10,10 @@ Decisions where the contract's settled rules meet this older layout:
   count a plain number of at most 12 ASCII digits or `.`. So the text of a row's key
   (Locatie, Datum, Uur / Voertuigcategorie) is its parsed key and the duplicate check
   on text is a duplicate check on values.
-- Totals: `Totaal` is a column, so the minimum totals exist in every row; a `.` there
-  is allowed (CBS computes the total before suppression and may still hide it). The
+- Totals: `Totaal` is a column, so the category total of each hour and the fuel total of
+  each category exist in every row; a `.` there is allowed (CBS computes the total before
+  suppression and may still hide it). The fuel file must also hold the `Totaal` category
+  row of each location and date (the contract's minimum for T02; rule `totals`). The
   "total not below its parts" rule needs `rounding_base`, which this layout does not
   declare, so it is not applied here.
 - Daylight saving time: there is no `Impossible` marker, so on the last Sunday of March
@@ -119,6 +121,7 @@ def check_legacy(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Col
         "Uur {0!r} is not an hour 0..23",
     )
     _check_spring_forward_hour(con, names["passages_per_uur"], year, month, problems)
+    _check_category_total_rows(con, names["brandstof"], problems)
     if problems:
         return None
     tables = {names[k]: t for k, t in parsed.items()}
@@ -180,6 +183,17 @@ def _check_counts(con, kind, file, start, end, word_column, words, problems: Col
         con, problems, file, "duplicate-cell",
         f"select max(_line), {keys} from {view} group by {keys} having count(*) > 1",
         "the same row occurs more than once ({0}, {1}, {2})",
+    )
+
+
+def _check_category_total_rows(con, file: str, problems: Collector) -> None:
+    """The fuel file's minimum total: a `Totaal` category row for each location and date."""
+    total_word = next(word for word, code in c.LEGACY_CATEGORY_WORDS.items() if code == c.TOTAL)
+    report_rows(
+        con, problems, file, "totals",
+        f"""select min(_line), Locatie, Datum from l_brandstof group by Locatie, Datum
+            having count(*) filter (where Voertuigcategorie = '{total_word}') = 0""",
+        "no " + total_word + " row (all vehicle categories) for Locatie {0}, Datum {1}",
     )
 
 

@@ -85,6 +85,12 @@ def _huge_rounding_base(folder: Path) -> Path:
     return folder
 
 
+def _drop_legacy_total_row(lines: list[str]) -> list[str]:
+    """Removes the first `Totaal` category row of the legacy fuel file."""
+    index = next(i for i, line in enumerate(lines) if line.split(";")[2:3] == ["Totaal"])
+    return lines[:index] + lines[index + 1:]
+
+
 def _rename_legacy(old: str, new: str) -> Callable[[Path], Path]:
     """Renames every legacy file's `GMxxxx_YYYY-MM` prefix."""
 
@@ -144,6 +150,7 @@ DOOR_FAULTS = [
     Fault("value in the skipped spring hour", "v1", edit_lines(T01, _spring_h02_value), T01, "dst"),
     Fault("legacy number in the skipped spring hour", "legacy", edit_lines("passages_per_uur.csv", _legacy_spring_hour_two),
           "passages_per_uur.csv", "dst"),
+    Fault("legacy missing category total row", "legacy", edit_lines("brandstof.csv", _drop_legacy_total_row), "brandstof.csv", "totals"),
     # Legacy: the same strictness.
     Fault("legacy short date", "legacy", edit_lines("passages_per_uur.csv", replace_field(2, 1, "5-3-2025", ";")), "passages_per_uur.csv", "date-range"),
     Fault("legacy value 2^63", "legacy", edit_lines("brandstof.csv", replace_field(3, 13, TWO_TO_THE_63, ";")), "brandstof.csv", "value"),
