@@ -170,16 +170,6 @@ def spring_forward_day(year: int, month: int) -> dt.date | None:
     return last_sunday(year, 3) if month == 3 else None
 
 
-def parse_iso_date(text: str) -> dt.date | None:
-    """A strict `YYYY-MM-DD` date with a year 2000-2099, or None (never raises)."""
-    if not (isinstance(text, str) and re.fullmatch(ISO_DATE_PATTERN, text)):
-        return None
-    try:
-        return dt.date(int(text[:4]), int(text[5:7]), int(text[8:]))
-    except ValueError:
-        return None
-
-
 def v1_files(period_year: int) -> tuple[str, ...]:
     """Every file a v1 delivery must list in its manifest (delivery.json itself excluded)."""
     return (MEASURE_CODES_FILE,) + tuple(code_lists(period_year)) + tuple(t.file for t in OBSERVATION_TABLES.values())

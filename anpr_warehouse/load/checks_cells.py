@@ -30,9 +30,8 @@ from .parsing import report_rows
 from .problems import Collector
 
 
-def _quoted(columns: tuple[str, ...], alias: str = "") -> list[str]:
-    prefix = f"{alias}." if alias else ""
-    return [f'{prefix}"{column}"' for column in columns]
+def _quoted(columns: tuple[str, ...]) -> list[str]:
+    return [f'"{column}"' for column in columns]
 
 
 def check_minimum_totals(con: duckdb.DuckDBPyConnection, problems: Collector, table: c.ObservationTable, view: str) -> None:

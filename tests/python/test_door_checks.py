@@ -11,11 +11,13 @@ import importlib.util
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from anpr_warehouse import contract as c
 from anpr_warehouse.generate import GenerateRequest, generate_delivery
 from anpr_warehouse.load import load_delivery
+from anpr_warehouse.load.parsing import strict_date_sql
 from anpr_warehouse.load.validate import check_delivery
 from anpr_warehouse.paths import PROJECT_ROOT, SEEDS_DIR
 
@@ -162,11 +164,25 @@ def test_unparseable_json_is_refused_never_raised(copy_delivery, text):
     assert checked is None and "manifest" in {p.rule for p in problems}
 
 
-def test_strict_date_parser():
-    assert c.parse_iso_date("2025-03-05") == dt.date(2025, 3, 5)
-    for bad in ("2025-3-5", " 2025-03-05", "2025-03-05 ", "0000-01-01", "1999-12-31", "2100-01-01", "2025-02-29",
-                "２０２５-03-05", "2025-03-05\n", None):
-        assert c.parse_iso_date(bad) is None, bad
+@pytest.mark.parametrize(
+    ("pattern", "fmt", "good", "bad"),
+    [
+        (c.ISO_DATE_PATTERN, "%Y-%m-%d", "2025-03-05",
+         ["2025-3-5", " 2025-03-05", "2025-03-05 ", "0000-01-01", "1999-12-31", "2100-01-01", "2025-02-29",
+          "\uff12\uff10\uff12\uff15-03-05", "2025-03-05\n", "2025-03-05T00:00"]),
+        (c.LEGACY_DATE_PATTERN, "%d-%m-%Y", "05-03-2025", ["5-3-2025", "05-03-25", " 05-03-2025", "31-04-2025", "05-03-0000"]),
+    ],
+    ids=["iso", "legacy"],
+)
+def test_strict_date_sql(pattern, fmt, good, bad):
+    con = duckdb.connect()
+    con.execute("create table d (x varchar)")
+    con.executemany("insert into d values (?)", [[good]] + [[b] for b in bad])
+    accepted = [r[0] for r in con.execute(f"select x from d where {strict_date_sql('x', pattern, fmt)}").fetchall()]
+    assert accepted == [good]
+
+
+def test_spring_forward_day():
     assert c.spring_forward_day(2025, 3) == dt.date(2025, 3, 30)
     assert c.spring_forward_day(2026, 3) == dt.date(2026, 3, 29)
     assert c.spring_forward_day(2025, 10) is None
