@@ -6,6 +6,8 @@ deliveries against the same definitions, so the two can never drift apart.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -17,8 +19,21 @@ TOTAL = "T001"
 
 VALUE_ATTRIBUTES = ("None", "Confidential", "Impossible", "Unknown")
 
-MUNICIPALITY_RE = re.compile(r"^GM\d{4}$")
-PERIOD_MONTH_RE = re.compile(r"^(\d{4})MM(0[1-9]|1[0-2])$")
+# Every pattern is ASCII-only ([0-9], never \d: Python's \d also matches fullwidth and other
+# Unicode digits, which int() accepts and the warehouse's SQL does not). \A...\Z, not ^...$:
+# `$` also matches before a trailing newline.
+MUNICIPALITY_RE = re.compile(r"\AGM[0-9]{4}\Z")
+PERIOD_MONTH_RE = re.compile(r"\A([0-9]{4})MM(0[1-9]|1[0-2])\Z")
+
+# "Dates and numbers" of the contract's settled edge cases.
+YEARS = (2000, 2099)
+VERSIONS = (1, 9999)
+VALUE_MAX_DIGITS = 12
+SDC_BOUNDS = {"min_cell": (1, 1000), "rounding_base": (1, 1000)}  # sane bounds: the register stores integers
+# DuckDB (RE2) patterns for full matches of delivered text; the calendar check comes on top.
+VALUE_PATTERN = f"[0-9]{{1,{VALUE_MAX_DIGITS}}}"
+ISO_DATE_PATTERN = "20[0-9]{2}-[0-9]{2}-[0-9]{2}"
+LEGACY_DATE_PATTERN = "[0-9]{2}-[0-9]{2}-20[0-9]{2}"
 
 
 @dataclass(frozen=True)
@@ -120,6 +135,39 @@ OBSERVATION_TABLES = {
 # Dimension column -> code-list file; Date and Hour are not code lists.
 DIMENSION_CODE_LIST = {c.dimension: c.file for c in code_lists(2000).values()}
 HOURS = tuple(f"H{h:02d}" for h in range(24))
+# Dimensions with a T001 total; the others (Location, Date, Hour, Zone) are what totals are kept per.
+TOTAL_DIMENSIONS = frozenset(cl.dimension for cl in code_lists(2000).values() if cl.has_total)
+
+
+def total_dimensions(table: ObservationTable) -> tuple[str, ...]:
+    """The table's dimensions that have a T001 total."""
+    return tuple(d for d in table.dimensions if d in TOTAL_DIMENSIONS)
+
+
+def minimum_total_keys(table: ObservationTable) -> tuple[str, ...]:
+    """What the always-present total is kept per (besides the measure).
+
+    The contract's minimum set: T01 the category total per location, date and hour; T02 the
+    total over categories and fuels per location and date; T03-T06 the total over every
+    dimension but the zone, per zone. In every table that is: all total dimensions at T001,
+    for each combination of the dimensions without a total.
+    """
+    return tuple(d for d in table.dimensions if d not in TOTAL_DIMENSIONS)
+
+
+# ---- daylight saving time (Europe/Amsterdam) ----
+
+DST_GAP_HOUR = "H02"  # the clock jumps from 02:00 to 03:00 on the spring day, back from 03:00 to 02:00 in autumn
+
+
+def last_sunday(year: int, month: int) -> dt.date:
+    last = dt.date(year, month, calendar.monthrange(year, month)[1])
+    return last - dt.timedelta(days=(last.weekday() - 6) % 7)
+
+
+def spring_forward_day(year: int, month: int) -> dt.date | None:
+    """The day without a 02:00 hour (last Sunday of March), if it falls in this month."""
+    return last_sunday(year, 3) if month == 3 else None
 
 
 def v1_files(period_year: int) -> tuple[str, ...]:
@@ -137,7 +185,7 @@ LEGACY_SECRET = "."
 LEGACY_LOCATIONS_HEADER = ("Locatie", "Naam", "Zone", "Richting", "X_RD", "Y_RD")
 LEGACY_HOURLY_HEADER = ("Locatie", "Datum", "Uur") + tuple(LEGACY_CATEGORY_WORDS)
 LEGACY_FUEL_HEADER = ("Locatie", "Datum", "Voertuigcategorie") + tuple(LEGACY_FUEL_WORDS)
-LEGACY_FILE_RE = re.compile(r"^(GM\d{4})_(\d{4})-(\d{2})_(locaties|passages_per_uur|brandstof)\.csv$")
+LEGACY_FILE_RE = re.compile(r"\A(GM[0-9]{4})_([0-9]{4})-([0-9]{2})_(locaties|passages_per_uur|brandstof)\.csv\Z")
 LEGACY_KINDS = ("locaties", "passages_per_uur", "brandstof")
 
 

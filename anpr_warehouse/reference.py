@@ -7,6 +7,7 @@ files so the generator never invents a municipality the warehouse cannot label.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,7 +19,7 @@ from .paths import SEEDS_DIR
 class Municipality:
     code: str
     name: str
-    province_code: str
+    province_code: str | None  # None: no curated reference data for this municipality (see the seed's yml)
     centre_latitude: float
     centre_longitude: float
     ze_zone_start_date: str | None
@@ -26,11 +27,12 @@ class Municipality:
 
 @lru_cache(maxsize=1)
 def municipalities() -> dict[str, Municipality]:
+    """Every Dutch municipality of 2025, from the seed (scripts/make_municipality_seed.py writes it)."""
     return {
         row["municipality_code"]: Municipality(
             code=row["municipality_code"],
             name=row["municipality_name"],
-            province_code=row["province_code"],
+            province_code=row["province_code"] or None,
             centre_latitude=float(row["centre_latitude"]),
             centre_longitude=float(row["centre_longitude"]),
             ze_zone_start_date=row["ze_zone_start_date"] or None,
@@ -39,12 +41,22 @@ def municipalities() -> dict[str, Municipality]:
     }
 
 
+def is_municipality(code: str) -> bool:
+    """The loader's test: a delivery comes from a real municipality or is refused."""
+    return code in municipalities()
+
+
 def municipality(code: str) -> Municipality:
-    """A known municipality, or a deterministic stand-in for any other GM code."""
+    """A known municipality, or a deterministic stand-in for any other GM code.
+
+    For synthetic data only (the generator): a known municipality without a curated
+    province gets a stand-in province, since the simulation needs an "own province".
+    """
     known = municipalities()
-    if code in known:
-        return known[code]
     digest = int(hashlib.sha256(code.encode()).hexdigest(), 16)
+    if code in known:
+        found = known[code]
+        return found if found.province_code else dataclasses.replace(found, province_code=f"PV{20 + digest % 12}")
     return Municipality(
         code=code,
         name=f"Gemeente {code[2:]}",

@@ -3,19 +3,35 @@
 The legacy layout has no manifest: the delivery's identity comes from its file
 names and its content checksum. RD New coordinates are converted to WGS84 here,
 with pyproj, because DuckDB's spatial extension is not available offline.
+
+Decisions where the contract's settled rules meet this older layout:
+- Formats are strict: `Datum` exactly `DD-MM-YYYY` (year 2000-2099, a real date),
+  `Uur` exactly `0`..`23` without leading zeros (`02` is refused, not read as 2), every
+  count a plain number of at most 12 ASCII digits or `.`. So the text of a row's key
+  (Locatie, Datum, Uur / Voertuigcategorie) is its parsed key and the duplicate check
+  on text is a duplicate check on values.
+- Totals: `Totaal` is a column, so the category total of each hour and the fuel total of
+  each category exist in every row; a `.` there is allowed (CBS computes the total before
+  suppression and may still hide it). The fuel file must also hold the `Totaal` category
+  row of each location and date (the contract's minimum for T02; rule `totals`). The
+  "total not below its parts" rule needs `rounding_base`, which this layout does not
+  declare, so it is not applied here.
+- Daylight saving time: there is no `Impossible` marker, so on the last Sunday of March
+  hour `2` (which does not exist on the local clock) may be absent or all `.`; a number
+  there is refused (rule `dst`).
+- The municipality in the file names must be a Dutch municipality of 2025 (the seed).
 """
 
 from __future__ import annotations
-
 
 import duckdb
 import pyarrow as pa
 from pyproj import Transformer
 
 from .. import contract as c
-from ..reference import municipality
+from ..reference import is_municipality, municipality
 from .delivery import CheckedDelivery, DeliveryMeta
-from .parsing import ParsedTable, check_pattern, check_position, decode, parse_csv, report_rows
+from .parsing import ParsedTable, check_pattern, check_position, decode, parse_csv, report_rows, strict_date_sql
 from .problems import Collector
 from .reader import RawDelivery
 
@@ -47,8 +63,15 @@ def _identity(raw: RawDelivery, problems: Collector) -> tuple[str, int, int] | N
     if not keys:
         return None
     gm, year, month = keys.pop()
+    first = found[next(iter(found))]
     if not 1 <= int(month) <= 12:
-        problems.add(found[next(iter(found))], "period", f"month {month} does not exist")
+        problems.add(first, "period", f"month {month} does not exist")
+        return None
+    if not c.YEARS[0] <= int(year) <= c.YEARS[1]:
+        problems.add(first, "date-range", f"year {year} is outside {c.YEARS[0]}-{c.YEARS[1]}")
+        return None
+    if not is_municipality(gm):
+        problems.add(first, "municipality", f"{gm} is not a Dutch municipality (2025)")
         return None
     for kind in c.LEGACY_KINDS:
         if kind not in found:
@@ -97,6 +120,8 @@ def check_legacy(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Col
         "select _line, Uur from l_passages_per_uur where not regexp_full_match(Uur, '[0-9]|1[0-9]|2[0-3]')",
         "Uur {0!r} is not an hour 0..23",
     )
+    _check_spring_forward_hour(con, names["passages_per_uur"], year, month, problems)
+    _check_category_total_rows(con, names["brandstof"], problems)
     if problems:
         return None
     tables = {names[k]: t for k, t in parsed.items()}
@@ -133,7 +158,7 @@ def _check_counts(con, kind, file, start, end, word_column, words, problems: Col
     report_rows(
         con, problems, file, "date-range",
         f"""select _line, Datum from {view}
-            where try_strptime(Datum, '%d-%m-%Y') is null
+            where not {strict_date_sql('Datum', c.LEGACY_DATE_PATTERN, '%d-%m-%Y')}
                or try_strptime(Datum, '%d-%m-%Y')::date not between '{start}' and '{end}'""",
         "Datum {0!r} is not a day (DD-MM-YYYY) of the delivery period " + f"{start}..{end}",
     )
@@ -143,8 +168,8 @@ def _check_counts(con, kind, file, start, end, word_column, words, problems: Col
         report_rows(
             con, problems, file, "value",
             f"""select _line, "{column}" from {view}
-                where "{column}" <> '{c.LEGACY_SECRET}' and not regexp_full_match("{column}", '[0-9]+')""",
-            column + " {0!r} is not a whole number >= 0 or '.'",
+                where "{column}" <> '{c.LEGACY_SECRET}' and not regexp_full_match("{column}", '{c.VALUE_PATTERN}')""",
+            column + " {0!r} is not '.' or a plain whole number >= 0 of at most " + f"{c.VALUE_MAX_DIGITS} ASCII digits",
         )
     if word_column:
         allowed = ", ".join(f"'{w}'" for w in words)
@@ -158,6 +183,32 @@ def _check_counts(con, kind, file, start, end, word_column, words, problems: Col
         con, problems, file, "duplicate-cell",
         f"select max(_line), {keys} from {view} group by {keys} having count(*) > 1",
         "the same row occurs more than once ({0}, {1}, {2})",
+    )
+
+
+def _check_category_total_rows(con, file: str, problems: Collector) -> None:
+    """The fuel file's minimum total: a `Totaal` category row for each location and date."""
+    total_word = next(word for word, code in c.LEGACY_CATEGORY_WORDS.items() if code == c.TOTAL)
+    report_rows(
+        con, problems, file, "totals",
+        f"""select min(_line), Locatie, Datum from l_brandstof group by Locatie, Datum
+            having count(*) filter (where Voertuigcategorie = '{total_word}') = 0""",
+        "no " + total_word + " row (all vehicle categories) for Locatie {0}, Datum {1}",
+    )
+
+
+def _check_spring_forward_hour(con, file: str, year: int, month: int, problems: Collector) -> None:
+    """Hour 2 of the spring day does not exist on the local clock: only '.' may stand there."""
+    day = c.spring_forward_day(year, month)
+    if day is None:
+        return
+    hour = str(int(c.DST_GAP_HOUR[1:]))
+    numbers = " or ".join(f""""{column}" <> '{c.LEGACY_SECRET}'""" for column in c.LEGACY_HOURLY_HEADER[3:])
+    report_rows(
+        con, problems, file, "dst",
+        f"""select _line, Datum from l_passages_per_uur
+            where Datum = '{day:%d-%m-%Y}' and Uur = '{hour}' and ({numbers})""",
+        "{0} hour " + hour + " does not exist (clocks go from 02:00 to 03:00): the row must be absent or all '.'",
     )
 
 

@@ -2,7 +2,14 @@
 
 Structure first (manifest, files, checksums, headers, row counts), then content
 as set-based SQL in an in-memory DuckDB (identifiers against the code lists,
-dates, values, value attributes, duplicate cells). The warehouse is not opened.
+dates, values, value attributes, duplicate cells), then the rules across cells
+(totals, daylight saving time, rounding: checks_cells.py). The warehouse is not opened.
+
+Formats are strict (contract, "Dates and numbers"): `Date` exactly `YYYY-MM-DD`, years
+2000-2099, `Value` at most 12 ASCII digits, `Hour` exactly `H00`..`H23`. So the text
+of a cell's key is its parsed key, and the duplicate-cell check on text cannot be
+fooled by `2025-3-5` next to `2025-03-05` or a leading space. The municipality must be
+one of the seed's (all Dutch municipalities of 2025).
 """
 
 from __future__ import annotations
@@ -16,13 +23,15 @@ import re
 import duckdb
 
 from .. import contract as c
+from ..reference import is_municipality
+from .checks_cells import check_cells
 from .delivery import CheckedDelivery, DeliveryMeta
-from .parsing import ParsedTable, check_pattern, check_position, decode, parse_csv, report_rows
+from .parsing import ParsedTable, check_pattern, check_position, decode, parse_csv, report_rows, strict_date_sql
 from .problems import Collector
 from .reader import RawDelivery
 
 MANIFEST = "delivery.json"
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
+HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")
 NL_LAT, NL_LON = (50.6, 53.7), (3.2, 7.3)
 
 
@@ -35,39 +44,67 @@ def _manifest(raw: RawDelivery, problems: Collector) -> dict | None:
     except json.JSONDecodeError as exc:
         problems.add(MANIFEST, "manifest", f"not valid JSON: {exc.msg}", exc.lineno)
         return None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits, absurd nesting
+        problems.add(MANIFEST, "manifest", f"not a usable JSON document: {str(exc)[:120]}")
+        return None
     if not isinstance(doc, dict):
         problems.add(MANIFEST, "manifest", "the manifest must be a JSON object")
         return None
     return doc
 
 
+def _is_int_in(value: object, bounds: tuple[int, int]) -> bool:
+    """A JSON integer (not a bool, not a float) inside the bounds."""
+    return isinstance(value, int) and not isinstance(value, bool) and bounds[0] <= value <= bounds[1]
+
+
+def _period(period: dict, problems: Collector) -> tuple[int, int] | None:
+    """(year, month) of a CBS month code like 2025MM03 with a year 2000-2099, or None (a problem filed)."""
+    code = period.get("code")
+    match = c.PERIOD_MONTH_RE.match(code) if isinstance(code, str) else None
+    if match is None:
+        problems.add(MANIFEST, "manifest", f"period.code {code!r} is not a CBS month code like 2025MM03")
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    if not c.YEARS[0] <= year <= c.YEARS[1]:
+        problems.add(MANIFEST, "date-range", f"period.code {code!r}: year {year} is outside {c.YEARS[0]}-{c.YEARS[1]}")
+        return None
+    return year, month
+
+
 def _meta_from_manifest(doc: dict, problems: Collector) -> DeliveryMeta | None:
-    """Validates the manifest fields and returns the delivery's identity."""
+    """Validates the manifest fields and returns the delivery's identity.
+
+    Every value is type- and range-checked before it is used, so no manifest can
+    raise (a year 0000, a version of 2**63, a string where a number belongs).
+    """
     bad = len(problems.problems)
 
-    def need(cond: bool, message: str) -> None:
+    def need(cond: bool, message: str, rule: str = "manifest") -> None:
         if not cond:
-            problems.add(MANIFEST, "manifest", message)
+            problems.add(MANIFEST, rule, message)
 
     need(doc.get("contract") == c.CONTRACT_V1, f"contract is {doc.get('contract')!r}, expected {c.CONTRACT_V1!r}")
     muni = doc.get("municipality") if isinstance(doc.get("municipality"), dict) else {}
     period = doc.get("period") if isinstance(doc.get("period"), dict) else {}
     sdc_params = doc.get("sdc") if isinstance(doc.get("sdc"), dict) else {}
     code = muni.get("code")
-    need(isinstance(code, str) and bool(c.MUNICIPALITY_RE.match(code)), f"municipality.code {code!r} is not GM + 4 digits")
+    if not (isinstance(code, str) and c.MUNICIPALITY_RE.match(code)):
+        need(False, f"municipality.code {code!r} is not GM + 4 digits")
+    else:
+        need(is_municipality(code), f"municipality.code {code!r} is not a Dutch municipality (2025)", "municipality")
     need(isinstance(muni.get("name"), str) and bool(muni.get("name")), "municipality.name is missing")
-    pmatch = c.PERIOD_MONTH_RE.match(period.get("code") or "") if isinstance(period.get("code"), str) else None
-    need(pmatch is not None, f"period.code {period.get('code')!r} is not a CBS month code like 2025MM03")
+    year_month = _period(period, problems)
     version = doc.get("version")
-    need(isinstance(version, int) and not isinstance(version, bool) and version >= 1, f"version {version!r} is not an integer >= 1")
-    for key in ("min_cell", "rounding_base"):
+    need(_is_int_in(version, c.VERSIONS), f"version {version!r} is not an integer {c.VERSIONS[0]}-{c.VERSIONS[1]}")
+    for key, bounds in c.SDC_BOUNDS.items():
         value = sdc_params.get(key)
-        need(isinstance(value, int) and not isinstance(value, bool) and value >= 1, f"sdc.{key} {value!r} is not an integer >= 1")
+        need(_is_int_in(value, bounds), f"sdc.{key} {value!r} is not an integer {bounds[0]}-{bounds[1]}")
     need(isinstance(doc.get("produced_at"), str), "produced_at is missing")
     need(isinstance(doc.get("files"), list), "files must be a list")
-    if len(problems.problems) > bad:
+    if len(problems.problems) > bad or year_month is None:
         return None
-    year, month = int(pmatch.group(1)), int(pmatch.group(2))
+    year, month = year_month
     start = dt.date(year, month, 1)
     end = dt.date(year, month, calendar.monthrange(year, month)[1])
     need(period.get("start") == start.isoformat(), f"period.start {period.get('start')!r} is not {start.isoformat()}")
@@ -79,8 +116,9 @@ def _meta_from_manifest(doc: dict, problems: Collector) -> DeliveryMeta | None:
         need(supersedes is None, "version 1 cannot supersede another delivery")
     else:
         prefix = f"CBS-ANPR-{code}-{c.period_code(year, month)}-"
-        ok = isinstance(supersedes, str) and supersedes.startswith(prefix) and supersedes[len(prefix):].isdigit()
-        need(ok and int(supersedes[len(prefix):]) < version, f"supersedes {supersedes!r} must name an earlier version of {prefix}<n>")
+        earlier = supersedes[len(prefix):] if isinstance(supersedes, str) and supersedes.startswith(prefix) else ""
+        ok = re.fullmatch("[1-9][0-9]{0,3}", earlier) is not None and int(earlier) < version
+        need(ok, f"supersedes {supersedes!r} must name an earlier version of {prefix}<n>")
     if len(problems.problems) > bad:
         return None
     return DeliveryMeta(
@@ -155,6 +193,7 @@ def check_v1(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Collect
         return None  # a missing or unreadable file: content checks would only repeat that
     _check_code_lists(con, meta, lists, problems)
     _check_observations(con, meta, problems)
+    check_cells(con, problems, meta, {code: _view(t.file) for code, t in c.OBSERVATION_TABLES.items()})
     return CheckedDelivery(meta, "v1", parsed)
 
 
@@ -214,13 +253,13 @@ def _check_code_lists(con, meta: DeliveryMeta, lists: dict[str, c.CodeList], pro
     )
     report_rows(
         con, problems, "Zones.csv", "date",
-        f"select _line, ValidFrom from {zone} where try_strptime(ValidFrom, '%Y-%m-%d') is null",
-        "ValidFrom {0!r} is not an ISO date",
+        f"select _line, ValidFrom from {zone} where not {strict_date_sql('ValidFrom', c.ISO_DATE_PATTERN, '%Y-%m-%d')}",
+        "ValidFrom {0!r} is not a date YYYY-MM-DD " + f"in {c.YEARS[0]}-{c.YEARS[1]}",
     )
     report_rows(
         con, problems, c.MEASURE_CODES_FILE, "value",
-        f"select _line, Decimals from {_view(c.MEASURE_CODES_FILE)} where not regexp_full_match(Decimals, '[0-9]+')",
-        "Decimals {0!r} is not a whole number",
+        f"select _line, Decimals from {_view(c.MEASURE_CODES_FILE)} where not regexp_full_match(Decimals, '[0-9]{{1,2}}')",
+        "Decimals {0!r} is not a whole number of at most 2 digits",
     )
 
 
@@ -246,9 +285,9 @@ def _check_observations(con, meta: DeliveryMeta, problems: Collector) -> None:
                 report_rows(
                     con, problems, file, "date-range",
                     f"""select _line, Date from {view}
-                        where try_strptime(Date, '%Y-%m-%d') is null
+                        where not {strict_date_sql('Date', c.ISO_DATE_PATTERN, '%Y-%m-%d')}
                            or try_strptime(Date, '%Y-%m-%d')::date not between '{start}' and '{end}'""",
-                    "Date {0!r} is not a day of the delivery period " + f"{start}..{end}",
+                    "Date {0!r} is not a day (YYYY-MM-DD) of the delivery period " + f"{start}..{end}",
                 )
             elif dim == "Hour":
                 _check_identifier_column(con, file, "Hour", ", ".join(f"'{h}'" for h in c.HOURS), problems, "H00..H23")
@@ -260,8 +299,8 @@ def _check_observations(con, meta: DeliveryMeta, problems: Collector) -> None:
         report_rows(
             con, problems, file, "value",
             f"""select _line, Value from {view}
-                where Value <> '' and not regexp_full_match(Value, '[0-9]+')""",
-            "Value {0!r} is not a whole number >= 0",
+                where Value <> '' and not regexp_full_match(Value, '{c.VALUE_PATTERN}')""",
+            "Value {0!r} is not a plain whole number >= 0 of at most " + f"{c.VALUE_MAX_DIGITS} ASCII digits",
         )
         _check_identifier_column(
             con, file, "ValueAttribute", ", ".join(f"'{v}'" for v in c.VALUE_ATTRIBUTES), problems, "a CBS value attribute"

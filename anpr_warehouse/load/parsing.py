@@ -132,6 +132,15 @@ def report_rows(
     problems.bump(file, rule, total - len(shown))
 
 
+def strict_date_sql(column: str, pattern: str, fmt: str) -> str:
+    """SQL that is true when `column` has exactly the pattern's shape and is a real calendar date.
+
+    The regular expression comes first: strptime alone accepts `2025-3-5` and leading
+    spaces, which would let one cell hide behind two spellings of its date.
+    """
+    return f"""(regexp_full_match("{column}", '{pattern}') and try_strptime("{column}", '{fmt}') is not null)"""
+
+
 def check_pattern(con, problems: Collector, file: str, view: str, column: str, pattern: str, message: str, optional: bool = False) -> None:
     """Values of `column` must fully match the regular expression (empty allowed when `optional`)."""
     empty = f'"{column}" <> \'\' and ' if optional else ""

@@ -35,7 +35,7 @@ final as (
         delivered.last_month,
         coalesce(delivered.current_deliveries, 0) as current_deliveries
     from municipalities
-    inner join provinces
+    left join provinces
         on municipalities.province_code = provinces.province_code
     left join delivered
         on municipalities.municipality_code = delivered.municipality_code

@@ -1,0 +1,121 @@
+"""Checks across the cells of a v1 observation table: totals, daylight saving time, rounding.
+
+These are the contract's settled rules that no single row can break on its own
+("Edge cases and limits", paragraphs Totals and Hours around daylight saving time,
+and the Observations paragraph on which total combinations a table holds):
+
+- Minimum totals: for each combination of the dimensions without a total (T01 location,
+  date and hour; T02 location and date; T03-T06 zone) and each measure present, the row
+  with every other dimension at T001 must exist. Any further totals are CBS's choice
+  (nested tables are valid), so nothing more is required.
+- A published total below one of its published parts (same cell with exactly one
+  dimension at T001 instead of a code) by more than `rounding_base - 1` is refused.
+- On the last Sunday of March the local clock skips 02:00: every T01 cell of `H02` that
+  day must be `Impossible`. (The autumn day's `H02` holds both clock hours once; the
+  duplicate-cell check already refuses a second one.)
+- Every published value is a multiple of `rounding_base` (the marts' tests assume it).
+
+All checks are set-based SQL on the in-memory DuckDB views of the delivery; values are
+compared as integers only after `try_cast`, so a malformed value (refused by its own rule)
+cannot raise here.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from .. import contract as c
+from .delivery import DeliveryMeta
+from .parsing import report_rows
+from .problems import Collector
+
+
+def _quoted(columns: tuple[str, ...]) -> list[str]:
+    return [f'"{column}"' for column in columns]
+
+
+def check_minimum_totals(con: duckdb.DuckDBPyConnection, problems: Collector, table: c.ObservationTable, view: str) -> None:
+    """Every measure and combination of the non-total dimensions has its all-T001 row."""
+    keys = ("Measure",) + c.minimum_total_keys(table)
+    totals = c.total_dimensions(table)
+    all_total = " and ".join(f"{column} = '{c.TOTAL}'" for column in _quoted(totals))
+    key_sql = ", ".join(_quoted(keys))
+    described = ", ".join(f"{k}={{{i}}}" for i, k in enumerate(keys))
+    report_rows(
+        con, problems, table.file, "totals",
+        f"select min(_line), {key_sql} from {view} group by {key_sql} having count(*) filter (where {all_total}) = 0",
+        f"no total row ({', '.join(f'{d}={c.TOTAL}' for d in totals)}) for {described}",
+    )
+
+
+def check_totals_not_below_parts(
+    con: duckdb.DuckDBPyConnection, problems: Collector, table: c.ObservationTable, view: str, rounding_base: int
+) -> None:
+    """A published total may be below a published part only by rounding (at most `rounding_base - 1`).
+
+    Per total dimension, one grouped pass over the published cells: a group is a total and
+    its parts (every other coordinate and the measure equal); its largest part is compared
+    with its total. (A hash aggregate straight on the delivered view: cheaper than joining
+    the table to itself or materialising the published cells first.)
+    """
+    value = "try_cast(Value as bigint)"
+    for dimension in c.total_dimensions(table):
+        same = ", ".join(_quoted(("Measure",) + tuple(d for d in table.dimensions if d != dimension)))
+        total, part = f"\"{dimension}\" = '{c.TOTAL}'", f"\"{dimension}\" <> '{c.TOTAL}'"
+        report_rows(
+            con, problems, table.file, "totals",
+            f"""select total_line, total, part_code, part, part_line from (
+                    select
+                        max(_line) filter (where {total}) as total_line,
+                        max({value}) filter (where {total}) as total,
+                        arg_max("{dimension}", {value}) filter (where {part}) as part_code,
+                        max({value}) filter (where {part}) as part,
+                        arg_max(_line, {value}) filter (where {part}) as part_line,
+                    from {view}
+                    where ValueAttribute = 'None'
+                    group by {same}
+                )
+                where part - total > {rounding_base - 1}""",
+            "total {0} is below its part " + dimension + "={1} (value {2}, line {3}) by more than rounding",
+        )
+
+
+def check_spring_forward_hour(con: duckdb.DuckDBPyConnection, problems: Collector, meta: DeliveryMeta, view: str) -> None:
+    """T01 cells of the hour the clock skips must be Impossible."""
+    day = c.spring_forward_day(meta.year, meta.month)
+    if day is None:
+        return
+    report_rows(
+        con, problems, c.OBSERVATION_TABLES["T01"].file, "dst",
+        f"""select _line, Value, ValueAttribute from {view}
+            where Date = '{day.isoformat()}' and Hour = '{c.DST_GAP_HOUR}' and ValueAttribute <> 'Impossible'""",
+        f"{day.isoformat()} {c.DST_GAP_HOUR} does not exist (clocks go from 02:00 to 03:00): "
+        "the cell must be Impossible, not Value {0!r} ValueAttribute {1!r}",
+    )
+
+
+def check_rounding(con: duckdb.DuckDBPyConnection, problems: Collector, table: c.ObservationTable, view: str, rounding_base: int) -> None:
+    report_rows(
+        con, problems, table.file, "rounding",
+        f"""select _line, Value from {view}
+            where ValueAttribute = 'None' and try_cast(Value as bigint) % {rounding_base} <> 0""",
+        "Value {0} is not a multiple of the delivery's sdc.rounding_base " + str(rounding_base),
+    )
+
+
+def check_cells(con: duckdb.DuckDBPyConnection, problems: Collector, meta: DeliveryMeta, views: dict[str, str]) -> None:
+    """Every cross-cell rule on every observation table; `views` maps table code -> view name.
+
+    A table with a problem in its rows is skipped: a misspelt date or code would only show
+    up again here as a "missing total", burying the real problem.
+    """
+    broken = {p.file for p in problems.problems}
+    for code, table in c.OBSERVATION_TABLES.items():
+        if table.file in broken:
+            continue
+        view = views[code]
+        check_minimum_totals(con, problems, table, view)
+        check_totals_not_below_parts(con, problems, table, view, meta.rounding_base)
+        check_rounding(con, problems, table, view, meta.rounding_base)
+    if c.OBSERVATION_TABLES["T01"].file not in broken:
+        check_spring_forward_hour(con, problems, meta, views["T01"])
