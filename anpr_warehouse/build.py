@@ -101,7 +101,7 @@ def build_warehouse(warehouse: Path, select: list[str] | None = None, quiet: boo
             con.close()
         quarantined.extend(newly)
         names = ", ".join(q.delivery_id for q in newly)
-        print(f"build: {names} failed a data test and is quarantined; building again without it", file=sys.stderr)
+        print(f"build: quarantined {names} (a data test failed on its rows); building again without it", file=sys.stderr)
     raise BuildFailed(f"data tests still fail after {MAX_ROUNDS} builds, each quarantining a delivery; see the failing nodes above")
 
 
@@ -260,19 +260,34 @@ def _mark_built_ok(con: duckdb.DuckDBPyConnection, started: dt.datetime) -> None
 
 
 def _summary(con: duckdb.DuckDBPyConnection, quarantined: list[Quarantined]) -> list[str]:
-    """One warning line per quarantined delivery: what failed and what its month shows instead."""
+    """One warning line per quarantined delivery: what failed and what its month shows instead.
+
+    Current deliveries quarantined by an earlier build are repeated (one line each), so a monthly run
+    keeps saying which months wait for a new version.
+    """
     lines = []
     for q in quarantined:
-        kept = con.execute(
-            f"""select delivery_id from {DELIVERIES_VIEW}
-                where is_flowing and municipality_code = ? and strftime(period_start, '%Y-%m') = ?""",
-            [q.municipality_code, q.month],
-        ).fetchone()
-        instead = f"keeps {kept[0]} (last good)" if kept else "is left out of the marts (no delivery of it built ok before)"
-        lines.append(f"build: {q.delivery_id} failed {'; '.join(q.tests)}; {q.municipality_code} {q.month} {instead}")
-    if quarantined:
+        lines.append(f"build: {q.delivery_id} failed {'; '.join(q.tests)}; {_month_state(con, q.municipality_code, q.month)}")
+    earlier = con.execute(
+        f"""select delivery_id, municipality_code, strftime(period_start, '%Y-%m') from {DELIVERIES_VIEW}
+            where is_current and build_status = 'failed' order by municipality_code, period_start"""
+    ).fetchall()
+    for delivery_id, municipality, month in earlier:
+        if delivery_id not in {q.delivery_id for q in quarantined}:
+            lines.append(f"build: {delivery_id} failed an earlier build (anpr deliveries); {_month_state(con, municipality, month)}")
+    if lines:
         lines.append("build: everything else built and tested (anpr deliveries shows the build status)")
     return lines
+
+
+def _month_state(con: duckdb.DuckDBPyConnection, municipality: str, month: str) -> str:
+    kept = con.execute(
+        f"""select delivery_id from {DELIVERIES_VIEW}
+            where is_flowing and municipality_code = ? and strftime(period_start, '%Y-%m') = ?""",
+        [municipality, month],
+    ).fetchone()
+    state = f"keeps {kept[0]} (last good)" if kept else "is left out of the marts (no delivery of it built ok before)"
+    return f"{municipality} {month} {state}"
 
 
 def _upgrade_register(warehouse: Path) -> None:
