@@ -216,17 +216,26 @@ def _tested_relation(manifest, unique_id: str | None) -> tuple[str, str] | None:
 
 
 def _never_built_deliveries(con: duckdb.DuckDBPyConnection, keys_sql: str, identity: tuple[str, ...]) -> tuple[str, ...]:
-    """The flowing deliveries the failing rows belong to that no build has passed yet."""
+    """The flowing deliveries the failing rows belong to that no build has passed yet.
+
+    Rows that name only a municipality (dimensions "as last delivered", such as dim_location) blame its
+    newest never-built month, the one they show; should an older month be the culprit, the next round
+    finds it.
+    """
     if identity == ("delivery_id",):
         on = "deliveries.delivery_id = failing.delivery_id"
     else:
         month = {"month_start": "period_start", "period_start": "period_start", "period_code": "period_code"}
         on = "deliveries.municipality_code = failing.municipality_code"
         on += "".join(f" and deliveries.{month[col]} = failing.{col}" for col in identity[1:])
+    newest_only = "" if len(identity) > 1 or identity == ("delivery_id",) else (
+        "qualify row_number() over (partition by deliveries.municipality_code order by deliveries.period_start desc) = 1"
+    )
     rows = con.execute(
         f"""select distinct deliveries.delivery_id from {DELIVERIES_VIEW} as deliveries
             inner join ({keys_sql}) as failing on {on}
             where deliveries.is_flowing and deliveries.build_status is null
+            {newest_only}
             order by 1"""
     ).fetchall()
     return tuple(r[0] for r in rows)

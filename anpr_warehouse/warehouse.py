@@ -33,7 +33,7 @@ def print_register(warehouse: Path) -> int:
         ).fetchall()
     finally:
         con.close()
-    rows = [(*row[:9], row[9], "yes" if row[0] in flowing else ("?" if flowing is None else ""), row[10]) for row in rows]
+    rows = [(*row[:9], row[9], "yes" if flowing and row[0] in flowing else "", row[10]) for row in rows]
     header = ("delivery_id", "layout", "municipality", "period", "version", "status", "superseded_by", "rows", "loaded_at (UTC)",
               "build", "flows", "build_failure")
     widths = [max(len(str(v)) for v in col) for col in zip(header, *rows)]
