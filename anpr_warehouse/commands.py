@@ -49,11 +49,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    """`dbt build` (seeds, models, tests, unit tests) on the warehouse."""
-    from .dbt_runner import run_dbt
+    """`dbt build` (seeds, models, tests, unit tests) on the warehouse; a delivery failing a test is quarantined."""
+    from .build import build_warehouse
 
-    extra = ["--select", *args.select] if args.select else []
-    run_dbt(["build", *extra], _warehouse(args))
+    build_warehouse(_warehouse(args), args.select)
     return 0
 
 
@@ -99,10 +98,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _run_build(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
-    from .dbt_runner import run_dbt
+    from .build import build_warehouse
 
     print("3/5 dbt build (models and tests) ...", file=sys.stderr)
-    run_dbt(["build", "--quiet"], warehouse)
+    build_warehouse(warehouse, quiet=True)
     print("models:      built and tested (dbt build)")
 
 

@@ -202,8 +202,8 @@ def _location_features(con, job: PackageRequest, answers: dict[str, MetricResult
 
 def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files: dict[str, dict]) -> str:
     deliveries = con.execute(
-        """select delivery_id, version, content_sha256, sdc_min_cell, sdc_rounding_base, layout from raw.cbs_deliveries
-           where municipality_code = ? and period_start = ? and status = 'current'""",
+        """select delivery_id, version, content_sha256, sdc_min_cell, sdc_rounding_base, layout from staging.stg_cbs__deliveries
+           where municipality_code = ? and period_start = ? and is_flowing""",
         [job.municipality, job.month_start],
     ).fetchall()
     name = con.execute("select municipality_name from marts.dim_municipality where municipality_code = ?", [job.municipality]).fetchone()

@@ -1,4 +1,5 @@
-{#- Generic data tests for the domain rules. dbt packages cannot be fetched here, so they live in macros. -#}
+{#- Generic data tests for the domain rules. dbt packages cannot be fetched here, so they live in macros.
+    A failing row carries the model's row (or its grain) so `anpr build` can tell which delivery failed. -#}
 
 {#- No value that looks like a Dutch licence plate (side codes 1-14, dashed or not). GMdddd and FAdddd are contract identifiers. -#}
 {% test no_licence_plate(model, column_name) %}
@@ -12,11 +13,13 @@
 {%- set dashed = [] -%}{%- set plain = [] -%}
 {%- for g in groups %}{% do dashed.append(g | join('-')) %}{% do plain.append(g | join('')) %}{% endfor -%}
 with tokens as (
-    select unnest(regexp_split_to_array(upper(cast({{ column_name }} as varchar)), '[^A-Z0-9-]+')) as token
+    select
+        *,
+        unnest(regexp_split_to_array(upper(cast({{ column_name }} as varchar)), '[^A-Z0-9-]+')) as token
     from {{ model }}
     where {{ column_name }} is not null
 )
-select token from tokens
+select * from tokens
 where
     regexp_matches(token, '(^|[^A-Z0-9])({{ dashed | join("|") }})($|[^A-Z0-9])')
     or (
@@ -29,7 +32,7 @@ where
 
 {#- A cell that is not published has no value, and a published cell has one. -#}
 {% test value_matches_cell_status(model, column_name, status_column) %}
-select {{ column_name }}, {{ status_column }}
+select *
 from {{ model }}
 where
     ({{ status_column }} <> 'published' and {{ column_name }} is not null)
@@ -38,7 +41,9 @@ where
 
 {#- Published values are multiples of the delivery's SDC rounding base (deliveries without SDC parameters are skipped). -#}
 {% test multiple_of_rounding_base(model, column_name, delivery_column='delivery_id') %}
-select cells.{{ column_name }}, deliveries.sdc_rounding_base
+select
+    cells.*,
+    deliveries.sdc_rounding_base as delivery_rounding_base
 from {{ model }} as cells
 inner join {{ source('cbs', 'cbs_deliveries') }} as deliveries
     on cells.{{ delivery_column }} = deliveries.delivery_id

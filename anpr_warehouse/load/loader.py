@@ -163,8 +163,11 @@ def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str
                 [meta.delivery_id, now, meta.supersedes],
             )
         con.execute(
-            f"""insert into wh.{RAW_SCHEMA}.{REGISTER} values
-                (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'current', null, null)""",
+            f"""insert into wh.{RAW_SCHEMA}.{REGISTER}
+                (delivery_id, contract, layout, municipality_code, municipality_name, period_code, period_start,
+                 period_end, version, supersedes, produced_at, sdc_min_cell, sdc_rounding_base, content_sha256,
+                 source_path, row_count, loaded_at, status)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'current')""",
             [
                 meta.delivery_id, meta.contract, checked.layout, meta.municipality_code, meta.municipality_name,
                 meta.period_code, meta.period_start, meta.period_end, meta.version, meta.supersedes, meta.produced_at,

@@ -3,7 +3,8 @@
 Raw tables keep every column as text exactly as CBS wrote it (staging casts and
 decodes), one row per data row with its delivery id and line number, and every
 delivery ever loaded, superseded ones included: history stays queryable and
-staging picks the current delivery per municipality and month.
+staging picks the delivery that flows on per municipality and month (the current
+one, or the last one that built ok when the current one failed `anpr build`).
 """
 
 from __future__ import annotations
@@ -34,9 +35,25 @@ create table if not exists {{db}}.{RAW_SCHEMA}.{REGISTER} (
     loaded_at timestamp not null,
     status varchar not null,
     superseded_by varchar,
-    superseded_at timestamp
+    superseded_at timestamp,
+    build_status varchar,
+    build_failure varchar,
+    built_at timestamp
 )
 """
+
+# Columns added after the first release: warehouses created before them get them on the next load or build.
+# build_status: null = not built yet, 'ok' = passed a full `anpr build`, 'failed' = a data test failed on it
+# (build_failure names the tests); see anpr_warehouse/build.py.
+REGISTER_ADDED_COLUMNS = (("build_status", "varchar"), ("build_failure", "varchar"), ("built_at", "timestamp"))
+
+
+def upgrade_register_sql(db: str) -> list[str]:
+    """Statements that give an older register the columns added since (no-ops on a current one)."""
+    return [
+        f"alter table {db}.{RAW_SCHEMA}.{REGISTER} add column if not exists {name} {kind}"
+        for name, kind in REGISTER_ADDED_COLUMNS
+    ]
 
 
 def raw_table_for(layout: str, file: str) -> str:
@@ -73,7 +90,7 @@ EXTRA_TYPED_COLUMNS = {"cbs_legacy_locaties": (("latitude_wgs84", "double"), ("l
 
 
 def create_raw_schema_sql(db: str) -> list[str]:
-    statements = [f"create schema if not exists {db}.{RAW_SCHEMA}", REGISTER_DDL.format(db=db)]
+    statements = [f"create schema if not exists {db}.{RAW_SCHEMA}", REGISTER_DDL.format(db=db), *upgrade_register_sql(db)]
     for table, columns in raw_tables().items():
         cols = ["delivery_id varchar not null", "line_number bigint not null"]
         cols += [f'"{col}" varchar' for col in columns]

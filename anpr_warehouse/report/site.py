@@ -38,7 +38,7 @@ def build_report(warehouse: Path, municipality: str, out: Path, month: str | Non
             raise UserError(f"{municipality} has no data for {month_start[:7]} (available: {', '.join(sorted(a[:7] for a in available))})")
         name = con.execute("select municipality_name from marts.dim_municipality where municipality_code = ?", [municipality]).fetchone()
         deliveries = [r[0] for r in con.execute(
-            "select delivery_id from raw.cbs_deliveries where municipality_code = ? and period_start = ? and status = 'current'",
+            "select delivery_id from staging.stg_cbs__deliveries where municipality_code = ? and period_start = ? and is_flowing",
             [municipality, month_start]).fetchall()]
         data = ReportData(layer, con, municipality, month_start, lang)
         pages = build_pages(data)

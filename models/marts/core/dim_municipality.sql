@@ -17,8 +17,9 @@ delivered as (
         municipality_code,
         min(period_start) as first_month,
         max(period_start) as last_month,
-        count(*) filter (where is_current) as current_deliveries
+        count(*) as current_deliveries
     from deliveries
+    where is_flowing
     group by municipality_code
 ),
 

@@ -4,30 +4,40 @@ source as (
     select * from {{ source('cbs', 'cbs_deliveries') }}
 ),
 
+flowing as (
+    {{ current_deliveries() }}
+),
+
 renamed as (
     select
-        delivery_id,
-        contract,
-        layout,
-        municipality_code,
-        municipality_name,
-        period_code,
-        period_start,
-        period_end,
-        version,
-        supersedes as supersedes_delivery_id,
-        produced_at,
-        sdc_min_cell,
-        sdc_rounding_base,
-        content_sha256,
-        source_path,
-        row_count,
-        loaded_at,
-        status as delivery_status,
-        superseded_by as superseded_by_delivery_id,
-        superseded_at,
-        status = 'current' as is_current
+        source.delivery_id,
+        source.contract,
+        source.layout,
+        source.municipality_code,
+        source.municipality_name,
+        source.period_code,
+        source.period_start,
+        source.period_end,
+        source.version,
+        source.supersedes as supersedes_delivery_id,
+        source.produced_at,
+        source.sdc_min_cell,
+        source.sdc_rounding_base,
+        source.content_sha256,
+        source.source_path,
+        source.row_count,
+        source.loaded_at,
+        source.status as delivery_status,
+        source.superseded_by as superseded_by_delivery_id,
+        source.superseded_at,
+        source.build_status,
+        source.build_failure,
+        source.built_at,
+        source.status = 'current' as is_current,
+        flowing.delivery_id is not null as is_flowing
     from source
+    left join flowing
+        on source.delivery_id = flowing.delivery_id
 )
 
 select * from renamed

@@ -1,0 +1,318 @@
+"""`anpr build`: one municipality's bad delivery quarantines that delivery, not the whole build.
+
+Why: a delivery can pass every check of `anpr load` and still fail a dbt data test (a rule only the
+models can see). A failing test makes dbt skip everything downstream, so one municipality-month used
+to stop the marts of all. Here the build finds which deliveries the failing rows belong to (data tests
+keep their failing rows as views in schema `test_failures`, see dbt_project.yml), marks those
+deliveries `failed` in the register, and builds again: staging then passes on, for that month, the
+last delivery that built ok (or nothing), and every other municipality-month is built and tested.
+After a successful build the deliveries that flowed are marked `ok`, which makes them the "last good"
+state of their month.
+
+Only deliveries that were never built are blamed: rows of a delivery that passed an earlier build
+cannot fail by themselves, so such a failure (like one on a seed, a unit test or a model error) comes
+from the project or the reference data, and the build stops as before (exit 2) naming the failing
+nodes: quarantining data would not fix it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from .dbt_runner import point_dbt_at, run_dbt
+from .errors import UserError
+from .load.raw_schema import RAW_SCHEMA, REGISTER, upgrade_register_sql
+from .paths import PROFILES_DIR, PROJECT_ROOT
+
+# Each round quarantines at least one delivery that never built, so the loop ends anyway;
+# this bound only keeps a pathological warehouse from rebuilding for hours.
+MAX_ROUNDS = 6
+DELIVERIES_VIEW = "staging.stg_cbs__deliveries"
+# The register is checked by tests of its own; their failure is the warehouse's problem, not a delivery's.
+REGISTER_NODES = ("source.anpr_warehouse.cbs.cbs_deliveries", "model.anpr_warehouse.stg_cbs__deliveries")
+# Ways a row says which delivery it belongs to, most precise first.
+IDENTITIES = (
+    ("delivery_id",),
+    ("municipality_code", "month_start"),
+    ("municipality_code", "period_start"),
+    ("municipality_code", "period_code"),
+    ("municipality_code",),
+)
+# dbt's built-in tests return the tested column under these names (unique, accepted_values, relationships).
+RENAMED_TESTED_COLUMN = ("unique_field", "value_field", "from_field")
+
+
+class BuildFailed(UserError):
+    """A build failure no delivery explains: the build stops as before."""
+
+    exit_code = 2
+
+
+@dataclass
+class Quarantined:
+    """A delivery taken out of the build, with the data tests that failed on its rows."""
+
+    delivery_id: str
+    municipality_code: str
+    month: str  # YYYY-MM
+    tests: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One failing node and the never-built deliveries its failing rows belong to (empty: unexplained)."""
+
+    node: str
+    detail: str
+    deliveries: tuple[str, ...]
+
+
+def build_warehouse(warehouse: Path, select: list[str] | None = None, quiet: bool = False) -> list[Quarantined]:
+    """`dbt build` with per-delivery quarantine; returns the deliveries quarantined by this build.
+
+    A `--select` build is a developer's partial build: plain `dbt build`, the register untouched.
+    """
+    if select:
+        run_dbt(["build", "--select", *select], warehouse)
+        return []
+    if not warehouse.exists():
+        raise UserError(f"no warehouse at {warehouse}; load deliveries first (anpr load) or run 'anpr run'")
+    point_dbt_at(warehouse)
+    _upgrade_register(warehouse)
+    manifest = _parse()
+    quarantined: list[Quarantined] = []
+    for _ in range(MAX_ROUNDS):
+        started = _utc_now()
+        results = _dbt_build(manifest, quiet)
+        con = duckdb.connect(str(warehouse))
+        try:
+            if results is None:
+                _mark_built_ok(con, started)
+                for line in _summary(con, quarantined):
+                    print(line, file=sys.stderr)
+                return quarantined
+            newly = _quarantine(con, manifest, results, quarantined)
+        finally:
+            con.close()
+        quarantined.extend(newly)
+        names = ", ".join(q.delivery_id for q in newly)
+        print(f"build: quarantined {names} (a data test failed on its rows); building again without it", file=sys.stderr)
+    raise BuildFailed(f"data tests still fail after {MAX_ROUNDS} builds, each quarantining a delivery; see the failing nodes above")
+
+
+def _parse():
+    """The parsed project, so every round of the build reuses it instead of parsing again."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(["parse", "--quiet", *_project_args()])
+    if not result.success:
+        raise UserError(f"dbt parse failed: {result.exception or 'see the messages above'}")
+    return result.result
+
+
+def _dbt_build(manifest, quiet: bool) -> list | None:
+    """Runs `dbt build`; None on success, else dbt's results of the failing nodes."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner(manifest=manifest).invoke(["build", *(["--quiet"] if quiet else []), *_project_args()])
+    if result.success:
+        return None
+    if result.exception is not None or result.result is None:
+        raise UserError(f"dbt build failed: {result.exception}")
+    return [r for r in result.result.results if str(r.status) in ("fail", "error")]
+
+
+def _project_args() -> list[str]:
+    return ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROFILES_DIR)]
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, manifest, results: list, earlier: list[Quarantined]) -> list[Quarantined]:
+    """Marks the deliveries behind the failing tests `failed`; raises BuildFailed if any failure has none."""
+    verdicts = [_verdict(con, manifest, result) for result in results]
+    unexplained = [v for v in verdicts if not v.deliveries]
+    if unexplained or not verdicts:
+        lines = [f"  {v.node}: {v.detail}" + (f" (rows of {', '.join(v.deliveries)})" if v.deliveries else "") for v in verdicts]
+        note = f"; earlier in this build quarantined: {', '.join(q.delivery_id for q in earlier)}" if earlier else ""
+        raise BuildFailed(
+            "dbt build failed and no newly loaded delivery explains it (nothing quarantined" + note + "):\n" + "\n".join(lines)
+        )
+    by_delivery: dict[str, list[str]] = {}
+    for verdict in verdicts:
+        for delivery_id in verdict.deliveries:
+            by_delivery.setdefault(delivery_id, []).append(f"{verdict.node} ({verdict.detail})")
+    now = _utc_now()
+    newly = []
+    for delivery_id, tests in sorted(by_delivery.items()):
+        con.execute(
+            f"update {RAW_SCHEMA}.{REGISTER} set build_status = 'failed', build_failure = ?, built_at = ? where delivery_id = ?",
+            ["; ".join(tests), now, delivery_id],
+        )
+        municipality, month = con.execute(
+            f"select municipality_code, strftime(period_start, '%Y-%m') from {RAW_SCHEMA}.{REGISTER} where delivery_id = ?",
+            [delivery_id],
+        ).fetchone()
+        newly.append(Quarantined(delivery_id, municipality, month, tests))
+    return newly
+
+
+def _verdict(con: duckdb.DuckDBPyConnection, manifest, result) -> Verdict:
+    node = result.node
+    if node.resource_type != "test" or str(result.status) != "fail":
+        return Verdict(node.unique_id, f"{node.resource_type} {result.status}: {(result.message or '').strip()[:200]}", ())
+    detail = f"{result.failures} failing row{'s' if result.failures != 1 else ''}"
+    if getattr(node, "attached_node", None) in REGISTER_NODES:
+        return Verdict(node.name, detail + "; a test of the register itself", ())
+    keys = _failing_keys(con, manifest, node)
+    if keys is None:
+        return Verdict(node.name, detail + "; its rows name no delivery", ())
+    deliveries = _never_built_deliveries(con, *keys)
+    if not deliveries:
+        return Verdict(node.name, detail + "; only in deliveries that passed an earlier build", ())
+    return Verdict(node.name, detail, deliveries)
+
+
+def _failing_keys(con: duckdb.DuckDBPyConnection, manifest, node) -> tuple[str, tuple[str, ...]] | None:
+    """(SQL giving the failing rows' delivery identity, which identity) or None when the rows cannot tell.
+
+    The identity is read from the stored failing rows, or else from the tested model's rows that match
+    them (built-in tests such as unique or relationships return only the tested value).
+    """
+    failing_relation = f'"{node.schema}"."{node.alias}"'
+    failing_columns = _columns(con, node.schema, node.alias)
+    identity = _identity(failing_columns)
+    if identity:
+        return f"select distinct {_quoted(identity)} from {failing_relation}", identity
+    tested = _tested_relation(manifest, getattr(node, "attached_node", None))
+    if tested is None:
+        return None
+    tested_columns = _columns(con, *tested)
+    identity = _identity(tested_columns)
+    pairs = [(c, c) for c in failing_columns if c in tested_columns]
+    if getattr(node, "column_name", None) in tested_columns:
+        pairs += [(c, node.column_name) for c in failing_columns if c in RENAMED_TESTED_COLUMN]
+    if not identity or not pairs:
+        return None
+    on = " and ".join(f'tested."{t}" is not distinct from failing."{f}"' for f, t in pairs)
+    sql = (
+        f"select distinct {_quoted(identity, 'tested')} from \"{tested[0]}\".\"{tested[1]}\" as tested "
+        f"inner join {failing_relation} as failing on {on}"
+    )
+    return sql, identity
+
+
+def _tested_relation(manifest, unique_id: str | None) -> tuple[str, str] | None:
+    if not unique_id:
+        return None
+    if unique_id in manifest.sources:
+        source = manifest.sources[unique_id]
+        return source.schema, source.identifier
+    node = manifest.nodes.get(unique_id)
+    return (node.schema, node.alias) if node is not None else None
+
+
+def _never_built_deliveries(con: duckdb.DuckDBPyConnection, keys_sql: str, identity: tuple[str, ...]) -> tuple[str, ...]:
+    """The flowing deliveries the failing rows belong to that no build has passed yet.
+
+    Rows that name only a municipality (dimensions "as last delivered", such as dim_location) blame its
+    newest never-built month, the one they show; should an older month be the culprit, the next round
+    finds it.
+    """
+    if identity == ("delivery_id",):
+        on = "deliveries.delivery_id = failing.delivery_id"
+    else:
+        month = {"month_start": "period_start", "period_start": "period_start", "period_code": "period_code"}
+        on = "deliveries.municipality_code = failing.municipality_code"
+        on += "".join(f" and deliveries.{month[col]} = failing.{col}" for col in identity[1:])
+    newest_only = "" if len(identity) > 1 or identity == ("delivery_id",) else (
+        "qualify row_number() over (partition by deliveries.municipality_code order by deliveries.period_start desc) = 1"
+    )
+    rows = con.execute(
+        f"""select distinct deliveries.delivery_id from {DELIVERIES_VIEW} as deliveries
+            inner join ({keys_sql}) as failing on {on}
+            where deliveries.is_flowing and deliveries.build_status is null
+            {newest_only}
+            order by 1"""
+    ).fetchall()
+    return tuple(r[0] for r in rows)
+
+
+def _identity(columns: list[str]) -> tuple[str, ...] | None:
+    return next((identity for identity in IDENTITIES if set(identity) <= set(columns)), None)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?", [schema, name]
+    ).fetchall()]
+
+
+def _quoted(columns: tuple[str, ...], alias: str | None = None) -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{c}"' for c in columns)
+
+
+def _mark_built_ok(con: duckdb.DuckDBPyConnection, started: dt.datetime) -> None:
+    """The deliveries this successful build passed on are its month's last good state.
+
+    Deliveries loaded after the build started are left alone: the build did not see them.
+    """
+    con.execute(
+        f"""update {RAW_SCHEMA}.{REGISTER} set build_status = 'ok', build_failure = null, built_at = ?
+            where loaded_at <= ? and delivery_id in (select delivery_id from {DELIVERIES_VIEW} where is_flowing)""",
+        [_utc_now(), started],
+    )
+
+
+def _summary(con: duckdb.DuckDBPyConnection, quarantined: list[Quarantined]) -> list[str]:
+    """One warning line per quarantined delivery: what failed and what its month shows instead.
+
+    Current deliveries quarantined by an earlier build are repeated (one line each), so a monthly run
+    keeps saying which months wait for a new version.
+    """
+    lines = []
+    for q in quarantined:
+        lines.append(f"build: {q.delivery_id} failed {'; '.join(q.tests)}; {_month_state(con, q.municipality_code, q.month)}")
+    earlier = con.execute(
+        f"""select delivery_id, municipality_code, strftime(period_start, '%Y-%m') from {DELIVERIES_VIEW}
+            where is_current and build_status = 'failed' order by municipality_code, period_start"""
+    ).fetchall()
+    for delivery_id, municipality, month in earlier:
+        if delivery_id not in {q.delivery_id for q in quarantined}:
+            lines.append(f"build: {delivery_id} failed an earlier build (anpr deliveries); {_month_state(con, municipality, month)}")
+    if lines:
+        lines.append("build: everything else built and tested (anpr deliveries shows the build status)")
+    return lines
+
+
+def _month_state(con: duckdb.DuckDBPyConnection, municipality: str, month: str) -> str:
+    kept = con.execute(
+        f"""select delivery_id from {DELIVERIES_VIEW}
+            where is_flowing and municipality_code = ? and strftime(period_start, '%Y-%m') = ?""",
+        [municipality, month],
+    ).fetchone()
+    state = f"keeps {kept[0]} (last good)" if kept else "is left out of the marts (no delivery of it built ok before)"
+    return f"{municipality} {month} {state}"
+
+
+def _upgrade_register(warehouse: Path) -> None:
+    """Gives a register from before build statuses its new columns (a warehouse without one is left to dbt)."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{warehouse}' as wh")
+        has_register = con.execute(
+            "select count(*) from duckdb_tables() where database_name = 'wh' and schema_name = ? and table_name = ?",
+            [RAW_SCHEMA, REGISTER],
+        ).fetchone()[0]
+        for statement in upgrade_register_sql("wh") if has_register else []:
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
