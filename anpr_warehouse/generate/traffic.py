@@ -143,12 +143,15 @@ def camera_counts(
         * p.HOUR_PROFILE_BY_CATEGORY.T[None, None, :, :]
         * p.CATEGORY_SHARE[None, None, None, :]
     )  # location x day x hour x category
-    # Local clock hours: in spring H02 does not happen (no traffic; T02's day has 23 hours),
-    # in autumn H02 is lived twice and holds the traffic of both clock hours.
-    hours_in_day = np.array([clock_hours_in_day(d) for d in dates])
-    expected[:, hours_in_day == 23, DST_HOUR, :] = 0.0
-    expected[:, hours_in_day == 25, DST_HOUR, :] *= 2.0
     passages = rng.poisson(expected)
+    # Local clock hours: in spring H02 does not happen (no traffic; T02's day has 23 hours), in autumn
+    # H02 is lived twice and holds the traffic of both clock hours. Applied after the regular draw, so
+    # the random stream of every month without an autumn change is the same as without DST.
+    hours_in_day = np.array([clock_hours_in_day(d) for d in dates])
+    passages[:, hours_in_day == 23, DST_HOUR, :] = 0
+    autumn = hours_in_day == 25
+    if autumn.any():
+        passages[:, autumn, DST_HOUR, :] += rng.poisson(expected[:, autumn, DST_HOUR, :])
     distinct = passages - rng.binomial(passages, p.REPEAT_SHARE_HOURLY)
 
     loc_ids = np.array([loc.identifier for loc in locations])
