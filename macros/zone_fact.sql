@@ -8,8 +8,20 @@
     the minimum), so per zone-month the view takes the delivered combination of totals that needs the
     fewest rows: CBS's own total where it exists, otherwise the finest delivered rows, whose sum then
     carries its confidential cells (a lower bound). A missing total is never made up as a row.
+    Rows are only added up over a dimension when the delivery holds every code of the dimension's code
+    list for every combination of the others (a complete grid); otherwise the view stays empty there:
+    a sum over part of a dimension would pass for a total it is not.
 -#}
 {% macro zone_fact(harmonised_model, key_name, dimensions, views={}, extra_columns=[]) %}
+{%- set code_lists = {
+    'vehicle_category_code': 'VehicleCategories',
+    'emission_class_code': 'EmissionClasses',
+    'first_admission_year_code': 'FirstAdmissionYears',
+    'owner_type_code': 'OwnerTypes',
+    'sbi_section_code': 'SbiSections',
+    'owner_region_code': 'OwnerRegions',
+    'visit_day_class_code': 'VisitDayClasses',
+} -%}
 {%- set key_columns = ['cells.zone_code', 'cells.month_start'] -%}
 {%- for dimension in dimensions %}{% do key_columns.append('cells.' ~ dimension) %}{% endfor -%}
 with
@@ -22,6 +34,16 @@ categories as (
     select * from {{ ref('ref_vehicle_categories') }}
 ),
 
+code_list_sizes as (
+    select
+        {%- for dimension in dimensions %}
+        count(*) filter (where code_list = '{{ code_lists[dimension] }}' and not is_total) as codes_{{ dimension }},
+        {%- endfor %}
+        delivery_id
+    from {{ ref('stg_cbs__code_list_entries') }}
+    group by delivery_id
+),
+
 cells as (
     select
         harmonised.*,
@@ -31,19 +53,49 @@ cells as (
         as total_pattern
     from harmonised
 ),
+
+{#- One row per delivered combination of totals in a zone-month, with what it takes to add it up. -#}
+patterns as (
+    select
+        cells.delivery_id,
+        cells.zone_code,
+        cells.month_start,
+        cells.total_pattern,
+        {%- for dimension in dimensions %}
+        {%- set others = dimensions | reject('equalto', dimension) | list %}
+        (
+            bool_and(cells.{{ dimension }} = 'T001')
+            or (
+                count(distinct cells.{{ dimension }}) = max(code_list_sizes.codes_{{ dimension }})
+                and count(*) = count(distinct cells.{{ dimension }})
+                * count(distinct concat_ws('|', {{ others | map('string') | join(', ') }}))
+            )
+        ) as complete_over_{{ dimension }},
+        {%- endfor %}
+        length(cells.total_pattern) - length(replace(cells.total_pattern, 'T', '')) as totals_kept
+    from cells
+    left join code_list_sizes
+        on cells.delivery_id = code_list_sizes.delivery_id
+    group by cells.delivery_id, cells.zone_code, cells.month_start, cells.total_pattern
+),
 {%- for view_name, detail_dimensions in views.items() %}
 
 {{ view_name }}_candidates as (
-    select distinct
+    select
         zone_code,
         month_start,
         total_pattern,
-        length(total_pattern) - length(replace(total_pattern, 'T', '')) as totals_kept
-    from cells
+        totals_kept
+    from patterns
     where
-        {% for dimension in detail_dimensions -%}
-        {{ dimension }} <> 'T001'{{ " and" if not loop.last }}
-        {% endfor %}
+        {%- for dimension in dimensions %}
+        {%- if dimension in detail_dimensions %}
+        substr(total_pattern, {{ loop.index }}, 1) = 'D'
+        {%- else %}
+        complete_over_{{ dimension }}
+        {%- endif %}
+        {{- " and" if not loop.last }}
+        {%- endfor %}
 ),
 
 {{ view_name }}_ranked as (
