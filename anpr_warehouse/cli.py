@@ -36,6 +36,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         GenerateRequest(
             municipality=muni, year=year, month=month, layout=args.layout, seed=args.seed, locations=args.locations,
             version=args.version, min_cell=args.min_cell, rounding_base=args.rounding_base, as_zip=args.zip,
+            totals=args.totals,
         )
         for muni in args.municipality for (year, month) in months
     ]
@@ -91,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--min-cell", type=int, default=10, help="SDC minimum distinct vehicles per cell")
     gen.add_argument("--rounding-base", type=int, default=5, help="SDC rounding base")
     gen.add_argument("--zip", action="store_true", help="write each delivery as a .zip")
+    gen.add_argument(
+        "--totals", choices=("cube", "nested"), default="cube",
+        help="totals in T03/T04: every combination (cube) or nested within each other (nested)",
+    )
     gen.add_argument("--out", type=Path, default=Path("deliveries"))
     gen.add_argument("--jobs", type=int, default=None, help="parallel processes (default: one per CPU)")
     gen.set_defaults(func=cmd_generate)

@@ -53,12 +53,20 @@ where
     and cells.{{ column_name }} % deliveries.sdc_rounding_base <> 0
 {% endtest %}
 
-{#- Every group has its CBS total row (the dimension's T001): totals must never be re-derived. -#}
-{% test total_present(model, column_name, group_by) %}
+{#-
+    The contract's minimum totals are there: every group has exactly one row that is CBS's total (T001)
+    over all of `total_columns` (T01: the category total per location-hour; T02: the total over categories
+    and fuels per location-date; T03-T06: the total over every dimension but the zone). Any further
+    total combination (full cube, nested, ...) is CBS's choice and is not required: totals are never re-derived.
+-#}
+{% test total_present(model, total_columns, group_by) %}
 select {{ group_by | join(', ') }}
 from {{ model }}
 group by {{ group_by | join(', ') }}
-having count(*) filter (where {{ column_name }} = 'T001') <> 1
+having
+    count(*) filter (
+        where {% for column in total_columns %}{{ column }} = 'T001'{{ " and " if not loop.last }}{% endfor %}
+    ) <> 1
 {% endtest %}
 
 {#- The combination of columns is unique (the grain of the model). -#}

@@ -15,7 +15,7 @@ import numpy as np
 from .. import contract as c
 from ..reference import municipality as lookup_municipality
 from . import sdc
-from .traffic import simulate_month
+from .traffic import DST_HOUR, dst_dates, month_dates, simulate_month
 from .writers import write_legacy, write_v1, zip_folder
 
 LAYOUTS = ("v1", "legacy")
@@ -33,6 +33,7 @@ class GenerateRequest:
     min_cell: int = 10
     rounding_base: int = 5
     as_zip: bool = False
+    totals: str = "cube"  # "nested": T03 and T04 hold only the nested totals (sdc.total_sets)
 
 
 def _rng(request: GenerateRequest) -> np.random.Generator:
@@ -71,11 +72,23 @@ def protected_observations(con: duckdb.DuckDBPyConnection, request: GenerateRequ
             table,
             source={"T01": "src_hourly", "T02": "src_by_fuel"}.get(code, "src_vehicles"),
             from_vehicles=code not in ("T01", "T02"),
-            impossible_sql=sdc.IMPOSSIBLE.get(code, "false"),
+            impossible_sql=_impossible_sql(code, request),
             unknown_vehicles_sql=sdc.UNKNOWN_VEHICLES.get(code, "false"),
+            nested=request.totals == "nested" and code in sdc.NESTED_TABLES,
         )
         observations[code] = sdc.protect(con, spec, grid, request.year, request.min_cell, request.rounding_base)
     return traffic, observations
+
+
+def _impossible_sql(code: str, request: GenerateRequest) -> str:
+    """Cells that cannot occur; in T01 also the clock hour skipped on the spring DST day (H02, every category)."""
+    if code != "T01":
+        return sdc.IMPOSSIBLE.get(code, "false")
+    spring = dst_dates(month_dates(request.year, request.month), 23)
+    if not spring:
+        return "false"
+    days = ", ".join(f"'{d.isoformat()}'" for d in spring)
+    return f"Hour = '{c.HOURS[DST_HOUR]}' and Date in ({days})"
 
 
 def _recalibrate(traffic, location: str, factor: float):
@@ -105,6 +118,8 @@ def generate_delivery(request: GenerateRequest, out: Path) -> Path:
         raise ValueError(f"municipality code {request.municipality!r} is not GM followed by four digits")
     if request.version < 1 or (request.layout == "legacy" and request.version != 1):
         raise ValueError("version must be >= 1, and the legacy layout has no versions")
+    if request.totals not in sdc.TOTALS:
+        raise ValueError(f"unknown totals {request.totals!r}; choose one of {', '.join(sdc.TOTALS)}")
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     try:

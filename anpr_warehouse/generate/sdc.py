@@ -5,6 +5,11 @@ totals): primary suppression of cells with fewer than `min_cell` distinct
 vehicles, secondary suppression until no secret cell can be derived from a
 published total in its row or column, then rounding of every published value.
 Zero cells (no vehicle at all) are published as 0: they describe nobody.
+
+Which total combinations a table holds is CBS's choice: the full cube (a total
+for every combination of dimensions) or a nested set (each dimension's total
+only within the detail of the dimensions before it, down to the grand total).
+Suppression protects whichever totals exist.
 """
 
 from __future__ import annotations
@@ -26,7 +31,11 @@ class TableSpec:
     from_vehicles: bool  # True: one row per vehicle; False: detail cells with passages/distinct
     impossible_sql: str = "false"
     unknown_vehicles_sql: str = "false"
+    nested: bool = False  # True: only the nested totals (see `total_sets`), else the full cube
 
+
+TOTALS = ("cube", "nested")
+NESTED_TABLES = ("T03", "T04")  # the tables CBS often delivers with nested totals
 
 IMPOSSIBLE = {
     "T02": "VehicleCategory = 'ONBK' and FuelType not in ('ONBK', 'T001')",
@@ -52,19 +61,39 @@ def total_dimensions(table: c.ObservationTable, period_year: int) -> list[str]:
     return [d for d in table.dimensions if d in c.DIMENSION_CODE_LIST and lists[c.DIMENSION_CODE_LIST[d]].has_total]
 
 
+def total_sets(totals: list[str], nested: bool) -> list[tuple[str, ...]]:
+    """The total dimensions kept as detail in each combination of totals the table holds.
+
+    Cube: every subset. Nested: the prefixes of `totals` in contract order, e.g. for T03
+    (VehicleCategory, EmissionClass, FirstAdmissionYear): the detail cells, the first-admission-year
+    total within each emission class, the emission-class total within each category, the grand total.
+    """
+    if nested:
+        return [tuple(totals[:k]) for k in range(len(totals), -1, -1)]
+    return [kept for k in range(len(totals) + 1) for kept in combinations(totals, k)]
+
+
+def _held_combinations_sql(totals: list[str], sets: list[tuple[str, ...]]) -> str:
+    """A predicate on a grid row: its pattern of totals is one the table holds."""
+    if len(sets) == 2 ** len(totals):
+        return "true"
+    patterns = [
+        " and ".join(f"{d} {'<>' if d in kept else '='} '{c.TOTAL}'" for d in totals) or "true" for kept in sets
+    ]
+    return " or ".join(f"({p})" for p in patterns)
+
+
 def _q(values: list[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
 def build_cells(con: duckdb.DuckDBPyConnection, spec: TableSpec, grid: dict[str, list[str]], period_year: int) -> str:
-    """Aggregate the source to every detail and total cell of the table's full grid."""
+    """Aggregate the source to every detail and total cell of the table's grid (full cube or nested)."""
     dims = list(spec.table.dimensions)
     totals = total_dimensions(spec.table, period_year)
     fixed = [d for d in dims if d not in totals]
-    sets = []
-    for k in range(len(totals) + 1):
-        for kept in combinations(totals, k):
-            sets.append("(" + ", ".join(fixed + list(kept)) + ")")
+    held = total_sets(totals, spec.nested)
+    sets = ["(" + ", ".join(fixed + list(kept)) + ")" for kept in held]
     if spec.from_vehicles:
         aggregates = "sum(passages) as passages, count(*) as vehicles, count(*) as n_distinct"
     else:
@@ -83,7 +112,7 @@ def build_cells(con: duckdb.DuckDBPyConnection, spec: TableSpec, grid: dict[str,
             from {spec.source}
             group by grouping sets ({", ".join(sets)})
         ),
-        grid as (select * from {grid_sql}),
+        grid as (select * from {grid_sql} where {_held_combinations_sql(totals, held)}),
         joined as (
             select
                 grid.*,

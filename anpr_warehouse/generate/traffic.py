@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -95,6 +96,25 @@ def month_dates(year: int, month: int) -> list[dt.date]:
     return [dt.date(year, month, d) for d in range(1, calendar.monthrange(year, month)[1] + 1)]
 
 
+LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
+DST_HOUR = 2  # the clock hour that is skipped in spring and repeated in autumn (H02)
+
+
+def clock_hours_in_day(day: dt.date) -> int:
+    """Hours of local (Europe/Amsterdam) time in the day: 23 on the spring change, 25 in autumn, else 24.
+
+    `Hour` in T01 is the local clock hour, so the camera counts follow the local day.
+    """
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=LOCAL_TIME)
+    end = start + dt.timedelta(days=1)  # wall-clock arithmetic: the next local midnight
+    return round((end.astimezone(dt.timezone.utc) - start.astimezone(dt.timezone.utc)).total_seconds() / 3600)
+
+
+def dst_dates(dates: list[dt.date], hours: int) -> list[dt.date]:
+    """The days of `dates` with the given number of clock hours (23: spring, 25: autumn)."""
+    return [d for d in dates if clock_hours_in_day(d) == hours]
+
+
 def fuel_mix(year: int, month: int) -> np.ndarray:
     """Fuel mix per category for the month: the electric share grows over time."""
     months_since = (year - 2024) * 12 + (month - 1)
@@ -124,6 +144,14 @@ def camera_counts(
         * p.CATEGORY_SHARE[None, None, None, :]
     )  # location x day x hour x category
     passages = rng.poisson(expected)
+    # Local clock hours: in spring H02 does not happen (no traffic; T02's day has 23 hours), in autumn
+    # H02 is lived twice and holds the traffic of both clock hours. Applied after the regular draw, so
+    # the random stream of every month without an autumn change is the same as without DST.
+    hours_in_day = np.array([clock_hours_in_day(d) for d in dates])
+    passages[:, hours_in_day == 23, DST_HOUR, :] = 0
+    autumn = hours_in_day == 25
+    if autumn.any():
+        passages[:, autumn, DST_HOUR, :] += rng.poisson(expected[:, autumn, DST_HOUR, :])
     distinct = passages - rng.binomial(passages, p.REPEAT_SHARE_HOURLY)
 
     loc_ids = np.array([loc.identifier for loc in locations])

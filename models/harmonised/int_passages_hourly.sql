@@ -64,7 +64,14 @@ legacy_cells as (
         legacy_long.hour_of_day,
         legacy_code_map.standard_code as vehicle_category_code,
         {{ legacy_value('legacy_long.legacy_cell') }} as passages,
-        {{ legacy_cell_status('legacy_long.legacy_cell') }} as cell_status,
+        -- the legacy '.' also marks the hour that does not exist on the spring DST day: impossible, not secret
+        case
+            when
+                legacy_long.legacy_cell = '.'
+                and {{ is_spring_gap('legacy_long.passage_date', 'legacy_long.hour_of_day') }}
+                then 'impossible'
+            else {{ legacy_cell_status('legacy_long.legacy_cell') }}
+        end as cell_status,
         'legacy' as source_layout
     from legacy_long
     inner join legacy_code_map

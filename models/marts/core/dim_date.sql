@@ -19,6 +19,7 @@ enriched as (
         ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'][isodow(date_day)]
             as day_name_en,
         isodow(date_day) >= 6 as is_weekend,
+        {{ clock_hours_in_day('date_day') }} as hours_in_day,
         cast(year(date_day) as integer) as calendar_year,
         cast(month(date_day) as integer) as calendar_month
     from days

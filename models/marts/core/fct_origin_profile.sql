@@ -1,1 +1,3 @@
-{{ zone_fact('int_origin_profile', 'origin_profile_id', ['vehicle_category_code', 'owner_region_code']) }}
+{{ zone_fact('int_origin_profile', 'origin_profile_id', ['vehicle_category_code', 'owner_region_code'], views={
+    'by_owner_region': ['owner_region_code'],
+}) }}

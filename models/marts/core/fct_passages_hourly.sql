@@ -32,6 +32,7 @@ final as (
         locations.direction_code,
         cells.passage_date,
         cells.hour_of_day,
+        {{ clock_hours_in_label('cells.passage_date', 'cells.hour_of_day') }} as clock_hours,
         cast(isodow(cells.passage_date) as integer) as day_of_week,
         cells.vehicle_category_code,
         cells.vehicle_category_code = 'T001' as is_category_total,

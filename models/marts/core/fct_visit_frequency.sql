@@ -1,1 +1,3 @@
-{{ zone_fact('int_visit_frequency', 'visit_frequency_id', ['vehicle_category_code', 'visit_day_class_code']) }}
+{{ zone_fact('int_visit_frequency', 'visit_frequency_id', ['vehicle_category_code', 'visit_day_class_code'], views={
+    'by_visit_day_class': ['visit_day_class_code'],
+}) }}

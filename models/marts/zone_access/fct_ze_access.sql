@@ -1,16 +1,18 @@
 -- ZE-zone access per zone, month and vehicle category: passages and vehicles by access status,
 -- under the rules in force at the start of the month ('current') and at the next rule change
 -- ('next_change'). Sums are over published detail cells only: where confidential cells are inside,
--- the sum is a lower bound (is_complete = false). Rows with access_status = 'total' carry CBS's own
--- published category total, the denominator for shares.
+-- the sum is a lower bound (is_complete = false). Rows with access_status = 'total' carry the category
+-- total, the denominator for shares: CBS's own published total where the delivery holds it, otherwise
+-- the sum of the finest delivered rows with their confidential cells counted (never a made-up total).
 with
 
 cells as (
     select * from {{ ref('int_ze_access_cells') }}
 ),
 
-emission_profile as (
-    select * from {{ ref('int_emission_profile') }}
+category_view as (
+    select * from {{ ref('fct_emission_profile') }}
+    where in_view_by_category
 ),
 
 scenarios as (
@@ -80,29 +82,27 @@ scenario_dates as (
 
 category_totals as (
     select
-        emission_profile.delivery_id,
-        emission_profile.municipality_code,
-        emission_profile.period_code,
-        emission_profile.month_start,
-        emission_profile.zone_code,
-        emission_profile.vehicle_category_code,
+        category_view.delivery_id,
+        category_view.municipality_code,
+        category_view.period_code,
+        category_view.month_start,
+        category_view.zone_code,
+        category_view.vehicle_category_code,
         scenario_dates.scenario,
         scenario_dates.rule_date,
         'total' as access_status,
-        emission_profile.passages,
-        emission_profile.vehicles,
-        1 as detail_cells,
-        case when emission_profile.passages_status = 'confidential' then 1 else 0 end as confidential_passage_cells,
-        case when emission_profile.vehicles_status = 'confidential' then 1 else 0 end as confidential_vehicle_cells
-    from emission_profile
+        cast(sum(category_view.passages) as bigint) as passages,
+        cast(sum(category_view.vehicles) as bigint) as vehicles,
+        count(*) as detail_cells,
+        count(*) filter (where category_view.passages_status = 'confidential') as confidential_passage_cells,
+        count(*) filter (where category_view.vehicles_status = 'confidential') as confidential_vehicle_cells
+    from category_view
     inner join scenario_dates
         on
-            emission_profile.zone_code = scenario_dates.zone_code
-            and emission_profile.month_start = scenario_dates.month_start
-            and emission_profile.vehicle_category_code = scenario_dates.vehicle_category_code
-    where
-        emission_profile.emission_class_code = 'T001'
-        and emission_profile.first_admission_year_code = 'T001'
+            category_view.zone_code = scenario_dates.zone_code
+            and category_view.month_start = scenario_dates.month_start
+            and category_view.vehicle_category_code = scenario_dates.vehicle_category_code
+    group by all
 ),
 
 unioned as (
