@@ -2,7 +2,7 @@ with
 
 days as (
     select cast(range as date) as date_day
-    from range(date '2020-01-01', date '2031-01-01', interval 1 day)
+    from range(date '2000-01-01', date '2100-01-01', interval 1 day)
 ),
 
 enriched as (

@@ -6,7 +6,7 @@ years as (
         cast(range as integer) as first_admission_year,
         case when range = 1999 then '1999 of eerder' else cast(range as varchar) end as title_nl,
         case when range = 1999 then '1999 or earlier' else cast(range as varchar) end as title_en
-    from range(1999, 2031)
+    from range(1999, 2100)
 ),
 
 unknown as (
