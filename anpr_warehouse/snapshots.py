@@ -4,7 +4,7 @@ The warehouse file is locked for writing while `anpr load` or `anpr build` runs,
 and a reader holding it open makes a load fail. So readers (the vendor API,
 analysts) never open it: `anpr build` ends by publishing a snapshot,
 
-    <warehouse dir>/snapshots/<id>/<warehouse stem>.duckdb   marts.*, meta.deliveries (the register)
+    <warehouse dir>/snapshots/<id>/<warehouse stem>.duckdb   marts.*, raw.cbs_deliveries (the register)
     <warehouse dir>/snapshots/<id>/semantic_manifest.json    the metric definitions it was built with
     <warehouse dir>/snapshots/<id>/manifest.json             dbt's docs of every column
     <warehouse dir>/snapshots/<id>/COMPLETE                  written last: the snapshot is whole
@@ -42,7 +42,7 @@ GRACE_SECONDS = 600
 # Schemas copied whole (every table and view, views materialised); the register is copied as meta.deliveries.
 COPIED_SCHEMAS = ("marts",)
 REGISTER_SOURCE = "raw.cbs_deliveries"
-REGISTER_COPY = "meta.deliveries"
+REGISTER_COPY = "raw.cbs_deliveries"  # same name as in the warehouse: analysts' queries and export.py work unchanged
 
 
 @dataclass(frozen=True)
