@@ -98,7 +98,7 @@ class KeyStore:
 
     def verify(self, key: str) -> ApiKey | None:
         """The key's record if it is valid and not revoked, else None."""
-        parts = key.split("_")
+        parts = key.split("_", 2)  # the secret itself may contain "_"
         if len(parts) != 3 or parts[0] != "anpr" or not parts[1] or not parts[2] or len(key) > 200:
             return None
         try:
