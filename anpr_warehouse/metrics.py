@@ -177,6 +177,11 @@ class MetricLayer:
             if "companion_of" not in _meta(m) and not m["name"].endswith("_raw") and not m["name"].endswith("zone_months")
         ]
 
+    def group_by_names(self, metric: str) -> list[str]:
+        """The dimension names MetricFlow accepts for grouping `metric` (metric_time at its finest grain)."""
+        with self._lock:
+            return [d.dunder_name for d in self.engine.simple_dimensions_for_metrics([metric])]
+
     def companions(self, metric: str) -> list[str]:
         meta = _meta(self._definition(metric))
         if "confidential_cells_metric" in meta:

@@ -76,7 +76,8 @@ def create_app(warehouse: Path, vendors: Path, rate_per_second: float = 50.0, bu
     from . import routes_ogc, routes_v1, spec_html
 
     app = FastAPI(title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION, openapi_url=None, docs_url=None,
-                  redoc_url=None, servers=[{"url": "/", "description": "this service"}])
+                  redoc_url=None, servers=[{"url": "/", "description": "this service"}],
+                  generate_unique_id_function=lambda route: route.name)  # operationIds a vendor's client generator can use
     app.state.service = ServiceState(warehouse, vendors, rate_per_second, burst)
     problems.install(app)
     app.include_router(routes_v1.router, dependencies=[Depends(authenticate)], responses=COMMON_RESPONSES)
@@ -118,7 +119,12 @@ def create_app(warehouse: Path, vendors: Path, rate_per_second: float = 50.0, bu
             except Problem as exc:
                 response = problem_response(request, exc.status, exc.slug, exc.detail, exc.headers)
             else:
-                response = await call_next(request)
+                try:
+                    response = await call_next(request)
+                except Exception:  # already answered nowhere: log it, answer a problem, keep the access log whole
+                    problems.log.exception("unexpected error on %s", path)
+                    response = problem_response(request, 500, "internal-error",
+                                                "the service failed to answer; the operator has the details in the server log")
         else:
             response = await call_next(request)
         if snapshot_id:

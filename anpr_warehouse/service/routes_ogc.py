@@ -37,8 +37,8 @@ def _json(body: dict, media: str = "application/json") -> JSONResponse:
     return JSONResponse(body, media_type=media)
 
 
-@router.get("/", summary="Landing page (OGC API - Features)", response_model=dict[str, Any])
-def landing(request: Request) -> JSONResponse:
+@router.get("/", summary="Landing page (OGC API - Features)", response_description="Links to the API definition, conformance and collections", response_model=dict[str, Any])
+def ogc_landing(request: Request) -> JSONResponse:
     base = _base(request)
     return _json({
         "title": "ANPR camera sites", "description": "Camera sites of the municipalities your key can read, with the month's figures.",
@@ -52,8 +52,8 @@ def landing(request: Request) -> JSONResponse:
     })
 
 
-@router.get("/conformance", summary="Conformance classes", response_model=dict[str, Any])
-def conformance() -> JSONResponse:
+@router.get("/conformance", summary="Conformance classes", response_description="The OGC conformance classes this service implements", response_model=dict[str, Any])
+def ogc_conformance() -> JSONResponse:
     return _json({"conformsTo": CONFORMANCE})
 
 
@@ -82,15 +82,15 @@ def _collection(request: Request, ctx: SnapshotContext, caller: Caller) -> dict:
     }
 
 
-@router.get("/collections", summary="Feature collections", response_model=dict[str, Any])
-def collections(request: Request, caller: Caller = Depends(authenticate)) -> JSONResponse:
+@router.get("/collections", summary="Feature collections", response_description="The camera-locations collection with its extent", response_model=dict[str, Any])
+def ogc_collections(request: Request, caller: Caller = Depends(authenticate)) -> JSONResponse:
     base = _base(request)
     return _json({"collections": [_collection(request, request.state.ctx, caller)],
                   "links": [{"href": f"{base}/ogc/collections", "rel": "self", "type": "application/json"}]})
 
 
-@router.get("/collections/{collection_id}", summary="One feature collection", response_model=dict[str, Any])
-def collection(request: Request, collection_id: str = PathParam(max_length=64, examples=[COLLECTION]),
+@router.get("/collections/{collection_id}", summary="One feature collection", response_description="The collection with its spatial and temporal extent", response_model=dict[str, Any])
+def ogc_collection(request: Request, collection_id: str = PathParam(max_length=64, examples=[COLLECTION]),
                caller: Caller = Depends(authenticate)) -> JSONResponse:
     if collection_id != COLLECTION:
         raise not_found(f"no collection {collection_id!r}; the collection is {COLLECTION!r}")
@@ -137,9 +137,9 @@ def _month(datetime: str | None) -> str | None:
     return text[:7]
 
 
-@router.get("/collections/{collection_id}/items", summary="Camera sites as GeoJSON features (paged)",
+@router.get("/collections/{collection_id}/items", summary="Camera sites as GeoJSON features (paged)", response_description="A GeoJSON FeatureCollection with numberMatched, numberReturned and a next link",
             response_model=dict[str, Any], responses={200: {"content": {GEOJSON: {}}}})
-def items(request: Request, collection_id: str = PathParam(max_length=64, examples=[COLLECTION]),
+def ogc_items(request: Request, collection_id: str = PathParam(max_length=64, examples=[COLLECTION]),
           bbox: str | None = Query(default=None, max_length=200, description="minLon,minLat,maxLon,maxLat (WGS84)", examples=["4.7,52.2,5.3,52.5"]),
           limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0, le=1_000_000),
           municipality: str | None = Query(default=None, pattern=r"^GM\d{4}$", examples=["GM0344"]),
@@ -170,9 +170,9 @@ def items(request: Request, collection_id: str = PathParam(max_length=64, exampl
                   "links": links}, GEOJSON)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One camera site", response_model=dict[str, Any],
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One camera site", response_description="A GeoJSON Feature with the month's figures", response_model=dict[str, Any],
             responses={200: {"content": {GEOJSON: {}}}})
-def item(request: Request, collection_id: str = PathParam(max_length=64, examples=[COLLECTION]),
+def ogc_item(request: Request, collection_id: str = PathParam(max_length=64, examples=[COLLECTION]),
          feature_id: str = PathParam(max_length=64, examples=["GM0344_L001"]),
          datetime: str | None = Query(default=None, max_length=40, examples=["2025-03"]),
          caller: Caller = Depends(authenticate)) -> JSONResponse:

@@ -23,7 +23,6 @@ MUNICIPALITY = r"^GM\d{4}$"
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 MARTS = FACTS + MUNICIPALITY_DIMS + CODE_DIMS
 PAGE_MAX = 5000
-COARSER = {"day": ("week", "month", "quarter", "year"), "month": ("quarter", "year")}  # metric_time at coarser grains
 
 
 def ctx_of(request: Request) -> SnapshotContext:
@@ -110,8 +109,9 @@ class MartPage(BaseModel):
 # ---- municipalities -----------------------------------------------------------------------------------------------------
 
 @router.get("/municipalities", response_model=list[Municipality], tags=["municipalities"],
-            summary="Municipalities your key can read, with their loaded months")
-def municipalities(request: Request, caller: Caller = Depends(authenticate)) -> list[dict]:
+            summary="Municipalities your key can read, with their loaded months",
+            response_description="One entry per municipality: code, name, province and the months with a current delivery")
+def list_municipalities(request: Request, caller: Caller = Depends(authenticate)) -> list[dict]:
     ctx = ctx_of(request)
     rows = [info for code, info in ctx.municipalities.items() if caller.sees(code) and (caller.municipalities is not None or info["months"])]
     request.state.rows = len(rows)
@@ -119,8 +119,9 @@ def municipalities(request: Request, caller: Caller = Depends(authenticate)) -> 
 
 
 @router.get("/municipalities/{code}/periods", response_model=Periods, tags=["municipalities"],
-            summary="Per month: the current delivery, its version and the correction history")
-def periods(request: Request, code: str = PathParam(pattern=MUNICIPALITY, examples=["GM0344"]),
+            summary="Per month: the current delivery, its version and the correction history",
+            response_description="The months of the municipality; `history` lists superseded deliveries too")
+def municipality_periods(request: Request, code: str = PathParam(pattern=MUNICIPALITY, examples=["GM0344"]),
             caller: Caller = Depends(authenticate)) -> dict:
     ctx = ctx_of(request)
     request.state.municipality = code
@@ -144,30 +145,8 @@ def periods(request: Request, code: str = PathParam(pattern=MUNICIPALITY, exampl
 
 # ---- metrics --------------------------------------------------------------------------------------------------------------
 
-def metric_catalogue(ctx: SnapshotContext) -> dict[str, dict]:
-    """The public metrics with what they can be grouped and filtered by (cached per snapshot)."""
-    cached = getattr(ctx, "_catalogue", None)
-    if cached is not None:
-        return cached
-    entities = {e["name"] for sm in ctx.layer.semantic_manifest_doc["semantic_models"] for e in sm["entities"]}
-    catalogue = {}
-    for metric in sorted(ctx.layer.public_metrics(), key=lambda m: m["name"]):
-        with ctx.layer._lock:
-            dims = [d.dunder_name for d in ctx.layer.engine.simple_dimensions_for_metrics([metric["name"]])]
-        dims += [f"metric_time__{grain}" for coarse, grains in COARSER.items() if f"metric_time__{coarse}" in dims for grain in grains]
-        linked = sorted({d.split("__")[0] for d in dims} & entities)
-        meta = (metric.get("config") or {}).get("meta") or {}
-        catalogue[metric["name"]] = {
-            "name": metric["name"], "label": metric.get("label"), "description": metric.get("description"), "type": metric["type"],
-            "per_zone_and_month_only": meta.get("grain") == "zone_month",
-            "group_by": sorted(set(dims) | set(linked)), "filters": linked,
-        }
-    ctx._catalogue = catalogue
-    return catalogue
-
-
 def metric_or_404(ctx: SnapshotContext, name: str) -> dict:
-    catalogue = metric_catalogue(ctx)
+    catalogue = ctx.catalogue
     if name not in catalogue:
         closest = difflib.get_close_matches(name, list(catalogue), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(closest)}?" if closest else "; GET /v1/metrics lists them"
@@ -175,15 +154,17 @@ def metric_or_404(ctx: SnapshotContext, name: str) -> dict:
     return catalogue[name]
 
 
-@router.get("/metrics", response_model=list[MetricInfo], tags=["metrics"], summary="The metric catalogue (semantic layer)")
-def metrics(request: Request) -> list[dict]:
-    catalogue = list(metric_catalogue(ctx_of(request)).values())
+@router.get("/metrics", response_model=list[MetricInfo], tags=["metrics"], summary="The metric catalogue (semantic layer)",
+            response_description="Every public metric with label, description, type and the names it can be grouped and filtered by")
+def list_metrics(request: Request) -> list[dict]:
+    catalogue = list(ctx_of(request).catalogue.values())
     request.state.rows = len(catalogue)
     return catalogue
 
 
-@router.get("/metrics/{name}", response_model=MetricInfo, tags=["metrics"], summary="One metric: definition, group-by and filter names")
-def metric(request: Request, name: str = PathParam(max_length=100, examples=["logistics_passages"])) -> dict:
+@router.get("/metrics/{name}", response_model=MetricInfo, tags=["metrics"], summary="One metric: definition, group-by and filter names",
+            response_description="The metric; an unknown name gets 404 with the closest names in `closest`")
+def get_metric(request: Request, name: str = PathParam(max_length=100, examples=["logistics_passages"])) -> dict:
     return metric_or_404(ctx_of(request), name)
 
 
@@ -195,16 +176,16 @@ def _plain(value):
     return value.isoformat()[:10] if hasattr(value, "isoformat") else value
 
 
-@router.post("/query", response_model=MetricRows, tags=["metrics"], summary="Ad-hoc metric query",
+@router.post("/query", response_model=MetricRows, tags=["metrics"], summary="Ad-hoc metric query", response_description="Rows of group-by values with {value, confidential_cells, complete} per metric",
              description="Metrics grouped and filtered by names from the catalogue. Filters are validated and rendered by the "
                          "service (no SQL or templates from the request reach the engine). A vendor key is always restricted "
                          "to its municipalities. Unique-vehicle metrics need `zone` and `metric_time__month` in `group_by` (else 422).")
-def query(request: Request, body: QueryRequest, caller: Caller = Depends(authenticate)) -> dict:
+def query_metrics(request: Request, body: QueryRequest, caller: Caller = Depends(authenticate)) -> dict:
     ctx = ctx_of(request)
     for name in body.metrics:
         metric_or_404(ctx, name)
     try:
-        result = run_query(ctx, caller, body, metric_catalogue(ctx))
+        result = run_query(ctx, caller, body, ctx.catalogue)
     except MetricRefused as exc:
         raise Problem(422, "not-additive", str(exc)) from None
     request.state.rows = len(result.rows)
@@ -215,14 +196,16 @@ def query(request: Request, body: QueryRequest, caller: Caller = Depends(authent
 # ---- standard questions ---------------------------------------------------------------------------------------------------
 
 @router.get("/questions", response_model=list[QuestionInfo], tags=["questions"],
-            summary="The standard questions the export packages and the report answer")
-def questions() -> list[dict]:
+            summary="The standard questions the export packages and the report answer",
+            response_description="Name, Dutch title, metrics and group-by of every standard question")
+def list_questions() -> list[dict]:
     return [{"name": q.name, "title_nl": q.title_nl, "metrics": list(q.metrics), "group_by": list(q.group_by)} for q in QUESTIONS]
 
 
 @router.get("/questions/{name}", response_model=QuestionAnswer, tags=["questions"],
-            summary="A standard question answered for one municipality (and month); cached per snapshot")
-def question(request: Request, name: str = PathParam(max_length=100, examples=["overview_month"]),
+            summary="A standard question answered for one municipality (and month); cached per snapshot",
+            response_description="The same rows as metrics/<question>.json in the export package (values that would allow 'total minus visible parts' are withheld there and here)")
+def answer_question(request: Request, name: str = PathParam(max_length=100, examples=["overview_month"]),
              municipality: str = Query(pattern=MUNICIPALITY, examples=["GM0344"]),
              month: str | None = Query(default=None, pattern=MONTH, description="YYYY-MM; default: every loaded month", examples=["2025-03"]),
              caller: Caller = Depends(authenticate)) -> dict:
@@ -274,7 +257,7 @@ def _mart_sql(ctx: SnapshotContext, caller: Caller, table: str, municipality: st
                              "description": "A JSON page, or the whole selection as CSV or Parquet (streamed)"}},
             description="Facts are filtered to your municipalities (one with `municipality`) and optionally one `month`; code lists "
                         "are returned whole. JSON comes in pages of `limit` rows with `next_cursor`; CSV and Parquet return every row.")
-def mart(request: Request, table: Literal[MARTS] = PathParam(examples=["fct_passages_hourly"]),  # type: ignore[valid-type]
+def get_mart(request: Request, table: Literal[MARTS] = PathParam(examples=["fct_passages_hourly"]),  # type: ignore[valid-type]
          municipality: str | None = Query(default=None, pattern=MUNICIPALITY, examples=["GM0344"]),
          month: str | None = Query(default=None, pattern=MONTH, examples=["2025-03"]),
          format: Literal["json", "csv", "parquet"] = Query(default="json"),
@@ -351,7 +334,7 @@ def _stream(ctx: SnapshotContext, sql: str, params: list, fmt: str, table: str) 
                        304: {"description": "Not modified: your If-None-Match matches the current package"}},
             description="The same package `anpr export` writes. `ETag` is the SHA-256 of its manifest.json; send it back in "
                         "`If-None-Match` to get 304 when nothing changed.")
-def package(request: Request, municipality: str = PathParam(pattern=MUNICIPALITY, examples=["GM0344"]),
+def get_package(request: Request, municipality: str = PathParam(pattern=MUNICIPALITY, examples=["GM0344"]),
             month: str = PathParam(pattern=MONTH, examples=["2025-03"]), caller: Caller = Depends(authenticate)):
     from .packages import package_zip
 

@@ -23,6 +23,9 @@ from .problems import Problem, not_found
 from .ratelimit import RateLimiter
 
 
+COARSER = {"day": ("week", "month", "quarter", "year"), "month": ("quarter", "year")}  # metric_time grains above the finest
+
+
 @dataclass
 class SnapshotContext:
     """One snapshot with its read-only metric layer and per-snapshot caches (immutable data, so caches never go stale)."""
@@ -59,6 +62,23 @@ class SnapshotContext:
             for code, name, province in self.rows("select municipality_code, municipality_name, province_name "
                                                   "from marts.dim_municipality order by 1")
         }
+
+    @cached_property
+    def catalogue(self) -> dict[str, dict]:
+        """The public metrics with what they can be grouped and filtered by (from this snapshot's semantic manifest)."""
+        entities = {e["name"] for sm in self.layer.semantic_manifest_doc["semantic_models"] for e in sm["entities"]}
+        catalogue = {}
+        for metric in sorted(self.layer.public_metrics(), key=lambda m: m["name"]):
+            dims = self.layer.group_by_names(metric["name"])
+            dims += [f"metric_time__{grain}" for finest, grains in COARSER.items() if f"metric_time__{finest}" in dims for grain in grains]
+            linked = sorted({d.split("__")[0] for d in dims} & entities)
+            meta = (metric.get("config") or {}).get("meta") or {}
+            catalogue[metric["name"]] = {
+                "name": metric["name"], "label": metric.get("label"), "description": metric.get("description"), "type": metric["type"],
+                "per_zone_and_month_only": meta.get("grain") == "zone_month",
+                "group_by": sorted(set(dims) | set(linked)), "filters": linked,
+            }
+        return catalogue
 
     def question_answer(self, name: str, municipality: str, month: str | None) -> MetricResult:
         """A standard question's answer, with the same differencing guard as the export package; cached."""
