@@ -72,6 +72,66 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     return Caller(key, service.vendor_municipalities(key.vendor))
 
 
+class SnapshotAndLog:
+    """ASGI middleware: pins each /v1 and /ogc request to the current snapshot, adds X-Snapshot-Id, logs the request.
+
+    Plain ASGI rather than BaseHTTPMiddleware: it costs a few microseconds per request,
+    which matters for cached answers. Handlers put `rows` and `municipality` into
+    `request.state` (the scope's state dict) for the log line.
+    """
+
+    def __init__(self, app, service: ServiceState):
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path.startswith("/v1/") or path.startswith("/ogc")) or path in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        from urllib.parse import parse_qs
+
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        state = scope.setdefault("state", {})
+        state.update(key_id=None, rows=None, municipality=(query.get("municipality") or [None])[0])
+        status = {"code": 500, "sent": False}
+        snapshot_id = None
+        try:
+            ctx = self.service.context()
+        except Problem as exc:
+            response = problem_response(Request(scope), exc.status, exc.slug, exc.detail, exc.headers)
+            status["code"] = response.status_code
+            await response(scope, receive, send)
+        else:
+            state["ctx"] = ctx
+            snapshot_id = ctx.id
+
+            async def send_with_snapshot(message):
+                if message["type"] == "http.response.start":
+                    status.update(code=message["status"], sent=True)
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"x-snapshot-id", snapshot_id.encode())]
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_with_snapshot)
+            except Exception:  # answered nowhere yet: log it and answer a problem (never a traceback)
+                problems.log.exception("unexpected error on %s", path)
+                if not status["sent"]:
+                    response = problem_response(Request(scope), 500, "internal-error",
+                                                "the service failed to answer; the operator has the details in the server log",
+                                                {"X-Snapshot-Id": snapshot_id})
+                    await response(scope, receive, send)
+                status["code"] = 500
+        self.service.access_log.write({
+            "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "key_id": state.get("key_id"), "method": scope.get("method"), "endpoint": path,
+            "municipality": state.get("municipality"), "rows": state.get("rows"),
+            "status": status["code"], "ms": round((time.perf_counter() - started) * 1000, 1), "snapshot": snapshot_id,
+        })
+
+
 def create_app(warehouse: Path, vendors: Path, rate_per_second: float = 50.0, burst: int = 100) -> FastAPI:
     from . import routes_ogc, routes_v1, spec_html
 
@@ -103,40 +163,5 @@ def create_app(warehouse: Path, vendors: Path, rate_per_second: float = 50.0, bu
     def docs() -> HTMLResponse:
         return HTMLResponse(spec_html.render(app.openapi()))
 
-    @app.middleware("http")
-    async def snapshot_and_log(request: Request, call_next):
-        started = time.perf_counter()
-        path = request.url.path
-        request.state.key_id = None
-        request.state.municipality = request.query_params.get("municipality") or request.path_params.get("code")
-        request.state.rows = None
-        guarded = (path.startswith("/v1/") or path.startswith("/ogc")) and path not in PUBLIC_PATHS
-        snapshot_id = None
-        if guarded:
-            try:
-                request.state.ctx = state_of(request).context()
-                snapshot_id = request.state.ctx.id
-            except Problem as exc:
-                response = problem_response(request, exc.status, exc.slug, exc.detail, exc.headers)
-            else:
-                try:
-                    response = await call_next(request)
-                except Exception:  # already answered nowhere: log it, answer a problem, keep the access log whole
-                    problems.log.exception("unexpected error on %s", path)
-                    response = problem_response(request, 500, "internal-error",
-                                                "the service failed to answer; the operator has the details in the server log")
-        else:
-            response = await call_next(request)
-        if snapshot_id:
-            response.headers["X-Snapshot-Id"] = snapshot_id
-        if guarded:
-            state_of(request).access_log.write({
-                "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
-                "key_id": request.state.key_id, "method": request.method, "endpoint": path,
-                "municipality": request.state.municipality, "rows": request.state.rows,
-                "status": response.status_code, "ms": round((time.perf_counter() - started) * 1000, 1),
-                "snapshot": snapshot_id,
-            })
-        return response
-
+    app.add_middleware(SnapshotAndLog, service=app.state.service)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
@@ -218,11 +219,16 @@ def answer_question(request: Request, name: str = PathParam(max_length=100, exam
     info = entitled_municipality(ctx, caller, municipality)
     if month and month not in info["months"]:
         raise not_found(f"{municipality} has no data for {month} (available: {', '.join(info['months']) or 'none'})")
-    result = ctx.question_answer(name, municipality, month)
-    q = next(q for q in QUESTIONS if q.name == name)
-    request.state.rows = len(result.rows)
-    return {"question": name, "title_nl": q.title_nl, "municipality": municipality, "month": month,
-            "metrics": result.metrics, "group_by": result.group_by, "rows": rows_json(result)}
+    key = ("question", name, municipality, month)
+    document = ctx.documents.get(key)
+    if document is None:  # encoded once per snapshot: a cached answer costs no validation or serialisation
+        result = ctx.question_answer(name, municipality, month)
+        q = next(q for q in QUESTIONS if q.name == name)
+        body = {"question": name, "title_nl": q.title_nl, "municipality": municipality, "month": month,
+                "metrics": result.metrics, "group_by": result.group_by, "rows": rows_json(result)}
+        document = ctx.documents[key] = (json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), len(result.rows))
+    request.state.rows = document[1]
+    return Response(document[0], media_type="application/json")
 
 
 # ---- marts ----------------------------------------------------------------------------------------------------------------
@@ -321,7 +327,7 @@ def _stream(ctx: SnapshotContext, sql: str, params: list, fmt: str, table: str) 
 
     media = "text/csv" if fmt == "csv" else "application/vnd.apache.parquet"
     return StreamingResponse(chunks(), media_type=media,
-                             headers={"Content-Disposition": f'attachment; filename="{table}.{fmt}"', "X-Snapshot-Id": ctx.id})
+                             headers={"Content-Disposition": f'attachment; filename="{table}.{fmt}"'})
 
 
 # ---- packages -------------------------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ class SnapshotContext:
     layer: MetricLayer
     cache_root: Path
     _answers: dict = field(default_factory=dict)
+    documents: dict = field(default_factory=dict)  # encoded responses by request key (immutable snapshot: never stale)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
