@@ -211,8 +211,13 @@ class MetricLayer:
         asked = list(dict.fromkeys(metrics + [c for cs in companions.values() for c in cs]))
         request = MetricFlowQueryRequest.create(metric_names=asked, group_by_names=group_by or None, where_constraints=where or None)
         try:
-            with self._lock:
-                frame = self.engine.query(mf_request=request).result_df
+            if self.read_only:  # plan under the lock, run the SQL outside it: DuckDB answers several readers at once
+                with self._lock:
+                    statement = self.engine.explain(mf_request=request).sql_statement
+                frame = self.sql_client.query(statement.sql, statement.bind_parameter_set)
+            else:
+                with self._lock:
+                    frame = self.engine.query(mf_request=request).result_df
         except Exception as exc:  # MetricFlow raises many types; all mean "this query cannot be answered"
             raise UserError(f"metric query failed: {str(exc).strip().splitlines()[0]}") from None
         columns = list(frame.column_names)

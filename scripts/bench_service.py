@@ -96,7 +96,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--warehouse", type=Path)
-    parser.add_argument("--requests", type=int, default=160, help="requests per scenario (split over the clients)")
+    parser.add_argument("--requests", type=int, default=320, help="requests per cached scenario (split over the clients)")
+    parser.add_argument("--adhoc-requests", type=int, default=48, help="requests per uncached ad-hoc scenario")
     args = parser.parse_args()
     months, locations = (3, 12) if args.quick else (12, 40)
     with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
@@ -116,14 +117,29 @@ def main() -> int:
         try:
             month = httpx.get(f"{base}/v1/municipalities", headers={"Authorization": f"Bearer {key}"}).json()[0]["months"][-1]
             question = lambda http: http.get("/v1/questions/overview_month", params={"municipality": MUNICIPALITY, "month": month})  # noqa: E731
-            adhoc = lambda http: http.post("/v1/query", json={  # noqa: E731
-                "metrics": ["logistics_passages", "zero_emission_share"], "group_by": ["metric_time__month", "zone"],
-                "filters": {"municipality": [MUNICIPALITY]}})
-            question(httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=300))  # fill the cache
+            body = {"metrics": ["logistics_passages", "zero_emission_share"], "group_by": ["metric_time__month", "zone"],
+                    "filters": {"municipality": [MUNICIPALITY]}}
+            repeated = lambda http: http.post("/v1/query", json=body)  # noqa: E731
+            distinct = iter([{**body, "month_from": f"2025-{a:02d}", "month_to": f"2025-{b:02d}", "group_by": group_by}
+                             for group_by in (["metric_time__month", "zone"], ["metric_time__month", "location"], ["metric_time__month"])
+                             for a in range(1, 13) for b in range(a, 13)])
+            lock = threading.Lock()
+
+            def adhoc(http):
+                with lock:
+                    query = next(distinct)
+                return http.post("/v1/query", json=query)
+
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=300) as http:
+                question(http)  # fill the caches
+                repeated(http)
             results = []
-            for name, request in (("cached question (overview_month, one month)", question), ("ad-hoc query (2 metrics by month x zone, a year)", adhoc)):
+            scenarios = (("cached standard question (overview_month, one month)", question, args.requests),
+                         ("ad-hoc query, repeated (answered from the snapshot's memory)", repeated, args.requests),
+                         ("ad-hoc query, every request different (MetricFlow plan + DuckDB)", adhoc, args.adhoc_requests))
+            for name, request, count in scenarios:
                 for clients in (1, 16):
-                    row = measure(base, key, clients, max(1, args.requests // clients), request)
+                    row = measure(base, key, clients, max(1, count // clients), request)
                     results.append((name, row))
                     print(name, row, flush=True)
         finally:

@@ -23,6 +23,7 @@ from .problems import Problem, not_found
 from .ratelimit import RateLimiter
 
 
+MAX_DOCUMENTS = 2000  # encoded answers kept per snapshot
 COARSER = {"day": ("week", "month", "quarter", "year"), "month": ("quarter", "year")}  # metric_time grains above the finest
 
 
@@ -80,6 +81,15 @@ class SnapshotContext:
                 "group_by": sorted(set(dims) | set(linked)), "filters": linked,
             }
         return catalogue
+
+    def remember(self, key: tuple, body: bytes, rows: int) -> tuple[bytes, int]:
+        """Keeps an encoded answer for this snapshot (bounded: the oldest half goes when full)."""
+        with self._lock:
+            if len(self.documents) >= MAX_DOCUMENTS:
+                for old in list(self.documents)[: MAX_DOCUMENTS // 2]:
+                    del self.documents[old]
+            self.documents[key] = (body, rows)
+        return body, rows
 
     def question_answer(self, name: str, municipality: str, month: str | None) -> MetricResult:
         """A standard question's answer, with the same differencing guard as the export package; cached."""
