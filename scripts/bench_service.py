@@ -145,7 +145,17 @@ def main() -> int:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    scenario = f"{MUNICIPALITY}, {months} months x {locations} locations" if not args.warehouse else f"warehouse {args.warehouse}"
+    if args.warehouse:  # describe what the reused warehouse holds
+        import duckdb
+
+        from anpr_warehouse.snapshots import current_snapshot
+
+        con = duckdb.connect(str(current_snapshot(args.warehouse.resolve()).database), read_only=True)
+        months, locations = con.execute(
+            "select count(distinct month_start), count(distinct location_code) from marts.fct_passages_hourly where municipality_code = ?",
+            [MUNICIPALITY]).fetchone()
+        con.close()
+    scenario = f"{MUNICIPALITY}, {months} months x {locations} locations" + (" (a reused warehouse)" if args.warehouse else "")
     lines = [SECTION, "",
              f"Scenario: {scenario}; service and load generator (httpx threads) on the same machine: "
              f"{platform.machine()}, 2 CPUs shared, Python {platform.python_version()}.",
