@@ -53,7 +53,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .build import build_warehouse
 
     build_warehouse(_warehouse(args), args.select)
+    _publish(_warehouse(args))
     return 0
+
+
+def _publish(warehouse: Path) -> None:
+    """Publishes the built warehouse as the readers' new snapshot (snapshots.py)."""
+    from .snapshots import publish_snapshot, stable_path
+
+    snapshot_id = publish_snapshot(warehouse)
+    print(f"snapshot:    {snapshot_id} (readers: {stable_path(warehouse)})")
 
 
 def cmd_metrics_list(args: argparse.Namespace) -> int:
@@ -103,6 +112,7 @@ def _run_build(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
     print("3/5 dbt build (models and tests) ...", file=sys.stderr)
     build_warehouse(warehouse, quiet=True)
     print("models:      built and tested (dbt build)")
+    _publish(warehouse)
 
 
 SAMPLE_VENDOR = "argaleo"
@@ -180,3 +190,7 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     build.add_argument("--select", nargs="+", help="dbt node selection (default: everything)")
     warehouse_option(build)
     build.set_defaults(func=cmd_build)
+
+    from .service.cli import register as register_service
+
+    register_service(sub, warehouse_option)

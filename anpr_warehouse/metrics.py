@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import math
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -105,16 +106,31 @@ def format_value(value: MetricValue) -> str:
 
 
 class MetricLayer:
-    """MetricFlow on one warehouse file; build it once and ask many questions (planning is cached)."""
+    """MetricFlow on one warehouse file; build it once and ask many questions (planning is cached).
 
-    def __init__(self, warehouse: Path):
+    With `semantic_manifest` given (a published snapshot, see snapshots.py), the file is
+    opened read-only through our own SqlClient and the definitions come from that
+    manifest, not from the project's `target/` folder, which the next build rewrites.
+    """
+
+    def __init__(self, warehouse: Path, semantic_manifest: Path | None = None):
         if not warehouse.exists():
             raise UserError(f"no warehouse at {warehouse}; run 'anpr run' or load and build first")
-        point_dbt_at(warehouse)
         self.warehouse = warehouse
+        self.semantic_manifest = semantic_manifest or PROJECT_ROOT / "target" / "semantic_manifest.json"
+        self.read_only = semantic_manifest is not None
+        self._lock = threading.Lock()  # MetricFlow's engine is not documented as thread-safe; the service shares one
+        if self.read_only:
+            return
+        point_dbt_at(warehouse)
         if _manifest_database() != warehouse.stem:
             # dbt names the DuckDB database after the file; the manifest must match this warehouse
             run_dbt(["parse", "--quiet"], warehouse)
+
+    @classmethod
+    def on_snapshot(cls, snapshot) -> "MetricLayer":
+        """The metric layer of a published snapshot (a snapshots.Snapshot), read-only."""
+        return cls(snapshot.database, snapshot.semantic_manifest)
 
     @cached_property
     def _config(self):
@@ -126,10 +142,33 @@ class MetricLayer:
         return config
 
     @cached_property
+    def sql_client(self):
+        """The read-only client of a snapshot layer (None for a layer on the warehouse file)."""
+        from .snapshot_sql import ReadOnlyDuckDbClient
+
+        return ReadOnlyDuckDbClient(self.warehouse) if self.read_only else None
+
+    @cached_property
+    def engine(self):
+        """MetricFlow's engine: dbt's adapter on the warehouse, or our read-only client on a snapshot."""
+        if not self.read_only:
+            return self._config.mf
+        from metricflow.engine.metricflow_engine import MetricFlowEngine
+        from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
+        from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
+
+        logging.getLogger("metricflow").setLevel(logging.WARNING)
+        manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=self.semantic_manifest.read_text())
+        return MetricFlowEngine(semantic_manifest_lookup=SemanticManifestLookup(manifest), sql_client=self.sql_client)
+
+    @cached_property
+    def semantic_manifest_doc(self) -> dict:
+        return json.loads(self.semantic_manifest.read_text())
+
+    @cached_property
     def definitions(self) -> dict[str, dict]:
         """Metric definitions from the semantic manifest, by name."""
-        manifest = json.loads((PROJECT_ROOT / "target" / "semantic_manifest.json").read_text())
-        return {m["name"]: m for m in manifest["metrics"]}
+        return {m["name"]: m for m in self.semantic_manifest_doc["metrics"]}
 
     def public_metrics(self) -> list[dict]:
         """Metrics meant for users: not the confidential-cell companions or the unguarded raw inputs."""
@@ -137,6 +176,11 @@ class MetricLayer:
             m for m in self.definitions.values()
             if "companion_of" not in _meta(m) and not m["name"].endswith("_raw") and not m["name"].endswith("zone_months")
         ]
+
+    def group_by_names(self, metric: str) -> list[str]:
+        """The dimension names MetricFlow accepts for grouping `metric` (metric_time at its finest grain)."""
+        with self._lock:
+            return [d.dunder_name for d in self.engine.simple_dimensions_for_metrics([metric])]
 
     def companions(self, metric: str) -> list[str]:
         meta = _meta(self._definition(metric))
@@ -167,7 +211,13 @@ class MetricLayer:
         asked = list(dict.fromkeys(metrics + [c for cs in companions.values() for c in cs]))
         request = MetricFlowQueryRequest.create(metric_names=asked, group_by_names=group_by or None, where_constraints=where or None)
         try:
-            frame = self._config.mf.query(mf_request=request).result_df
+            if self.read_only:  # plan under the lock, run the SQL outside it: DuckDB answers several readers at once
+                with self._lock:
+                    statement = self.engine.explain(mf_request=request).sql_statement
+                frame = self.sql_client.query(statement.sql, statement.bind_parameter_set)
+            else:
+                with self._lock:
+                    frame = self.engine.query(mf_request=request).result_df
         except Exception as exc:  # MetricFlow raises many types; all mean "this query cannot be answered"
             raise UserError(f"metric query failed: {str(exc).strip().splitlines()[0]}") from None
         columns = list(frame.column_names)
