@@ -97,7 +97,8 @@ def decide(checked: CheckedDelivery, own: RegisterEntry | None, current: Registe
 def _attach(con: duckdb.DuckDBPyConnection, warehouse: Path, read_only: bool, lock: LockWait) -> None:
     """Attaches the warehouse, waiting (bounded by `lock`) while another process holds it."""
     mode = " (read_only)" if read_only else ""
-    lock.retry(lambda: con.execute(f"attach '{warehouse}' as wh{mode}"))
+    quoted = str(warehouse).replace("'", "''")  # a quote in the path is part of the name, not SQL
+    lock.retry(lambda: con.execute(f"attach '{quoted}' as wh{mode}"))
 
 
 def load_delivery(path: Path, warehouse: Path, supersedes: str | None = None, wait: float = DEFAULT_WAIT_SECONDS) -> LoadResult:
