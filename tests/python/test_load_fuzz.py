@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -80,6 +81,47 @@ def _mutate_bytes(rng: random.Random, data: bytes) -> tuple[bytes, str]:
     return data, f"{kind}@{at}"
 
 
+# Values of the wrong kind for a field or a manifest entry: dates and hours out of range, signs,
+# exponents, huge numbers, the other ValueAttributes, a non-breaking space, empty.
+ODD_FIELDS = ["", " ", "-5", "+5", "1e3", "5.0", "0x10", "99999999999999999999", "2025-02-30", "2025-3-5", "31-02-2025",
+              "H24", "24", "-1", "Confidential", "None", "Impossible", "\u00a0", "T001", "GM0000_L999", "NaN", "inf", "\u0660"]
+ODD_JSON = [None, "", "x", -1, 0, 10**20, 1.5, True, [], {}, "2025-02-30", "GM0344", "cbs-anpr-delivery/2", {"code": 1}, [{"name": 1}]]
+
+
+def _replace_field(rng: random.Random, data: bytes) -> tuple[bytes, str]:
+    """One field of one row replaced by a value of the wrong kind: reaches the checks behind the parser."""
+    lines = data.split(b"\n")
+    i = rng.randrange(len(lines))
+    separator = b";" if lines[0].count(b";") > lines[0].count(b",") else b","
+    fields = lines[i].split(separator)
+    j = rng.randrange(len(fields))
+    fields[j] = rng.choice(ODD_FIELDS).encode()
+    lines[i] = separator.join(fields)
+    return b"\n".join(lines), f"field-{i}.{j}"
+
+
+def _replace_json_value(rng: random.Random, data: bytes) -> tuple[bytes, str]:
+    """One value anywhere in delivery.json replaced by a value of another type or range."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return data, "json-unparsable"
+    slots = []  # (container, key) of every value in the document
+
+    def walk(node) -> None:
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+        for key, value in items:
+            slots.append((node, key))
+            walk(value)
+
+    walk(doc)
+    if not slots:
+        return data, "json-empty"
+    container, key = rng.choice(slots)
+    container[key] = rng.choice(ODD_JSON)
+    return json.dumps(doc, indent=2).encode(), f"json-{key}"
+
+
 def _resign(files: dict[str, bytes], name: str) -> None:
     """Makes the manifest agree with a changed file (checksum and rows), so the deeper checks run."""
     try:
@@ -97,7 +139,12 @@ def _mutate_files(rng: random.Random, files: dict[str, bytes], layout: str) -> s
     done = []
     for _ in range(rng.randint(1, 3)):
         name = rng.choice(sorted(files))
-        files[name], what = _mutate_bytes(rng, files[name])
+        if name == MANIFEST and rng.random() < 0.5:
+            files[name], what = _replace_json_value(rng, files[name])
+        elif rng.random() < 0.4:
+            files[name], what = _replace_field(rng, files[name])
+        else:
+            files[name], what = _mutate_bytes(rng, files[name])
         done.append(f"{name}:{what}")
         if layout == "v1" and name != MANIFEST and rng.random() < 0.6:
             _resign(files, name)
@@ -105,10 +152,14 @@ def _mutate_files(rng: random.Random, files: dict[str, bytes], layout: str) -> s
     return " ".join(done)
 
 
-def _write_zip(path: Path, entries: list[tuple[str, bytes]]) -> None:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries:
-            archive.writestr(name, data)
+def _zip_bytes(entries: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about duplicate names: that is the point
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in entries:  # a fixed timestamp: the same case, the same bytes, every run
+                archive.writestr(zipfile.ZipInfo(name, date_time=(2025, 4, 20, 10, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
 
 
 def _zip_case(rng: random.Random, files: dict[str, bytes], path: Path) -> str:
@@ -128,19 +179,11 @@ def _zip_case(rng: random.Random, files: dict[str, bytes], path: Path) -> str:
     elif kind == "content":
         kind += " " + _mutate_files(rng, files, "v1")
         entries = sorted(files.items())
-    if kind.startswith("archive-bytes"):
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, data in entries:
-                archive.writestr(name, data)
-        damaged, what = _mutate_bytes(rng, buffer.getvalue())
-        path.write_bytes(damaged)
-        return f"zip {kind} {what}"
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # zipfile warns about duplicate names: that is the point
-        _write_zip(path, entries)
+    archive = _zip_bytes(entries)
+    if kind == "archive-bytes":
+        archive, what = _mutate_bytes(rng, archive)
+        kind += " " + what
+    path.write_bytes(archive)
     return f"zip {kind}"
 
 
