@@ -147,3 +147,18 @@ def test_full_disk_gives_one_line_and_leaves_the_warehouse_intact(deliveries, wa
     assert (table_checksums(warehouse), file_sha256(warehouse)) == before
     result = load_delivery(deliveries["v1"], warehouse)
     assert result.status == "loaded" and result.rows > 0
+
+
+def test_a_lock_dbt_meets_itself_is_busy_too(warehouse, monkeypatch):
+    """Someone takes the file between our wait and dbt's own open: still exit 3's message, not dbt's traceback."""
+    from anpr_warehouse import dbt_runner
+    from anpr_warehouse.errors import WarehouseBusy
+
+    monkeypatch.setattr(dbt_runner, "wait_until_free", lambda *args, **kwargs: 0.0)  # lose the race on purpose
+    holder = Holder(warehouse, "read-only", 120)
+    try:
+        with pytest.raises(WarehouseBusy) as busy:
+            dbt_runner.run_dbt(["build", "--select", "ref_municipalities", "--quiet"], warehouse, wait=1)
+    finally:
+        holder.stop()
+    assert busy.value.exit_code == 3 and busy.value.warehouse == str(warehouse)
