@@ -28,6 +28,7 @@ from .dbt_runner import point_dbt_at, run_dbt
 from .errors import UserError
 from .load.raw_schema import RAW_SCHEMA, REGISTER, upgrade_register_sql
 from .paths import PROFILES_DIR, PROJECT_ROOT
+from .warehouse import DEFAULT_WAIT_SECONDS, busy_from, is_lock_error, wait_until_free
 
 # Each round quarantines at least one delivery that never built, so the loop ends anyway;
 # this bound only keeps a pathological warehouse from rebuilding for hours.
@@ -72,16 +73,19 @@ class Verdict:
     deliveries: tuple[str, ...]
 
 
-def build_warehouse(warehouse: Path, select: list[str] | None = None, quiet: bool = False) -> list[Quarantined]:
+def build_warehouse(
+    warehouse: Path, select: list[str] | None = None, quiet: bool = False, wait: float = DEFAULT_WAIT_SECONDS
+) -> list[Quarantined]:
     """`dbt build` with per-delivery quarantine; returns the deliveries quarantined by this build.
 
     A `--select` build is a developer's partial build: plain `dbt build`, the register untouched.
     """
     if select:
-        run_dbt(["build", "--select", *select], warehouse)
+        run_dbt(["build", "--select", *select], warehouse, wait)
         return []
     if not warehouse.exists():
         raise UserError(f"no warehouse at {warehouse}; load deliveries first (anpr load) or run 'anpr run'")
+    wait_until_free(warehouse, wait)
     point_dbt_at(warehouse)
     _upgrade_register(warehouse)
     manifest = _parse()
@@ -122,6 +126,8 @@ def _dbt_build(manifest, quiet: bool) -> list | None:
     result = dbtRunner(manifest=manifest).invoke(["build", *(["--quiet"] if quiet else []), *_project_args()])
     if result.success:
         return None
+    if result.exception is not None and is_lock_error(result.exception):
+        raise busy_from(result.exception)
     if result.exception is not None or result.result is None:
         raise UserError(f"dbt build failed: {result.exception}")
     return [r for r in result.result.results if str(r.status) in ("fail", "error")]

@@ -2,7 +2,9 @@
 
 Each sub-command lives in its own module; this file only parses arguments,
 prints results and turns known errors into clear messages and exit codes
-(0 ok, 1 usage or runtime error, 2 refused delivery or failed build/test).
+(0 ok, 1 usage or runtime error, 2 refused delivery or failed build/test,
+3 warehouse busy: another process held the file for longer than --wait seconds).
+A full disk while loading is exit 1 with one line, the warehouse unchanged.
 """
 
 from __future__ import annotations
@@ -14,11 +16,16 @@ from pathlib import Path
 from .cli_args import month_arg, months_between
 from .errors import UserError
 from .paths import default_warehouse
+from .warehouse import DEFAULT_WAIT_SECONDS, busy_from, is_lock_error
 
 
 def _warehouse_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--warehouse", type=Path, default=None, help="DuckDB warehouse file (default: $ANPR_WAREHOUSE or warehouse/anpr.duckdb)"
+    )
+    parser.add_argument(
+        "--wait", type=float, default=DEFAULT_WAIT_SECONDS, metavar="SECONDS",
+        help="how long to wait while another process holds the warehouse, then exit 3 (default 60)",
     )
 
 
@@ -57,13 +64,19 @@ def cmd_load(args: argparse.Namespace) -> int:
     refused = 0
     for path in tqdm(args.paths, desc="load", unit="delivery", disable=len(args.paths) < 2, file=sys.stderr):
         try:
-            result = load_delivery(path, warehouse, supersedes=args.supersedes)
+            result = load_delivery(path, warehouse, supersedes=args.supersedes, wait=args.wait)
         except DeliveryRefused as exc:
             refused += 1
             print(f"REFUSED {path}: nothing of this delivery was loaded", file=sys.stderr)
             for problem in exc.problems:
                 print(f"  {problem}", file=sys.stderr)
             continue
+        except UserError:
+            raise
+        except Exception as exc:  # last line of defence: a checker bug must not show a user a traceback
+            if is_lock_error(exc):
+                raise busy_from(exc, args.wait) from None
+            raise UserError(f"internal error while checking {path}: {type(exc).__name__}: {_one_line(exc)}; nothing was loaded") from None
         print(f"{result.status}: {result.message}" + (f" ({result.rows} rows)" if result.rows else ""))
     if refused:
         print(f"{refused} of {len(args.paths)} deliveries refused", file=sys.stderr)
@@ -71,10 +84,14 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
 def cmd_deliveries(args: argparse.Namespace) -> int:
     from .warehouse import print_register
 
-    return print_register(warehouse_path(args))
+    return print_register(warehouse_path(args), args.wait)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"anpr {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:
+        if not is_lock_error(exc):
+            raise
+        # someone took the warehouse between our wait and the open of a tool (MetricFlow, dbt)
+        print(f"anpr {args.command}: {busy_from(exc)}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

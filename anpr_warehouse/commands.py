@@ -20,6 +20,15 @@ def _warehouse(args: argparse.Namespace) -> Path:
     return (args.warehouse or default_warehouse()).resolve()
 
 
+def _free_warehouse(args: argparse.Namespace) -> Path:
+    """The warehouse path, once no other process holds it (MetricFlow opens it read-write); else exit 3."""
+    from .warehouse import wait_until_free
+
+    warehouse = _warehouse(args)
+    wait_until_free(warehouse, args.wait)
+    return warehouse
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job on sample data: generate, load, build, export, report."""
     from tqdm import tqdm
@@ -29,7 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .sample import sample_paths, sample_requests
 
     out = args.out.resolve()
-    warehouse = _warehouse(args)
+    warehouse = _free_warehouse(args)  # never delete a file another process is using
     if warehouse.exists() and args.fresh:
         warehouse.unlink()
     delivery_dir = sample_paths(out)
@@ -37,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     paths = generate_many(requests, delivery_dir, label="1/5 generate sample")
     for path in tqdm(paths, desc="2/5 load", unit="delivery", file=sys.stderr):
         try:
-            result = load_delivery(path, warehouse)
+            result = load_delivery(path, warehouse, wait=args.wait)
         except DeliveryRefused as exc:
             raise UserError(f"sample delivery {path} was refused: " + "; ".join(map(str, exc.problems))) from None
         tqdm.write(f"  {result.status}: {result.message}", file=sys.stderr)
@@ -52,7 +61,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     """`dbt build` (seeds, models, tests, unit tests) on the warehouse; a delivery failing a test is quarantined."""
     from .build import build_warehouse
 
-    build_warehouse(_warehouse(args), args.select)
+    build_warehouse(_warehouse(args), args.select, wait=args.wait)
     _publish(_warehouse(args))
     return 0
 
@@ -70,7 +79,7 @@ def cmd_metrics_list(args: argparse.Namespace) -> int:
 
     from .metrics import MetricLayer
 
-    layer = MetricLayer(_warehouse(args))
+    layer = MetricLayer(_free_warehouse(args))
     rows = [(m["name"], m["type"], m.get("label") or "", (m.get("description") or "")[:90]) for m in sorted(layer.public_metrics(), key=lambda m: m["name"])]
     print(tabulate(rows, headers=("metric", "type", "label", "description")))
     return 0
@@ -79,7 +88,7 @@ def cmd_metrics_list(args: argparse.Namespace) -> int:
 def cmd_metrics_query(args: argparse.Namespace) -> int:
     from .metrics import MetricLayer
 
-    layer = MetricLayer(_warehouse(args))
+    layer = MetricLayer(_free_warehouse(args))
     result = layer.query(_split_commas(args.metrics), _split_commas(args.group_by), args.where)
     sys.stdout.write(result.render(args.format))
     return 0
@@ -89,7 +98,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .export import export_vendor
 
     months = [f"{y:04d}-{m:02d}" for y, m in args.month] if args.month else None
-    packages = export_vendor(_warehouse(args), args.vendor, args.out.resolve(), args.municipality, months, entitlements=args.entitlements)
+    packages = export_vendor(_free_warehouse(args), args.vendor, args.out.resolve(), args.municipality, months, entitlements=args.entitlements)
     for package in packages:
         print(package)
     if not packages:
@@ -101,7 +110,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
     month = f"{args.month[0]:04d}-{args.month[1]:02d}" if args.month else None
-    index = build_report(_warehouse(args), args.municipality, args.out.resolve(), month, args.lang)
+    index = build_report(_free_warehouse(args), args.municipality, args.out.resolve(), month, args.lang)
     print(index)
     return 0
 
@@ -110,7 +119,7 @@ def _run_build(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
     from .build import build_warehouse
 
     print("3/5 dbt build (models and tests) ...", file=sys.stderr)
-    build_warehouse(warehouse, quiet=True)
+    build_warehouse(warehouse, quiet=True, wait=args.wait)
     print("models:      built and tested (dbt build)")
     _publish(warehouse)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -36,6 +37,16 @@ CELL_STATUSES = {
     "impossible": "The combination cannot occur.",
     "unknown": "CBS does not know the value.",
 }
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); in CSV files a
+# text cell that starts with one gets a leading apostrophe. Parquet, JSON and GeoJSON keep the value.
+SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+SPREADSHEET_ESCAPE = "'"
+_TRIGGER_PATTERN = r"^([=+\-@\t\r])"  # SPREADSHEET_TRIGGERS as an RE2 pattern for pyarrow
+CSV_NOTE = (
+    "In CSV files, a text cell that starts with =, +, -, @, a tab or a carriage return is written with a leading "
+    "apostrophe (') so no spreadsheet runs it as a formula; remove that one apostrophe to get the value. Number "
+    "columns are never changed. Parquet, JSON and GeoJSON files hold every value as it is."
+)
 FACTS = ("fct_passages_hourly", "fct_passages_by_fuel", "fct_emission_profile", "fct_sector_profile", "fct_origin_profile",
          "fct_visit_frequency", "fct_ze_access")
 MUNICIPALITY_DIMS = ("dim_location", "dim_zone", "dim_municipality")
@@ -122,7 +133,7 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
         files[name] = {"rows": len(result.rows), "question": question.name}
         if "csv" in formats:
             name = f"metrics/{question.name}.csv"
-            (folder / name).write_text(result.render("csv"), encoding="utf-8")
+            (folder / name).write_text(_spreadsheet_safe_result(result).render("csv"), encoding="utf-8")
             files[name] = {"rows": len(result.rows), "question": question.name}
     files["_withheld"] = {"rows": withheld}
     if "geojson" in formats:
@@ -130,7 +141,8 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
         name = "locations.geojson"
         (folder / name).write_text(json.dumps({"type": "FeatureCollection", "features": features}, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
         files[name] = {"rows": len(features)}
-    write_dictionary(folder / "data_dictionary.md", layer, [t for t in FACTS + MUNICIPALITY_DIMS + CODE_DIMS], CELL_STATUSES)
+    write_dictionary(folder / "data_dictionary.md", layer, [t for t in FACTS + MUNICIPALITY_DIMS + CODE_DIMS], CELL_STATUSES,
+                     CSV_NOTE if "csv" in formats else None)
     files["data_dictionary.md"] = {"rows": None}
     return files
 
@@ -154,7 +166,30 @@ def _write_table(table: pa.Table, path: Path, fmt: str) -> None:
     if fmt == "parquet":
         pq.write_table(table, path, compression="zstd", write_statistics=True)
     else:
-        pacsv.write_csv(table, path)
+        pacsv.write_csv(_spreadsheet_safe_table(table), path)
+
+
+def spreadsheet_safe(value):
+    """A text value a spreadsheet would run as a formula, with a leading apostrophe; anything else as it is."""
+    if isinstance(value, str) and value.startswith(SPREADSHEET_TRIGGERS):
+        return SPREADSHEET_ESCAPE + value
+    return value
+
+
+def _spreadsheet_safe_table(table: pa.Table) -> pa.Table:
+    """The same table with `spreadsheet_safe` applied to every text column (numbers and dates untouched)."""
+    columns = [
+        pc.replace_substring_regex(column, pattern=_TRIGGER_PATTERN, replacement=SPREADSHEET_ESCAPE + r"\1")
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) else column
+        for column in table.columns
+    ]
+    return pa.table(columns, schema=table.schema)
+
+
+def _spreadsheet_safe_result(result: MetricResult) -> MetricResult:
+    """Metric answers for a CSV file: group-by labels made safe; metric values are numbers and stay."""
+    rows = [{**row, **{g: spreadsheet_safe(row[g]) for g in result.group_by}} for row in result.rows]
+    return MetricResult(group_by=result.group_by, metrics=result.metrics, rows=rows)
 
 
 def _question_json(question, result: MetricResult) -> str:
@@ -235,6 +270,8 @@ def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files:
             "derived_values_withheld_against_differencing": withheld,
         },
         "metrics_source": "dbt semantic layer (MetricFlow); the same definitions serve analysts and the report",
+        **({"csv_spreadsheet_safety": {"text_cells_starting_with": list(SPREADSHEET_TRIGGERS), "are_prefixed_with": SPREADSHEET_ESCAPE,
+                                       "note": CSV_NOTE}} if "csv" in job.vendor.formats else {}),
         "files": entries,
     }
     return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n"

@@ -32,7 +32,8 @@ def _cell(text: str | None) -> str:
     return " ".join((text or "").split()).replace("|", "\\|")
 
 
-def write_dictionary(path: Path, layer: MetricLayer, models: list[str], cell_statuses: dict[str, str]) -> None:
+def write_dictionary(path: Path, layer: MetricLayer, models: list[str], cell_statuses: dict[str, str], csv_note: str | None = None) -> None:
+    """`csv_note` (how CSV cells are kept safe for spreadsheets) is written only for packages that hold CSV files."""
     lines = [
         "# Data dictionary",
         "",
@@ -48,6 +49,7 @@ def write_dictionary(path: Path, layer: MetricLayer, models: list[str], cell_sta
         "Metric answers carry `confidential_cells` and `complete`: `complete = false` with a value means a lower bound;",
         "a null value with `complete = false` means unknown. Unique vehicles exist only per zone and month.",
         "",
+        *(["## CSV files and spreadsheets", "", csv_note, ""] if csv_note else []),
         "## Tables (marts/)",
         "",
     ]

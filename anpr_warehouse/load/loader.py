@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ..warehouse import DEFAULT_WAIT_SECONDS, LockWait, write_errors_explained
 from .delivery import CheckedDelivery
 from .problems import DeliveryRefused, Problem
 from .raw_schema import RAW_SCHEMA, REGISTER, create_raw_schema_sql, raw_table_for
@@ -93,13 +94,19 @@ def decide(checked: CheckedDelivery, own: RegisterEntry | None, current: Registe
     return "correction", checked, f"{checked.meta.delivery_id} replaces {current.delivery_id} for {label}"
 
 
-def _attach(con: duckdb.DuckDBPyConnection, warehouse: Path, read_only: bool) -> None:
+def _attach(con: duckdb.DuckDBPyConnection, warehouse: Path, read_only: bool, lock: LockWait) -> None:
+    """Attaches the warehouse, waiting (bounded by `lock`) while another process holds it."""
     mode = " (read_only)" if read_only else ""
-    con.execute(f"attach '{warehouse}' as wh{mode}")
+    quoted = str(warehouse).replace("'", "''")  # a quote in the path is part of the name, not SQL
+    lock.retry(lambda: con.execute(f"attach '{quoted}' as wh{mode}"))
 
 
-def load_delivery(path: Path, warehouse: Path, supersedes: str | None = None) -> LoadResult:
-    """Checks and loads one delivery; raises DeliveryRefused with every problem found."""
+def load_delivery(path: Path, warehouse: Path, supersedes: str | None = None, wait: float = DEFAULT_WAIT_SECONDS) -> LoadResult:
+    """Checks and loads one delivery; raises DeliveryRefused with every problem found.
+
+    Waits up to `wait` seconds in total while another process holds the warehouse, then
+    raises WarehouseBusy; a disk that refuses the write raises WarehouseWriteFailed.
+    """
     checked, problems = check_delivery(path)
     if checked is None:
         raise DeliveryRefused(str(path), problems)
@@ -109,19 +116,21 @@ def load_delivery(path: Path, warehouse: Path, supersedes: str | None = None) ->
         checked.meta = dataclasses.replace(checked.meta, supersedes=supersedes)
     meta = checked.meta
 
+    lock = LockWait(warehouse, wait)
     con = duckdb.connect()
     try:
         if warehouse.exists():
-            _attach(con, warehouse, read_only=True)
+            _attach(con, warehouse, read_only=True, lock=lock)
             action, checked, message = decide(checked, *_register_rows(con, "wh", meta.municipality_code, meta.period_code, meta.delivery_id))
             con.execute("detach wh")
         else:
             action, checked, message = decide(checked, None, None, {})
         if action == "noop":
             return LoadResult(meta.delivery_id, "already-loaded", message)
-        warehouse.parent.mkdir(parents=True, exist_ok=True)
-        _attach(con, warehouse, read_only=False)
-        rows = _write(con, checked, action)
+        with write_errors_explained(warehouse):
+            warehouse.parent.mkdir(parents=True, exist_ok=True)
+            _attach(con, warehouse, read_only=False, lock=lock)
+            rows = _write(con, checked, action)
     finally:
         con.close()
     if rows is None:
@@ -176,6 +185,9 @@ def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str
         )
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        try:
+            con.execute("rollback")
+        except duckdb.Error:
+            pass  # a failed commit (e.g. disk full) has already ended the transaction: report the cause
         raise
     return rows
