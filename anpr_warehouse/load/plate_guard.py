@@ -184,7 +184,7 @@ def scan_json(text: str) -> list[Finding] | None:
     """
     try:
         document = json.loads(text.removeprefix("\ufeff"))
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError, or an integer too long to convert
         return None
     findings = []
     for path, value in _json_strings(document):
@@ -218,7 +218,7 @@ def _json_line(text: str, value: str) -> int | None:
     for literal in _JSON_STRING.finditer(text):
         try:
             decoded = json.loads(literal.group(0))
-        except json.JSONDecodeError:
+        except ValueError:
             continue
         if decoded == value:
             return text.count("\n", 0, literal.start()) + 1
