@@ -181,3 +181,7 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     build.add_argument("--select", nargs="+", help="dbt node selection (default: everything)")
     warehouse_option(build)
     build.set_defaults(func=cmd_build)
+
+    from .audit.command import register as register_audit  # disclosure audit (anpr_warehouse/audit/)
+
+    register_audit(sub, warehouse_option)
