@@ -50,14 +50,13 @@ def _published(system: System, var: int) -> list[Cell]:
 
 
 def _explain(system: System, interval: Interval) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The binding constraints, and the published numbers in them: those whose rounding bound binds first, zeros last."""
     rows = [system.rows[r] for r in interval.binding_rows]
-    variables = [v for row in rows for v in row.vars] + list(interval.binding_vars)
-    pinned, seen = [], set()
-    for var in variables:
-        for cell in _published(system, var):
-            if cell.where() not in seen:
-                seen.add(cell.where())
-                pinned.append(f"{cell.where()} {cell.measure} {cell.label()} = {cell.value}")
+    tight = set(interval.binding_vars)
+    variables = list(dict.fromkeys(list(interval.binding_vars) + [v for row in rows for v in row.vars]))
+    cells = {cell.where(): (var not in tight, cell.value == 0, cell) for var in variables for cell in _published(system, var)}
+    ordered = sorted(cells.values(), key=lambda item: (item[0], item[1]))
+    pinned = [f"{cell.where()} {cell.measure} {cell.label()} = {cell.value}" for _, _, cell in ordered]
     if len(pinned) > MAX_PINNING_CELLS:
         pinned = pinned[:MAX_PINNING_CELLS] + [f"... and {len(pinned) - MAX_PINNING_CELLS} more"]
     return tuple(row.label for row in rows), tuple(pinned)

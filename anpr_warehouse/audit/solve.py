@@ -78,7 +78,7 @@ class ComponentModel:
         self.local = {var: i for i, var in enumerate(variables)}
         self.rows: list[int] = []  # the system's rows kept in the model, in model order
         self.n = len(variables)
-        self.highs = highspy.Highs()
+        self.highs = highspy._core._Highs()  # the bare solver: no banner on stdout, no callback machinery per run
         self.highs.setOptionValue("output_flag", False)
         self.highs.setOptionValue("threads", 1)  # components are small; HiGHS's worker threads would only spin
         lower = np.array([system.lower[v] for v in variables])
