@@ -24,9 +24,13 @@ def print_register(warehouse: Path) -> int:
                       coalesce(superseded_by, ''), row_count, strftime(loaded_at, '%Y-%m-%d %H:%M:%S')
                from raw.cbs_deliveries order by municipality_code, period_code, version, loaded_at"""
         ).fetchall()
+        from .audit.register import audit_counts  # disclosure audit: cells at risk per delivery
+
+        at_risk = audit_counts(con)
+        rows = [row + (at_risk.get(row[0], ""),) for row in rows]
     finally:
         con.close()
-    header = ("delivery_id", "layout", "municipality", "period", "version", "status", "superseded_by", "rows", "loaded_at (UTC)")
+    header = ("delivery_id", "layout", "municipality", "period", "version", "status", "superseded_by", "rows", "loaded_at (UTC)", "at_risk")
     widths = [max(len(str(v)) for v in col) for col in zip(header, *rows)]
     for row in (header, *rows):
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())

@@ -16,7 +16,7 @@ from ..errors import UserError
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from .cells import cells_from_path, cells_from_warehouse
-    from .report import render
+    from .report import render, summary_lines
     from .run import audit_cells
 
     jobs = args.jobs or os.cpu_count() or 1
@@ -40,8 +40,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     text = render(results, args.format)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
-        if args.format != "text":
-            sys.stdout.write(render(results, "text"))
+        sys.stdout.write("".join(line + "\n" for result in results for line in summary_lines(result)))
     else:
         sys.stdout.write(text)
     return 2 if any(result.at_risk for result in results) else 0

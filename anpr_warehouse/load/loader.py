@@ -32,6 +32,7 @@ class LoadResult:
     status: str  # "loaded", "correction", "already-loaded"
     message: str
     rows: int = 0
+    at_risk: int | None = None  # confidential cells the disclosure audit found at risk (None: not audited)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def _attach(con: duckdb.DuckDBPyConnection, warehouse: Path, read_only: bool) ->
     con.execute(f"attach '{warehouse}' as wh{mode}")
 
 
-def load_delivery(path: Path, warehouse: Path, supersedes: str | None = None) -> LoadResult:
+def load_delivery(path: Path, warehouse: Path, supersedes: str | None = None, audit: bool = True) -> LoadResult:
     """Checks and loads one delivery; raises DeliveryRefused with every problem found."""
     checked, problems = check_delivery(path)
     if checked is None:
@@ -121,15 +122,16 @@ def load_delivery(path: Path, warehouse: Path, supersedes: str | None = None) ->
             return LoadResult(meta.delivery_id, "already-loaded", message)
         warehouse.parent.mkdir(parents=True, exist_ok=True)
         _attach(con, warehouse, read_only=False)
-        rows = _write(con, checked, action)
+        written = _write(con, checked, action, audit)
     finally:
         con.close()
-    if rows is None:
+    if written is None:
         return LoadResult(meta.delivery_id, "already-loaded", f"{meta.delivery_id} was loaded by another process meanwhile")
-    return LoadResult(checked.meta.delivery_id, "loaded" if action == "load" else "correction", message, rows)
+    rows, at_risk = written
+    return LoadResult(checked.meta.delivery_id, "loaded" if action == "load" else "correction", message, rows, at_risk)
 
 
-def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str) -> int | None:
+def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str, audit: bool = True) -> tuple[int, int | None] | None:
     meta = checked.meta
     con.execute("begin transaction")
     try:
@@ -171,8 +173,15 @@ def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str
                 meta.min_cell, meta.rounding_base, checked.content_sha256, checked.source, rows, now,
             ],
         )
+        # --- disclosure audit hook (anpr_warehouse/audit/register.py): its own table, same transaction ---
+        at_risk = None
+        if audit:
+            from ..audit.register import record_audit
+
+            at_risk = record_audit(con, "wh", checked)
+        # --- end of audit hook ---
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    return rows
+    return rows, at_risk

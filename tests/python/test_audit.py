@@ -196,3 +196,34 @@ def test_generated_delivery_audits_in_bounded_time(tmp_path):
     assert report["cells_confidential"] > 1000
     assert 0 < report["cells_at_risk"] == len(report["at_risk"]) < report["cells_confidential"]
     assert all(int(r["upper"]) - int(r["lower"]) < 10 for r in report["at_risk"])
+
+
+def test_every_load_is_audited_and_the_register_shows_it(known, tmp_path):
+    warehouse = tmp_path / "wh.duckdb"
+    proc = _anpr("load", str(known), "--warehouse", str(warehouse))
+    assert proc.returncode == 0, proc.stderr
+    assert "disclosure audit: 2 cells at risk" in proc.stdout
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        row = con.execute("select cells_confidential, cells_at_risk, cells_exact, min_cell_rule from raw.cbs_delivery_audits").fetchall()
+    finally:
+        con.close()
+    assert row == [(5, 2, 2, True)]
+    listing = _anpr("deliveries", "--warehouse", str(warehouse)).stdout.splitlines()
+    assert listing[0].split()[-1] == "at_risk" and listing[1].split()[-1] == "2"
+    again = _anpr("load", str(known), "--warehouse", str(warehouse))
+    assert again.returncode == 0 and "already loaded" in again.stdout and "audit" not in again.stdout
+
+
+def test_load_without_audit_keeps_no_audit_row(known, tmp_path):
+    warehouse = tmp_path / "wh.duckdb"
+    proc = _anpr("load", str(known), "--warehouse", str(warehouse), "--no-audit")
+    assert proc.returncode == 0 and "audit" not in proc.stdout
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()}
+    finally:
+        con.close()
+    assert "cbs_deliveries" in tables and "cbs_delivery_audits" not in tables
+    listing = _anpr("deliveries", "--warehouse", str(warehouse)).stdout.splitlines()
+    assert listing[0].split()[-1] == "at_risk" and listing[1].split()[-1] != "2"
