@@ -84,6 +84,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     packages = export_vendor(_warehouse(args), args.vendor, args.out.resolve(), args.municipality, months, entitlements=args.entitlements)
     for package in packages:
         print(package)
+    from .audit.register import export_warnings  # disclosure audit of the source deliveries
+
+    for line in export_warnings(packages):
+        print(line, file=sys.stderr)
     if not packages:
         print("nothing to export: no loaded months for the entitled municipalities", file=sys.stderr)
     return 0

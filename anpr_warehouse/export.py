@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .audit.register import delivery_audits
 from .differencing import withhold
 from .entitlements import VENDORS_FILE, Vendor, entitled_municipalities
 from .errors import UserError
@@ -233,6 +234,7 @@ def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files:
                 "Never compute a total minus its visible parts.",
             ],
             "derived_values_withheld_against_differencing": withheld,
+            "disclosure_audit": delivery_audits(con, [d[0] for d in deliveries]),  # anpr_warehouse/audit/register.py
         },
         "metrics_source": "dbt semantic layer (MetricFlow); the same definitions serve analysts and the report",
         "files": entries,

@@ -60,3 +60,35 @@ def audit_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     if not exists:
         return {}
     return dict(con.execute(f"select delivery_id, cells_at_risk from raw.{AUDITS}").fetchall())
+
+
+def delivery_audits(con: duckdb.DuckDBPyConnection, delivery_ids: list[str]) -> list[dict]:
+    """The stored audits of a vendor package's source deliveries, for its manifest (absent ones: not audited)."""
+    if not delivery_ids or not audit_counts(con):
+        return [{"delivery_id": ident, "audited": False} for ident in delivery_ids]
+    found = {
+        row[0]: {"delivery_id": row[0], "audited": True, "cells_confidential": row[1], "cells_at_risk": row[2],
+                 "cells_exact": row[3], "min_cell_rule": row[4], "audited_at": row[5].isoformat(timespec="seconds")}
+        for row in con.execute(
+            f"""select delivery_id, cells_confidential, cells_at_risk, cells_exact, min_cell_rule, audited_at
+                from raw.{AUDITS} where delivery_id in (select unnest(?))""",
+            [delivery_ids],
+        ).fetchall()
+    }
+    return [found.get(ident, {"delivery_id": ident, "audited": False}) for ident in delivery_ids]
+
+
+def export_warnings(packages: list) -> list[str]:
+    """One line per written package whose source delivery has cells at risk (read from its manifest)."""
+    import json
+
+    lines = []
+    for package in packages:
+        manifest = json.loads((package / "manifest.json").read_text(encoding="utf-8"))
+        for audit in manifest.get("sdc", {}).get("disclosure_audit", []):
+            if audit.get("cells_at_risk"):
+                lines.append(
+                    f"warning: {package}: source delivery {audit['delivery_id']} has {audit['cells_at_risk']} confidential cells "
+                    "at risk when its tables are read together (anpr audit); the package republishes them as CBS delivered"
+                )
+    return lines

@@ -227,3 +227,21 @@ def test_load_without_audit_keeps_no_audit_row(known, tmp_path):
     assert "cbs_deliveries" in tables and "cbs_delivery_audits" not in tables
     listing = _anpr("deliveries", "--warehouse", str(warehouse)).stdout.splitlines()
     assert listing[0].split()[-1] == "at_risk" and listing[1].split()[-1] != "2"
+
+
+@pytest.mark.slow
+def test_export_manifest_carries_the_audit_and_warns(known, tmp_path):
+    warehouse = tmp_path / "wh.duckdb"
+    assert _anpr("load", str(known), "--warehouse", str(warehouse)).returncode == 0
+    build = _anpr("build", "--warehouse", str(warehouse), timeout=900)
+    assert build.returncode == 0, build.stdout[-3000:]
+    entitlements = tmp_path / "vendors.yml"
+    entitlements.write_text("vendors:\n  only0344:\n    municipalities: [GM0344]\n    formats: [csv]\n", encoding="utf-8")
+    proc = _anpr("export", "--vendor", "only0344", "--out", str(tmp_path / "out"), "--warehouse", str(warehouse),
+                 "--entitlements", str(entitlements))
+    assert proc.returncode == 0, proc.stderr
+    assert "has 2 confidential cells at risk" in proc.stderr
+    manifest = json.loads((tmp_path / "out" / "only0344" / "GM0344" / "2025-03" / "manifest.json").read_text())
+    [audit] = manifest["sdc"]["disclosure_audit"]
+    assert audit["delivery_id"] == c.delivery_id("GM0344", 2025, 3, 1)
+    assert (audit["cells_at_risk"], audit["cells_exact"], audit["cells_confidential"]) == (2, 2, 5)
