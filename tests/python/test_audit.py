@@ -245,3 +245,15 @@ def test_export_manifest_carries_the_audit_and_warns(known, tmp_path):
     [audit] = manifest["sdc"]["disclosure_audit"]
     assert audit["delivery_id"] == c.delivery_id("GM0344", 2025, 3, 1)
     assert (audit["cells_at_risk"], audit["cells_exact"], audit["cells_confidential"]) == (2, 2, 5)
+
+
+def test_protect_hides_few_extra_cells_until_the_copy_audits_clean(known):
+    from anpr_warehouse.audit.protect import protect_cells
+
+    original = cells_from_path(known)
+    protection = protect_cells(original)
+    assert protection.audit.at_risk == [] and not protection.audit.notes
+    assert 1 <= len(protection.suppressed) <= 10  # greedy, not minimal: 8 today (see docs)
+    assert all(cell.attribute == "None" and cell.value for cell in protection.suppressed)
+    assert protection.audit.confidential == 5 + len(protection.suppressed)
+    assert audit_cells(original).confidential == 5  # the delivery's own cells are untouched
