@@ -37,6 +37,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
             deliveries.append(cells_from_path(Path(path)))
     for delivery in deliveries:
         results.append(audit_cells(delivery, args.min_cell_rule, jobs))
+        if args.suggest_suppression and results[-1].at_risk:
+            _suggest(delivery, args.min_cell_rule)
     text = render(results, args.format)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
@@ -44,6 +46,18 @@ def cmd_audit(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 2 if any(result.at_risk for result in results) else 0
+
+
+def _suggest(delivery, min_cell_rule: bool) -> None:
+    """Which published cells CBS would have to hide as well (greedy; to stderr, the report stays as it is)."""
+    from .protect import protect_cells
+
+    protection = protect_cells(delivery, min_cell_rule)
+    left = len(protection.audit.at_risk)
+    print(f"{delivery.delivery_id}: hiding {len(protection.suppressed)} more published cells leaves {left} at risk "
+          f"({protection.rounds} rounds):", file=sys.stderr)
+    for cell in protection.suppressed:
+        print(f"  hide {cell.where()} {cell.measure} {cell.label()} = {cell.value}", file=sys.stderr)
 
 
 def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -55,6 +69,8 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     audit.add_argument("--out", type=Path, help="write the report here (text, CSV or JSON); the summary still goes to stdout")
     audit.add_argument("--min-cell-rule", action="store_true",
                        help="also use what SDC implies: a published non-zero cell counts >= min_cell, a published 0 is 0, passages >= vehicles")
+    audit.add_argument("--suggest-suppression", action="store_true",
+                       help="also list the published cells to hide so that no cell is at risk (greedy; to stderr)")
     audit.add_argument("--jobs", type=int, default=None, help="processes for the LPs (default: one per CPU)")
     warehouse_option(audit)
     audit.set_defaults(func=cmd_audit)
