@@ -52,7 +52,7 @@ def _suggest(delivery, min_cell_rule: bool) -> None:
     """Which published cells CBS would have to hide as well (greedy; to stderr, the report stays as it is)."""
     from .protect import protect_cells
 
-    protection = protect_cells(delivery, min_cell_rule)
+    protection = protect_cells(delivery, min_cell_rule, jobs=os.cpu_count() or 1)
     left = len(protection.audit.at_risk)
     print(f"{delivery.delivery_id}: hiding {len(protection.suppressed)} more published cells leaves {left} at risk "
           f"({protection.rounds} rounds):", file=sys.stderr)

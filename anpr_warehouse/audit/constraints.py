@@ -62,7 +62,8 @@ def _key(cell: Cell) -> tuple:
     return (cell.table, cell.measure) + cell.dims
 
 
-def _bounds(cell: Cell, half: int, min_cell: int | None) -> tuple[float, float]:
+def cell_bounds(cell: Cell, half: int, min_cell: int | None) -> tuple[float, float]:
+    """What one cell alone says about its true value (rounding, status, optionally the min-cell rule)."""
     if cell.attribute == "Impossible":
         return 0.0, 0.0
     if cell.attribute != "None" or cell.value is None:
@@ -86,7 +87,7 @@ def build_system(delivery: DeliveryCells, min_cell_rule: bool = False) -> System
         own = var_of.setdefault(code, {})
         for cell in cells:
             key = _key(cell)
-            low, high = _bounds(cell, half, rule)
+            low, high = cell_bounds(cell, half, rule)
             var = index.get(key)
             if var is None:
                 var = index[key] = len(system.lower)

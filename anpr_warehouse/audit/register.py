@@ -75,6 +75,15 @@ def delivery_audits(con: duckdb.DuckDBPyConnection, delivery_ids: list[str]) -> 
             [delivery_ids],
         ).fetchall()
     }
+    protected = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = 'cbs_package_protection'"
+    ).fetchone()[0]
+    if protected:  # an export --protect copy: say how many published cells the package hides on top of CBS's
+        for ident, hidden in con.execute(
+            "select delivery_id, cells_suppressed from raw.cbs_package_protection where delivery_id in (select unnest(?))", [delivery_ids]
+        ).fetchall():
+            if ident in found:
+                found[ident]["cells_suppressed_for_package"] = hidden
     return [found.get(ident, {"delivery_id": ident, "audited": False}) for ident in delivery_ids]
 
 

@@ -155,14 +155,18 @@ def solve_intervals(system: System, min_cell: int, stats: SolveStats | None = No
     """Every confidential variable whose feasible integer interval is narrower than `min_cell`.
 
     Safe variables are not returned: they were seen at two feasible values at least
-    `min_cell` apart, or their maximum is unbounded. With jobs > 1 the components are
-    shared out over forked processes, largest first.
+    `min_cell` apart, or their maximum is unbounded.
     """
+    confidential = {v for v in range(len(system.lower)) if system.is_confidential(v)}
+    return solve_groups(system, components(system, confidential), min_cell, stats, jobs)
+
+
+def solve_groups(system: System, groups: list[tuple[list[int], list[int]]], min_cell: int,
+                 stats: SolveStats | None = None, jobs: int = 1) -> list[Interval]:
+    """`solve_intervals` for the given connected groups only; with jobs > 1 over forked processes, largest first."""
     global _SYSTEM
     stats = stats or SolveStats()
-    confidential = {v for v in range(len(system.lower)) if system.is_confidential(v)}
-    groups = sorted(components(system, confidential), key=lambda g: -len(g[0]))
-    work = [(variables, rows, min_cell) for variables, rows in groups]
+    work = [(variables, rows, min_cell) for variables, rows in sorted(groups, key=lambda g: -len(g[0]))]
     stats.components += len(work)
     _SYSTEM = system
     try:

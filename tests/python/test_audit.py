@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ from anpr_warehouse.generate import GenerateRequest, generate_delivery
 from anpr_warehouse.generate.writers import CODE_LIST_SEEDS, sha256_file
 from anpr_warehouse.load import load_delivery
 from anpr_warehouse.reference import dutch_titles
+from anpr_warehouse.warehouse import table_checksums
 
 C = "Confidential"
 LOC, DAY, ZONE = "GM0344_L001", "2025-03-03", "GM0344_Z01"
@@ -253,6 +255,29 @@ def test_export_manifest_carries_the_audit_and_warns(tmp_path):
     manifest = json.loads((tmp_path / "out" / "only0344" / "GM0344" / "2025-03" / "manifest.json").read_text())
     [audit] = manifest["sdc"]["disclosure_audit"]
     assert (audit["delivery_id"], audit["cells_at_risk"], audit["cells_exact"], audit["audited"]) == (ident, at_risk, exact, True)
+
+    before = table_checksums(warehouse)
+    protected = _anpr("export", "--vendor", "only0344", "--out", str(tmp_path / "protected"), "--warehouse", str(warehouse),
+                      "--entitlements", str(entitlements), "--protect", timeout=1200)
+    assert protected.returncode == 0, protected.stderr
+    hidden = int(re.search(rf"protected {ident}: (\d+) more published cells marked confidential .*\(0 cells still at risk\)",
+                           protected.stderr).group(1))
+    assert hidden > 0 and "at risk when its tables are read together" not in protected.stderr
+    package = tmp_path / "protected" / "only0344" / "GM0344" / "2025-03"
+    [audit] = json.loads((package / "manifest.json").read_text())["sdc"]["disclosure_audit"]
+    assert (audit["cells_at_risk"], audit["cells_suppressed_for_package"]) == (0, hidden)
+    plain = tmp_path / "out" / "only0344" / "GM0344" / "2025-03"
+    assert _confidential_in(package) > _confidential_in(plain)
+    assert table_checksums(warehouse) == before  # CBS's data in the warehouse stays as delivered
+
+
+def _confidential_in(package: Path) -> int:
+    """Cells marked confidential in the package's fact tables."""
+    return sum(
+        row.get("cell_status") == "confidential"
+        for path in (package / "marts").glob("fct_*.csv")
+        for row in csv.DictReader(path.open(encoding="utf-8"))
+    )
 
 
 def test_protect_hides_few_extra_cells_until_the_copy_audits_clean(known):
