@@ -1,14 +1,16 @@
 """Extra suppression until the audit finds no cell at risk: the core that `anpr export --protect` needs.
 
-Greedy, as the issue asks: for every cell at risk, hide the smallest non-zero published
-cell among the numbers that pin it down (a detail cell before a total; a published 0
-describes nobody and hiding it would not widen anything), then audit again; repeat.
-Works on a copy of the delivery's cells, never on the warehouse's copy of CBS's data.
+Greedy, as the issue asks: for every cell at risk, hide the smallest published cell among
+the numbers that pin it down (another table's copy of the same number first; a non-zero
+cell before a 0, which describes nobody; a detail cell before a total), then solve the
+changed groups again; repeat. Works on a copy of the delivery's cells, never on the
+warehouse's copy of CBS's data.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import shutil
 from dataclasses import dataclass
@@ -128,9 +130,9 @@ def protected_copy(warehouse: Path, municipalities: list[str], months: list[str]
             audit = protection.audit
             con.execute(f"delete from raw.{AUDITS} where delivery_id = ?", [ident])
             con.execute(
-                f"insert into raw.{AUDITS} values (?, ?, ?, ?, ?, ?, now()::timestamp, ?)",
+                f"insert into raw.{AUDITS} values (?, ?, ?, ?, ?, ?, ?, ?)",
                 [ident, audit.confidential, len(audit.at_risk), audit.exact, audit.min_cell_rule, audit.infeasible_components,
-                 round(audit.seconds, 3)],
+                 dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), round(audit.seconds, 3)],
             )
             con.execute(f"insert or replace into raw.{PROTECTION} values (?, ?)", [ident, len(protection.suppressed)])
             lines.append(f"protected {ident}: {len(protection.suppressed)} more published cells marked confidential in the package "
