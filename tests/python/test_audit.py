@@ -290,3 +290,33 @@ def test_protect_hides_few_extra_cells_until_the_copy_audits_clean(known):
     assert all(cell.attribute == "None" and cell.value for cell in protection.suppressed)
     assert protection.audit.confidential == 5 + len(protection.suppressed)
     assert audit_cells(original).confidential == 5  # the delivery's own cells are untouched
+
+
+def test_nested_totals_give_only_the_constraints_that_exist():
+    """T03 nested as CBS often writes it: FA total within each class, class total within the category, grand total."""
+    from anpr_warehouse.audit.cells import Cell, DeliveryCells
+    from anpr_warehouse.audit.constraints import build_system
+
+    T = c.TOTAL
+    rows = [(T, T, T, 100), ("BEST", T, T, 100), ("BEST", "E6", T, 60), ("BEST", "EZ", T, 40),
+            ("BEST", "E6", "FA2020", 60), ("BEST", "EZ", "FA2023", C)]
+    lists = {"VehicleCategory": CATEGORIES, "EmissionClass": c.EMISSION_CLASSES, "FirstAdmissionYear": c.first_admission_years(2025)}
+
+    def delivery_of(rows):
+        cells = [Cell("T03", i + 2, "M_VEHICLES", (ZONE,) + tuple(key), None if v == C else v, C if v == C else "None")
+                 for i, (*key, v) in enumerate(rows)]
+        return DeliveryCells("nested", 10, 5, {"T03": cells}, lists)
+
+    delivery = delivery_of(rows)
+    labels = sorted(row.label for row in build_system(delivery).rows)
+    assert labels == [
+        f"T03 M_VEHICLES Zone={ZONE} EmissionClass=T001 FirstAdmissionYear=T001: VehicleCategory=T001 >= sum over VehicleCategory",
+        f"T03 M_VEHICLES Zone={ZONE} VehicleCategory=BEST EmissionClass=E6: FirstAdmissionYear=T001 >= sum over FirstAdmissionYear",
+        f"T03 M_VEHICLES Zone={ZONE} VehicleCategory=BEST EmissionClass=EZ: FirstAdmissionYear=T001 >= sum over FirstAdmissionYear",
+        f"T03 M_VEHICLES Zone={ZONE} VehicleCategory=BEST FirstAdmissionYear=T001: EmissionClass=T001 >= sum over EmissionClass",
+    ]
+    # EZ's other years are missing, so the class total (<= 42) only bounds the hidden cell from above: safe
+    assert audit_cells(delivery).at_risk == []
+    # with every year present (published 0, exactly 0 under the min-cell rule) the total pins it to 38..42
+    full = rows + [("BEST", "EZ", fa, 0) for fa in c.first_admission_years(2025) if fa != "FA2023"]
+    assert [(r.lower, r.upper) for r in audit_cells(delivery_of(full), min_cell_rule=True).at_risk] == [(38, 42)]
