@@ -64,7 +64,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     refused = 0
     for path in tqdm(args.paths, desc="load", unit="delivery", disable=len(args.paths) < 2, file=sys.stderr):
         try:
-            result = load_delivery(path, warehouse, supersedes=args.supersedes, wait=args.wait)
+            result = load_delivery(path, warehouse, supersedes=args.supersedes, wait=args.wait, audit=args.audit)
         except DeliveryRefused as exc:
             refused += 1
             print(f"REFUSED {path}: nothing of this delivery was loaded", file=sys.stderr)
@@ -77,7 +77,8 @@ def cmd_load(args: argparse.Namespace) -> int:
             if is_lock_error(exc):
                 raise busy_from(exc, args.wait) from None
             raise UserError(f"internal error while checking {path}: {type(exc).__name__}: {_one_line(exc)}; nothing was loaded") from None
-        print(f"{result.status}: {result.message}" + (f" ({result.rows} rows)" if result.rows else ""))
+        print(f"{result.status}: {result.message}" + (f" ({result.rows} rows)" if result.rows else "")
+              + (f"; disclosure audit: {result.at_risk} cells at risk" if result.at_risk is not None else ""))
     if refused:
         print(f"{refused} of {len(args.paths)} deliveries refused", file=sys.stderr)
         return 2
@@ -120,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load", help="check deliveries and load them into the warehouse")
     load.add_argument("paths", nargs="+", type=Path, help="delivery folders or .zip files")
     load.add_argument("--supersedes", help="legacy layout only: the delivery id this delivery corrects")
+    load.add_argument("--no-audit", dest="audit", action="store_false",
+                      help="skip the disclosure audit of each delivery (anpr audit; about 1 s per location-month)")
     _warehouse_option(load)
     load.set_defaults(func=cmd_load)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -98,9 +99,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .export import export_vendor
 
     months = [f"{y:04d}-{m:02d}" for y, m in args.month] if args.month else None
-    packages = export_vendor(_free_warehouse(args), args.vendor, args.out.resolve(), args.municipality, months, entitlements=args.entitlements)
+    warehouse = _free_warehouse(args)
+    with tempfile.TemporaryDirectory(prefix="anpr-protect-") as workdir:
+        if args.protect:  # disclosure audit: extra suppression in a copy of the warehouse (anpr_warehouse/audit/protect.py)
+            from .audit.protect import protected_copy
+            from .entitlements import VENDORS_FILE, entitled_municipalities
+
+            _, wanted = entitled_municipalities(args.vendor, args.municipality, args.entitlements or VENDORS_FILE)
+            warehouse, lines = protected_copy(warehouse, wanted, months, Path(workdir))
+            print("\n".join(lines), file=sys.stderr)
+        packages = export_vendor(warehouse, args.vendor, args.out.resolve(), args.municipality, months, entitlements=args.entitlements)
     for package in packages:
         print(package)
+    from .audit.register import export_warnings  # disclosure audit of the source deliveries
+
+    for line in export_warnings(packages):
+        print(line, file=sys.stderr)
     if not packages:
         print("nothing to export: no loaded months for the entitled municipalities", file=sys.stderr)
     return 0
@@ -184,6 +198,8 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     export.add_argument("--municipality", nargs="+", help="default: every municipality the vendor is entitled to")
     export.add_argument("--month", nargs="+", type=month_arg, help="YYYY-MM (default: every loaded month)")
     export.add_argument("--entitlements", type=Path, default=None, help="vendor entitlements file (default: vendors.yml)")
+    export.add_argument("--protect", action="store_true",
+                        help="hide more published cells in the packages until their own disclosure audit finds none (anpr audit)")
     warehouse_option(export)
     export.set_defaults(func=cmd_export)
 
@@ -203,3 +219,7 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     from .service.cli import register as register_service
 
     register_service(sub, warehouse_option)
+
+    from .audit.command import register as register_audit  # disclosure audit (anpr_warehouse/audit/)
+
+    register_audit(sub, warehouse_option)

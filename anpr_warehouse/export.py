@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .audit.register import delivery_audits
 from .differencing import withhold
 from .entitlements import VENDORS_FILE, Vendor, entitled_municipalities
 from .errors import UserError
@@ -268,6 +269,7 @@ def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files:
                 "Never compute a total minus its visible parts.",
             ],
             "derived_values_withheld_against_differencing": withheld,
+            "disclosure_audit": delivery_audits(con, [d[0] for d in deliveries]),  # anpr_warehouse/audit/register.py
         },
         "metrics_source": "dbt semantic layer (MetricFlow); the same definitions serve analysts and the report",
         **({"csv_spreadsheet_safety": {"text_cells_starting_with": list(SPREADSHEET_TRIGGERS), "are_prefixed_with": SPREADSHEET_ESCAPE,

@@ -130,11 +130,15 @@ def print_register(warehouse: Path, wait: float = DEFAULT_WAIT_SECONDS) -> int:
                       coalesce(superseded_by, ''), row_count, strftime(loaded_at, '%Y-%m-%d %H:%M:%S'), {build}, {failure}
                from raw.cbs_deliveries order by municipality_code, period_code, version, loaded_at"""
         ).fetchall()
+        from .audit.register import audit_counts  # disclosure audit: cells at risk per delivery
+
+        at_risk = audit_counts(con)
+        rows = [row + (at_risk.get(row[0], ""),) for row in rows]
     finally:
         con.close()
-    rows = [(*row[:9], row[9], "yes" if flowing and row[0] in flowing else "", row[10]) for row in rows]
+    rows = [(*row[:9], row[9], "yes" if flowing and row[0] in flowing else "", row[10], row[11]) for row in rows]
     header = ("delivery_id", "layout", "municipality", "period", "version", "status", "superseded_by", "rows", "loaded_at (UTC)",
-              "build", "flows", "build_failure")
+              "build", "flows", "build_failure", "at_risk")
     widths = [max(len(str(v)) for v in col) for col in zip(header, *rows)]
     for row in (header, *rows):
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())

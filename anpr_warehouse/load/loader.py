@@ -33,6 +33,7 @@ class LoadResult:
     status: str  # "loaded", "correction", "already-loaded"
     message: str
     rows: int = 0
+    at_risk: int | None = None  # confidential cells the disclosure audit found at risk (None: not audited)
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,18 @@ def _attach(con: duckdb.DuckDBPyConnection, warehouse: Path, read_only: bool, lo
     lock.retry(lambda: con.execute(f"attach '{quoted}' as wh{mode}"))
 
 
-def load_delivery(path: Path, warehouse: Path, supersedes: str | None = None, wait: float = DEFAULT_WAIT_SECONDS) -> LoadResult:
+def load_delivery(
+    path: Path,
+    warehouse: Path,
+    supersedes: str | None = None,
+    wait: float = DEFAULT_WAIT_SECONDS,
+    audit: bool = True,
+) -> LoadResult:
     """Checks and loads one delivery; raises DeliveryRefused with every problem found.
 
     Waits up to `wait` seconds in total while another process holds the warehouse, then
-    raises WarehouseBusy; a disk that refuses the write raises WarehouseWriteFailed.
+    raises WarehouseBusy; a disk that refuses the write raises WarehouseWriteFailed. With
+    `audit` the disclosure audit's counts are recorded in the same transaction.
     """
     checked, problems = check_delivery(path)
     if checked is None:
@@ -127,18 +135,27 @@ def load_delivery(path: Path, warehouse: Path, supersedes: str | None = None, wa
             action, checked, message = decide(checked, None, None, {})
         if action == "noop":
             return LoadResult(meta.delivery_id, "already-loaded", message)
+        audited = _audit(checked) if audit else None
         with write_errors_explained(warehouse):
             warehouse.parent.mkdir(parents=True, exist_ok=True)
             _attach(con, warehouse, read_only=False, lock=lock)
-            rows = _write(con, checked, action)
+            written = _write(con, checked, action, audited)
     finally:
         con.close()
-    if rows is None:
+    if written is None:
         return LoadResult(meta.delivery_id, "already-loaded", f"{meta.delivery_id} was loaded by another process meanwhile")
-    return LoadResult(checked.meta.delivery_id, "loaded" if action == "load" else "correction", message, rows)
+    rows, at_risk = written
+    return LoadResult(checked.meta.delivery_id, "loaded" if action == "load" else "correction", message, rows, at_risk)
 
 
-def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str) -> int | None:
+def _audit(checked: CheckedDelivery):
+    """The disclosure audit of an accepted delivery (anpr_warehouse/audit/), before the write lock is taken."""
+    from ..audit.register import audit_checked
+
+    return audit_checked(checked)
+
+
+def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str, audited=None) -> tuple[int, int | None] | None:
     meta = checked.meta
     con.execute("begin transaction")
     try:
@@ -183,6 +200,13 @@ def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str
                 meta.min_cell, meta.rounding_base, checked.content_sha256, checked.source, rows, now,
             ],
         )
+        # --- disclosure audit hook (anpr_warehouse/audit/register.py): its own table, same transaction ---
+        at_risk = None
+        if audited is not None:
+            from ..audit.register import store_audit
+
+            at_risk = store_audit(con, "wh", audited)
+        # --- end of audit hook ---
         con.execute("commit")
     except BaseException:
         try:
@@ -190,4 +214,4 @@ def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str
         except duckdb.Error:
             pass  # a failed commit (e.g. disk full) has already ended the transaction: report the cause
         raise
-    return rows
+    return rows, at_risk

@@ -1,0 +1,143 @@
+"""Extra suppression until the audit finds no cell at risk: the core that `anpr export --protect` needs.
+
+Greedy, as the issue asks: for every cell at risk, hide the smallest published cell among
+the numbers that pin it down (another table's copy of the same number first; a non-zero
+cell before a 0, which describes nobody; a detail cell before a total), then solve the
+changed groups again; repeat. Works on a copy of the delivery's cells, never on the
+warehouse's copy of CBS's data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from .. import contract as c
+from .cells import Cell, DeliveryCells
+from .constraints import System, build_system, cell_bounds
+from .run import AuditResult, audit_cells
+from .solve import Interval, SolveStats, components, solve_groups
+
+MAX_ROUNDS = 60  # a round re-solves only the groups it changed, so rounds are cheap
+
+
+@dataclass
+class Protection:
+    delivery: DeliveryCells  # the protected copy
+    suppressed: list[Cell]  # published cells now marked Confidential
+    rounds: int
+    audit: AuditResult  # the protected copy's own audit
+
+
+def _choose(system: System, interval: Interval) -> Cell | None:
+    """The published cell to hide for one cell at risk."""
+    own = [cell for cell in system.cells[interval.var] if cell.attribute == "None"]
+    if own:  # another table publishes the very same number: hide that copy
+        return own[0]
+    variables = list(interval.binding_vars) + [v for r in interval.binding_rows for v in system.rows[r].vars]
+    published = [cell for v in variables for cell in system.cells[v] if cell.attribute == "None"]
+    if not published:
+        return None
+    # a published 0 describes nobody: hide one only when nothing else pins the cell
+    return min(published, key=lambda cell: (cell.value == 0, c.TOTAL in cell.dims, cell.value, cell.table, cell.line))
+
+
+def _hide(system: System, var: int, cell: Cell, delivery: DeliveryCells, min_cell_rule: bool) -> Cell:
+    """Marks one published cell Confidential in the system and recomputes its variable's bounds."""
+    hidden = dataclasses.replace(cell, value=None, attribute="Confidential")
+    system.cells[var] = [hidden if other is cell else other for other in system.cells[var]]
+    bounds = [cell_bounds(other, delivery.rounding_base // 2, delivery.min_cell if min_cell_rule else None) for other in system.cells[var]]
+    system.lower[var] = max(low for low, _ in bounds)
+    system.upper[var] = min(high for _, high in bounds)
+    return hidden
+
+
+def protect_cells(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: int = 1) -> Protection:
+    """Greedy rounds; each round solves again only the groups whose cells changed or were at risk."""
+    system = build_system(delivery, min_cell_rule)
+    groups = components(system, set(range(len(system.lower))))
+    group_of = {v: g for g, (variables, _) in enumerate(groups) for v in variables}
+    var_of = {(cell.table, cell.line): v for v, cells in enumerate(system.cells) for cell in cells}
+    active = set(range(len(groups)))
+    replaced: dict[tuple[str, int], Cell] = {}
+    suppressed: list[Cell] = []
+    rounds = 0
+    while active and rounds < MAX_ROUNDS:
+        rounds += 1
+        at_risk = solve_groups(system, [groups[g] for g in sorted(active)], delivery.min_cell, SolveStats(), jobs)
+        chosen = {}
+        for interval in at_risk:
+            cell = _choose(system, interval)
+            if cell is not None:
+                chosen[(cell.table, cell.line)] = cell
+        active = set()
+        for key, cell in chosen.items():
+            var = var_of[key]
+            replaced[key] = _hide(system, var, cell, delivery, min_cell_rule)
+            suppressed.append(cell)
+            active.add(group_of[var])
+    tables = {code: [replaced.get((cell.table, cell.line), cell) for cell in cells] for code, cells in delivery.tables.items()}
+    protected = dataclasses.replace(delivery, tables=tables, notes=list(delivery.notes))
+    return Protection(protected, suppressed, rounds, audit_cells(protected, min_cell_rule, jobs))
+
+
+PROTECTION = "cbs_package_protection"  # exists only in a protected copy: what --protect hid per delivery
+
+
+def protected_copy(warehouse: Path, municipalities: list[str], months: list[str] | None, workdir: Path,
+                   min_cell_rule: bool = True) -> tuple[Path, list[str]]:
+    """A copy of the warehouse whose current deliveries (of these municipalities and months) are protected.
+
+    The extra suppressions are applied to the copy's raw rows (Value emptied, ValueAttribute
+    Confidential) and the marts rebuilt from them, so every file of a package (facts, metric
+    answers, GeoJSON) is computed as if CBS had suppressed those cells. The warehouse itself,
+    CBS's data as delivered, is never written. Returns (copy, one line per protected delivery).
+    """
+    from ..dbt_runner import run_dbt
+    from .cells import cells_from_warehouse
+    from .register import AUDITS, AUDITS_DDL
+
+    copy = workdir / "protected.duckdb"
+    shutil.copy(warehouse, copy)
+    lines = []
+    con = duckdb.connect(str(copy))
+    try:
+        rows = con.execute(
+            """select delivery_id, strftime(period_start, '%Y-%m') from raw.cbs_deliveries
+               where status = 'current' and layout = 'v1' and municipality_code in (select unnest(?)) order by 1""",
+            [municipalities],
+        ).fetchall()
+        con.execute(AUDITS_DDL.format(db=con.execute("select current_database()").fetchone()[0]))
+        con.execute(f"create table if not exists raw.{PROTECTION} (delivery_id varchar primary key, cells_suppressed bigint not null)")
+        for ident, month in rows:
+            if months and month not in months:
+                continue
+            delivery = cells_from_warehouse(con, ident)
+            protection = protect_cells(delivery, min_cell_rule, jobs=os.cpu_count() or 1)
+            for table in {cell.table for cell in protection.suppressed}:
+                lines_hidden = [cell.line for cell in protection.suppressed if cell.table == table]
+                con.execute(
+                    f"""update raw.cbs_v1_{table.lower()}_observations set "Value" = '', "ValueAttribute" = 'Confidential'
+                        where delivery_id = ? and line_number in (select unnest(?))""",
+                    [ident, lines_hidden],
+                )
+            audit = protection.audit
+            con.execute(f"delete from raw.{AUDITS} where delivery_id = ?", [ident])
+            con.execute(
+                f"insert into raw.{AUDITS} values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [ident, audit.confidential, len(audit.at_risk), audit.exact, audit.min_cell_rule, audit.infeasible_components,
+                 dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), round(audit.seconds, 3)],
+            )
+            con.execute(f"insert or replace into raw.{PROTECTION} values (?, ?)", [ident, len(protection.suppressed)])
+            lines.append(f"protected {ident}: {len(protection.suppressed)} more published cells marked confidential in the package "
+                         f"({len(audit.at_risk)} cells still at risk)")
+    finally:
+        con.close()
+    run_dbt(["run", "--quiet"], copy)
+    return copy, lines

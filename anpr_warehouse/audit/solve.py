@@ -1,0 +1,247 @@
+"""Feasible intervals of the confidential cells, by HiGHS, one small LP per connected component.
+
+The constraint graph falls apart into components (one per location-day for
+T01/T02, one per zone for T03-T06), and each gets one HiGHS model whose
+objective alone changes between solves, so the simplex restarts from the last
+basis. Two LPs per confidential cell would be 2n solves; most are skipped
+because every solution is a feasible point for *all* cells: a cell seen at two
+values at least `min_cell` apart is proven safe without its own LPs. Only cells
+not proven safe that way get their exact min and max.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from .constraints import System
+
+EPS = 1e-6
+AGGREGATE_ROUNDS = 8  # rounds of "push every unproven cell up, then down" before solving cell by cell
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A confidential variable's feasible range (integers inside the LP range) and the rows that bind it."""
+
+    var: int
+    lower: float
+    upper: float
+    binding_rows: tuple[int, ...]
+    binding_vars: tuple[int, ...]  # published variables whose rounding bound binds
+
+    @property
+    def width(self) -> float:
+        return self.upper - self.lower
+
+
+@dataclass
+class SolveStats:
+    components: int = 0
+    lps: int = 0
+    infeasible_components: int = 0
+
+
+def components(system: System, wanted: set[int]) -> list[tuple[list[int], list[int]]]:
+    """(variables, rows) of each connected component that holds at least one wanted variable."""
+    parent = list(range(len(system.lower)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for row in system.rows:
+        root = find(row.vars[0])
+        for var in row.vars[1:]:
+            other = find(var)
+            if other != root:
+                parent[other] = root
+    by_root: dict[int, tuple[list[int], list[int]]] = {}
+    for var in range(len(parent)):
+        by_root.setdefault(find(var), ([], []))[0].append(var)
+    for i, row in enumerate(system.rows):
+        by_root[find(row.vars[0])][1].append(i)
+    return [group for group in by_root.values() if any(v in wanted for v in group[0])]
+
+
+class ComponentModel:
+    """One HiGHS model of one component; `extreme` changes only the objective."""
+
+    def __init__(self, system: System, variables: list[int], rows: list[int]):
+        self.variables = variables
+        self.local = {var: i for i, var in enumerate(variables)}
+        self.rows: list[int] = []  # the system's rows kept in the model, in model order
+        self.n = len(variables)
+        self.highs = highspy._core._Highs()  # the bare solver: no banner on stdout, no callback machinery per run
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("threads", 1)  # components are small; HiGHS's worker threads would only spin
+        lower = np.array([system.lower[v] for v in variables])
+        upper = np.array([system.upper[v] for v in variables])
+        self.highs.addVars(self.n, lower, np.where(np.isinf(upper), highspy.kHighsInf, upper))
+        starts, indices, values, row_lower, row_upper = [], [], [], [], []
+        for r in rows:
+            row = system.rows[r]
+            constant = 0.0
+            start = len(indices)
+            for v, coef in zip(row.vars, row.coefs):
+                if system.lower[v] == system.upper[v]:
+                    constant += coef * system.lower[v]  # a fixed cell (Impossible, or pinned by the min-cell rule) is a constant
+                else:
+                    indices.append(self.local[v])
+                    values.append(coef)
+            if len(indices) == start:
+                continue
+            self.rows.append(r)
+            starts.append(start)
+            row_lower.append(-highspy.kHighsInf if math.isinf(row.lower) else row.lower - constant)
+            row_upper.append(highspy.kHighsInf if math.isinf(row.upper) else row.upper - constant)
+        if starts:
+            self.highs.addRows(
+                len(starts), np.array(row_lower), np.array(row_upper), len(indices),
+                np.array(starts, dtype=np.int32), np.array(indices, dtype=np.int32), np.array(values),
+            )
+        self.all_columns = np.arange(self.n, dtype=np.int32)
+        self.lps = 0
+
+    def extreme(self, costs: np.ndarray, first: bool = False) -> tuple[str, np.ndarray | None]:
+        """Minimises costs . x; returns ("optimal", x) or ("unbounded"|"infeasible"|..., None).
+
+        The first solve uses HiGHS's defaults (presolve, dual simplex); later ones change only the
+        objective, so the last basis stays primal feasible and primal simplex goes on from it.
+        """
+        self.highs.changeColsCost(self.n, self.all_columns, costs)
+        self.highs.run()
+        if first:
+            self.highs.setOptionValue("presolve", "off")
+            self.highs.setOptionValue("simplex_strategy", 4)  # primal
+        self.lps += 1
+        status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            return "optimal", np.array(self.highs.getSolution().col_value)
+        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return "unbounded", None
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return "infeasible", None
+        return str(status), None
+
+    def binding(self) -> tuple[list[int], list[int]]:
+        """Rows and published columns with a non-zero dual in the last solution: what pins the optimum."""
+        solution = self.highs.getSolution()
+        rows = [self.rows[i] for i, d in enumerate(solution.row_dual) if abs(d) > EPS]
+        cols = [self.variables[i] for i, d in enumerate(solution.col_dual) if abs(d) > EPS]
+        return rows, cols
+
+
+_SYSTEM: System | None = None  # the system being solved, inherited by forked workers (never pickled)
+
+
+def _solve_one(job: tuple[list[int], list[int], int]) -> tuple[list[Interval], int, int]:
+    variables, rows, min_cell = job
+    system = _SYSTEM
+    model = ComponentModel(system, variables, rows)
+    wanted = np.array([model.local[v] for v in variables if system.is_confidential(v)], dtype=np.int64)
+    stats = SolveStats()
+    found = _component(model, wanted, min_cell, stats)
+    return found, model.lps, stats.infeasible_components
+
+
+def solve_intervals(system: System, min_cell: int, stats: SolveStats | None = None, jobs: int = 1) -> list[Interval]:
+    """Every confidential variable whose feasible integer interval is narrower than `min_cell`.
+
+    Safe variables are not returned: they were seen at two feasible values at least
+    `min_cell` apart, or their maximum is unbounded.
+    """
+    confidential = {v for v in range(len(system.lower)) if system.is_confidential(v)}
+    return solve_groups(system, components(system, confidential), min_cell, stats, jobs)
+
+
+def solve_groups(system: System, groups: list[tuple[list[int], list[int]]], min_cell: int,
+                 stats: SolveStats | None = None, jobs: int = 1) -> list[Interval]:
+    """`solve_intervals` for the given connected groups only; with jobs > 1 over forked processes, largest first."""
+    global _SYSTEM
+    stats = stats or SolveStats()
+    work = [(variables, rows, min_cell) for variables, rows in sorted(groups, key=lambda g: -len(g[0]))]
+    stats.components += len(work)
+    _SYSTEM = system
+    try:
+        if jobs > 1 and len(work) > 1:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                results = list(pool.imap_unordered(_solve_one, work, chunksize=max(1, len(work) // (jobs * 8))))
+        else:
+            results = [_solve_one(job) for job in work]
+    finally:
+        _SYSTEM = None
+    at_risk: list[Interval] = []
+    for found, lps, infeasible in results:
+        at_risk.extend(found)
+        stats.lps += lps
+        stats.infeasible_components += infeasible
+    return sorted(at_risk, key=lambda interval: interval.var)
+
+
+def _component(model: ComponentModel, wanted: np.ndarray, min_cell: int, stats: SolveStats) -> list[Interval]:
+    seen_low = np.full(model.n, math.inf)
+    seen_high = np.full(model.n, -math.inf)
+    pending = set(int(i) for i in wanted)
+    rng = np.random.default_rng(0)  # random weights spread the slack differently each round; seeded: same answer every run
+
+    def observe(x: np.ndarray) -> int:
+        np.minimum(seen_low, x, out=seen_low)
+        np.maximum(seen_high, x, out=seen_high)
+        proven = [i for i in pending if seen_high[i] - seen_low[i] >= min_cell - EPS]
+        pending.difference_update(proven)
+        return len(proven)
+
+    costs = np.zeros(model.n)
+    costs[wanted] = 1.0
+    status, x = model.extreme(costs, first=True)
+    if status == "infeasible":
+        stats.infeasible_components += 1
+        return []
+    if x is not None:
+        observe(x)
+    for _ in range(AGGREGATE_ROUNDS):
+        proven = 0
+        for sign in (-1.0, 1.0):  # push every unproven cell up with random weights, then down
+            if not pending:
+                break
+            costs[:] = 0.0
+            members = list(pending)
+            costs[members] = sign * rng.uniform(1.0, 2.0, len(members))
+            status, x = model.extreme(costs)
+            if x is not None:
+                proven += observe(x)
+        if proven < 2:  # cell-by-cell LPs prove at least one cell per one or two solves: no gain left here
+            break
+    found = []
+    for i in sorted(pending):
+        if i not in pending:
+            continue  # proven safe by a solution found for another cell
+        bounds, binding_rows, binding_cols = [], set(), set()
+        for sign in (-1.0, 1.0):  # maximise, then minimise
+            costs[:] = 0.0
+            costs[i] = sign
+            status, x = model.extreme(costs)
+            if status != "optimal":
+                break  # unbounded: the cell can be anything, so it is safe
+            observe(x)
+            rows, cols = model.binding()
+            binding_rows.update(rows)
+            binding_cols.update(cols)
+            bounds.append(x[i])
+            if i not in pending:
+                break
+        if i in pending and len(bounds) == 2:
+            high, low = bounds
+            if high - low < min_cell - EPS:
+                var = model.variables[i]
+                lower, upper = math.ceil(low - EPS), math.floor(high + EPS)
+                found.append(Interval(var, lower, upper, tuple(sorted(binding_rows)), tuple(sorted(binding_cols - {var}))))
+        pending.discard(i)
+    return found
