@@ -121,8 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load", help="check deliveries and load them into the warehouse")
     load.add_argument("paths", nargs="+", type=Path, help="delivery folders or .zip files")
     load.add_argument("--supersedes", help="legacy layout only: the delivery id this delivery corrects")
-    load.add_argument("--no-audit", dest="audit", action="store_false",
-                      help="skip the disclosure audit of each delivery (anpr audit; about 1 s per location-month)")
+    load.add_argument("--no-audit", dest="audit", action="store_const", const=False, default=None,
+                      help="skip the disclosure audit of each delivery (anpr audit; about 1 s per location-month;"
+                           " ANPR_LOAD_AUDIT=0 makes skipping the default)")
     _warehouse_option(load)
     load.set_defaults(func=cmd_load)
 

@@ -24,6 +24,7 @@ from .problems import DeliveryRefused, Problem
 from .raw_schema import RAW_SCHEMA, REGISTER, create_raw_schema_sql, raw_table_for
 from .validate import check_delivery
 
+AUDIT_ENV = "ANPR_LOAD_AUDIT"  # "0": loads skip the disclosure audit unless asked for it
 FAULT_ENV = "ANPR_FAULT_INJECT"  # test hook: "mid-load" exits the process inside the transaction
 
 
@@ -107,14 +108,18 @@ def load_delivery(
     warehouse: Path,
     supersedes: str | None = None,
     wait: float = DEFAULT_WAIT_SECONDS,
-    audit: bool = True,
+    audit: bool | None = None,
 ) -> LoadResult:
     """Checks and loads one delivery; raises DeliveryRefused with every problem found.
 
     Waits up to `wait` seconds in total while another process holds the warehouse, then
     raises WarehouseBusy; a disk that refuses the write raises WarehouseWriteFailed. With
-    `audit` the disclosure audit's counts are recorded in the same transaction.
+    `audit` the disclosure audit's counts are recorded in the same transaction; None means
+    audited unless the environment says `ANPR_LOAD_AUDIT=0` (the test suite's default: the LPs
+    cost seconds per delivery, and tests/python/test_audit.py audits loads explicitly).
     """
+    if audit is None:
+        audit = os.environ.get(AUDIT_ENV, "1") != "0"
     checked, problems = check_delivery(path)
     if checked is None:
         raise DeliveryRefused(str(path), problems)

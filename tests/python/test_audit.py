@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -150,7 +151,7 @@ def test_min_cell_rule_keeps_the_answer_and_the_warehouse_copy_audits_the_same(k
     with_rule = audit_cells(cells_from_path(known), min_cell_rule=True)
     assert set(_at_risk(with_rule)) == set(_at_risk(audit_cells(cells_from_path(known))))
     warehouse = tmp_path / "wh.duckdb"
-    load_delivery(known, warehouse)
+    load_delivery(known, warehouse, audit=True)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         loaded = audit_cells(cells_from_warehouse(con, c.delivery_id("GM0344", 2025, 3, 1)))
@@ -160,7 +161,8 @@ def test_min_cell_rule_keeps_the_answer_and_the_warehouse_copy_audits_the_same(k
 
 
 def _anpr(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "anpr_warehouse.cli", *args], capture_output=True, text=True, timeout=timeout)
+    env = {**os.environ, "ANPR_LOAD_AUDIT": "1"}  # loads here are audited, as outside the test suite
+    return subprocess.run([sys.executable, "-m", "anpr_warehouse.cli", *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def test_cli_exit_codes_and_csv(known, tmp_path):
