@@ -202,7 +202,9 @@ def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str
             [
                 meta.delivery_id, meta.contract, checked.layout, meta.municipality_code, meta.municipality_name,
                 meta.period_code, meta.period_start, meta.period_end, meta.version, meta.supersedes, meta.produced_at,
-                meta.min_cell, meta.rounding_base, checked.content_sha256, checked.source, rows, now,
+                meta.min_cell, meta.rounding_base, checked.content_sha256,
+                # only the delivery's own name: the plate guard scanned it; the folders above it are the operator's
+                Path(checked.source).name, rows, now,
             ],
         )
         # --- disclosure audit hook (anpr_warehouse/audit/register.py): its own table, same transaction ---
