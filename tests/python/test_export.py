@@ -210,3 +210,30 @@ def test_package_is_complete_or_absent(warehouse, entitlements, tmp_path, monkey
     folder = tmp_path / "only0344" / "GM0344"
     assert not (folder / "2025-03").exists()
     assert list(folder.iterdir()) == []  # no half-written temporary folder either
+
+
+def test_every_package_parquet_file_is_snappy(package):
+    """ArcGIS's browser Parquet layer reads gzip, Snappy or uncompressed only: every column chunk is Snappy."""
+    files = sorted(package.rglob("*.parquet"))
+    assert len(files) >= 10
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        codecs = {meta.row_group(g).column(c).compression for g in range(meta.num_row_groups) for c in range(meta.num_columns)}
+        assert codecs == {"SNAPPY"}, (path.name, codecs)
+
+
+def test_locations_csv_has_latitude_longitude_and_the_geojson_figures(package):
+    import csv
+
+    rows = list(csv.DictReader((package / "locations.csv").open(encoding="utf-8")))
+    features = {f["id"]: f for f in json.loads((package / "locations.geojson").read_text())["features"]}
+    assert sorted(r["location_code"] for r in rows) == sorted(features)
+    for row in rows:
+        feature = features[row["location_code"]]
+        lon, lat = feature["geometry"]["coordinates"]
+        assert (float(row["latitude"]), float(row["longitude"])) == (lat, lon)
+        assert float(row["passages"]) == feature["properties"]["passages"]["value"]
+        assert row["passages_complete"] == str(feature["properties"]["passages"]["complete"]).lower()
+    manifest = json.loads((package / "manifest.json").read_text())
+    assert "locations.csv" in {f["name"] for f in manifest["files"]}
+    assert "locations.csv" in (package / "data_dictionary.md").read_text()
