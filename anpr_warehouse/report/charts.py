@@ -25,7 +25,7 @@ WIDTH = 1000
 TEXT_COLOUR, MUTED_TEXT = "#1a202c", "#2d3748"  # contrast >= 11:1 on white (WCAG 2.1 AA asks 4.5:1; Vega's default grey is 3.5:1)
 CONFIG = {
     "title": {"color": TEXT_COLOUR, "anchor": "start", "fontSize": 15, "subtitleColor": MUTED_TEXT},
-    "axis": {"labelColor": MUTED_TEXT, "titleColor": TEXT_COLOUR, "domainColor": "#4a5568", "tickColor": "#4a5568", "labelFontSize": 11},
+    "axis": {"labelColor": MUTED_TEXT, "titleColor": TEXT_COLOUR, "titlePadding": 14, "domainColor": "#4a5568", "tickColor": "#4a5568", "labelFontSize": 11},
     "legend": {"labelColor": MUTED_TEXT, "titleColor": TEXT_COLOUR, "labelLimit": 320},
     "header": {"labelColor": TEXT_COLOUR, "titleColor": TEXT_COLOUR},
     "text": {"color": TEXT_COLOUR},
@@ -66,6 +66,8 @@ class Chart:
 
     def __post_init__(self) -> None:
         self.spec.setdefault("config", CONFIG)
+        # vl-convert has no canvas and estimates text widths; the browser's are a little wider: room so nothing is cut
+        self.spec.setdefault("padding", {"left": 14, "right": 48, "top": 6, "bottom": 6})
         if isinstance(self.spec.get("title"), str):
             self.spec["title"] = chart_title(self.spec["title"], self.spec.get("width") if isinstance(self.spec.get("width"), int) else WIDTH)
 

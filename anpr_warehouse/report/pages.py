@@ -86,7 +86,7 @@ def fmt_value(value: MetricValue, kind: str, lang: str) -> str:
     if value.complete:
         return number
     # a sum with hidden cells is a lower bound; a change between two lower bounds is only approximate
-    return f"{text['about' if kind in ('change', 'rate') else 'at_least']} {number}"
+    return f"{text['about' if kind in ('change', 'rate', 'share') else 'at_least']} {number}"
 
 
 class ReportData:
