@@ -68,6 +68,9 @@ class Chart:
         self.spec.setdefault("config", CONFIG)
         # vl-convert has no canvas and estimates text widths; the browser's are a little wider: room so nothing is cut
         self.spec.setdefault("padding", {"left": 14, "right": 48, "top": 6, "bottom": 6})
+
+    def _wrap_title(self) -> None:
+        """Wraps the (translated) title when the chart is written, not when built: translation works on whole strings."""
         if isinstance(self.spec.get("title"), str):
             self.spec["title"] = chart_title(self.spec["title"], self.spec.get("width") if isinstance(self.spec.get("width"), int) else WIDTH)
 
@@ -89,6 +92,7 @@ class Chart:
 
     def write(self, folder: Path) -> str:
         """Writes `<name>.vl.json` (spec with data) and `<name>.data.json`; returns the SVG for inlining ('' if empty)."""
+        self._wrap_title()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{self.name}.vl.json").write_text(json.dumps(self.spec, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
         data = self.spec.get("data", {}).get("values") or self.rows
@@ -164,7 +168,7 @@ def month_bars(name: str, title: str, rows: list[dict], value_title: str, value_
     if group:
         groups = list(dict.fromkeys(r[group] for r in rows if r.get(group) is not None))[: len(SERIES_COLOURS)]
         for row in rows:  # a lower bound is drawn in its series' hatch: key "<series> *" maps to that series' sentinel
-            row["series"] = row[group] if row.get("complete", True) else f"{row[group]} *"
+            row["series"] = row.get(group) if row.get("complete", True) else f"{row.get(group)} *"
         bar_encoding["xOffset"] = {"field": group, "type": "nominal", "sort": groups}
         bar_encoding["color"] = {"field": "series", "type": "nominal", "title": group_title,
                                  "scale": {"domain": groups + [f"{g} *" for g in groups],

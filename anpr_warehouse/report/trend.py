@@ -57,8 +57,7 @@ class YearSeries:
             return self.data.t(GAP_LEGACY)
         return ""
 
-    def rows(self, values: dict[tuple[str, str], MetricValue], kind: str, zone_table: bool, groups: list[str] | None = None,
-             scale: float = 1.0) -> list[dict]:
+    def rows(self, values: dict[tuple[str, str], MetricValue], kind: str, zone_table: bool, groups: list[str] | None = None) -> list[dict]:
         rows = []
         for month in self.months:
             for group in groups or [""]:
@@ -67,10 +66,10 @@ class YearSeries:
                 if not gap and value is None:
                     gap = self.data.t("geen gegevens")
                 known = value is not None and value.value is not None and not gap
-                row = {"month": self.label(month), "month_start": month, "value": value.value * scale if known else None,
+                row = {"month": self.label(month), "month_start": month, "value": value.value if known else None,
                        "complete": value.complete if value is not None else True, "gap": gap,
                        "label": fmt_value(value, kind, self.data.lang) if known else gap}
-                if groups:
+                if groups is not None:  # a grouped chart (even with no group known yet, e.g. only a legacy month)
                     row["group"] = group
                 rows.append(row)
         return rows

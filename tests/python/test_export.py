@@ -237,3 +237,14 @@ def test_locations_csv_has_latitude_longitude_and_the_geojson_figures(package):
     manifest = json.loads((package / "manifest.json").read_text())
     assert "locations.csv" in {f["name"] for f in manifest["files"]}
     assert "locations.csv" in (package / "data_dictionary.md").read_text()
+
+
+def test_vendors_option_reads_the_entitlements_file(warehouse, entitlements, tmp_path):
+    """`--vendors PATH` (as for anpr serve and anpr report) is the same file as --entitlements."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "anpr_warehouse.cli", "export", "--vendor", "only0344", "--vendors", str(entitlements),
+         "--municipality", "GM0363", "--out", str(tmp_path / "out"), "--warehouse", str(warehouse)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 2 and "not entitled to GM0363" in proc.stderr
+    assert not (tmp_path / "out").exists()
