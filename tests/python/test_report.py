@@ -290,14 +290,17 @@ def test_page_prints_to_a4(site, tmp_path):
     boxes = set(re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf.read_bytes()))
     assert boxes and all(abs(float(w) - 595) < 1 and abs(float(h) - 842) < 1 for w, h in boxes)  # A4 portrait, as @page asks
     css = (folder / "style.css").read_text()
-    assert "@page { size: A4" in css and re.search(r"@media print \{[^@]*nav", css)
+    assert "@page { size: A4" in css and re.search(r"@media print \{.*\.skip, nav,[^}]*display: none", css, re.S)  # nav not printed
 
 
 def test_vendor_report_shows_only_its_municipalities(site, tmp_path):
     _, layer = site
     vendors = tmp_path / "vendors.yml"
     vendors.write_text("vendors:\n  only0344:\n    municipalities: [GM0344]\n", encoding="utf-8")
-    base = [sys.executable, "-m", "anpr_warehouse.cli", "report", "--warehouse", str(layer.warehouse), "--vendors", str(vendors),
+    warehouse = tmp_path / "copy" / layer.warehouse.name  # this process holds the fixture's DuckDB file; same name, same dbt manifest
+    warehouse.parent.mkdir()
+    shutil.copy(layer.warehouse, warehouse)
+    base = [sys.executable, "-m", "anpr_warehouse.cli", "report", "--warehouse", str(warehouse), "--vendors", str(vendors),
             "--vendor", "only0344", "--out", str(tmp_path / "out")]
     refused = subprocess.run([*base, "--municipality", "GM0363"], capture_output=True, text=True, timeout=600)
     assert refused.returncode == 2 and "not entitled to GM0363" in refused.stderr and not (tmp_path / "out").exists()
