@@ -121,11 +121,23 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """The report for one municipality, or for each of a vendor's; a vendor's report compares only its municipalities."""
+    from .entitlements import VENDORS_FILE, entitled_municipalities
     from .report import build_report
+    from .report.site import warehouse_municipalities
 
     month = f"{args.month[0]:04d}-{args.month[1]:02d}" if args.month else None
-    index = build_report(_free_warehouse(args), args.municipality, args.out.resolve(), month, args.lang)
-    print(index)
+    warehouse = _free_warehouse(args)
+    requested = [args.municipality] if args.municipality else None
+    visible = None  # analyst view: every municipality in the warehouse
+    if args.vendor:
+        vendor, requested = entitled_municipalities(args.vendor, requested, args.vendors or VENDORS_FILE)
+        loaded = set(warehouse_municipalities(warehouse))
+        visible = [m for m in vendor.municipalities if m in loaded]
+    if not requested:
+        raise UserError("give --municipality (or --vendor for every municipality the vendor is entitled to)")
+    for municipality in requested:
+        print(build_report(warehouse, municipality, args.out.resolve(), month, args.lang, visible=visible))
     return 0
 
 
@@ -157,12 +169,22 @@ def _run_report(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
     print("5/5 report for the sample municipalities ...", file=sys.stderr)
     layer = MetricLayer(warehouse)
     for municipality in SAMPLE_MUNICIPALITIES:
-        index = build_report(warehouse, municipality, out / "report", layer=layer)
+        index = build_report(warehouse, municipality, out / "report", layer=layer, docs=out / "docs" / "index.html")
         print(f"report:      {index}")
 
 
 # Steps of `anpr run` after loading, in order.
 RUN_STEPS: list[Callable[[argparse.Namespace, Path, Path], None]] = [_run_build, _run_export, _run_report]
+
+
+def _run_docs(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
+    from .docs_site import build_docs
+
+    print("docs: dbt docs generate --static ...", file=sys.stderr)
+    print(f"docs:        {build_docs(warehouse, out / 'docs')}")
+
+
+RUN_STEPS.insert(RUN_STEPS.index(_run_report), _run_docs)  # before the report, which links to it
 
 
 def _split_commas(values: list[str]) -> list[str]:
@@ -200,11 +222,14 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     export.add_argument("--entitlements", type=Path, default=None, help="vendor entitlements file (default: vendors.yml)")
     export.add_argument("--protect", action="store_true",
                         help="hide more published cells in the packages until their own disclosure audit finds none (anpr audit)")
+    export.add_argument("--vendors", dest="entitlements", type=Path, help="the same as --entitlements (as for anpr serve and anpr report)")
     warehouse_option(export)
     export.set_defaults(func=cmd_export)
 
     report = sub.add_parser("report", help="the standard visualisations as a static offline site")
-    report.add_argument("--municipality", required=True)
+    report.add_argument("--municipality", help="default with --vendor: every municipality the vendor is entitled to")
+    report.add_argument("--vendor", help="report as this vendor: only its municipalities, also on the comparison page")
+    report.add_argument("--vendors", type=Path, help="vendor entitlements file (default: vendors.yml)")
     report.add_argument("--month", type=month_arg, help="YYYY-MM (default: the latest loaded month)")
     report.add_argument("--lang", choices=("nl", "en"), default="nl", help="labels of codes (page texts are Dutch)")
     report.add_argument("--out", type=Path, default=PROJECT_ROOT / "out" / "report")
@@ -223,3 +248,7 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     from .audit.command import register as register_audit  # disclosure audit (anpr_warehouse/audit/)
 
     register_audit(sub, warehouse_option)
+
+    from .docs_site import register as register_docs
+
+    register_docs(sub, warehouse_option)

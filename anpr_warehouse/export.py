@@ -142,8 +142,15 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
         name = "locations.geojson"
         (folder / name).write_text(json.dumps({"type": "FeatureCollection", "features": features}, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
         files[name] = {"rows": len(features)}
+    if {"geojson", "csv"} & set(formats):
+        locations = _locations_table(_location_features(con, job, answers))
+        _write_table(locations, folder / LOCATIONS_CSV, "csv")
+        files[LOCATIONS_CSV] = {"rows": locations.num_rows}
     write_dictionary(folder / "data_dictionary.md", layer, [t for t in FACTS + MUNICIPALITY_DIMS + CODE_DIMS], CELL_STATUSES,
                      CSV_NOTE if "csv" in formats else None)
+    if LOCATIONS_CSV in files:
+        with (folder / "data_dictionary.md").open("a", encoding="utf-8") as handle:
+            handle.write(LOCATIONS_CSV_DICTIONARY)
     files["data_dictionary.md"] = {"rows": None}
     return files
 
@@ -165,7 +172,8 @@ def _mart_rows(con, table: str, job: PackageRequest) -> pa.Table:
 
 def _write_table(table: pa.Table, path: Path, fmt: str) -> None:
     if fmt == "parquet":
-        pq.write_table(table, path, compression="zstd", write_statistics=True)
+        # Snappy: ArcGIS's browser Parquet layer reads only gzip, Snappy or uncompressed files
+        pq.write_table(table, path, compression="snappy", write_statistics=True)
     else:
         pacsv.write_csv(_spreadsheet_safe_table(table), path)
 
@@ -234,6 +242,42 @@ def _location_features(con, job: PackageRequest, answers: dict[str, MetricResult
         }
         for code, name, zone, direction, entry, lat, lon in rows
     ]
+
+
+LOCATIONS_CSV = "locations.csv"
+LOCATIONS_CSV_DICTIONARY = """
+## Camera sites for GIS (locations.csv)
+
+The camera sites of `locations.geojson` as a flat table with `latitude` and `longitude` columns (WGS84 degrees),
+for tools that add a point layer from a table (ArcGIS, QGIS, Excel). One row per site; per metric the value,
+`<metric>_confidential_cells` and `<metric>_complete` (`false` with a value: a lower bound; empty value: unknown).
+
+| column | description |
+|---|---|
+| location_code | CBS location code of the camera site |
+| name | name of the site |
+| zone_code | zone the site belongs to (empty if none) |
+| direction | direction code of the camera |
+| is_zone_entry | whether a passage here is an entry into the zone |
+| month | month of the figures (YYYY-MM) |
+| latitude | WGS84 latitude in degrees |
+| longitude | WGS84 longitude in degrees |
+"""
+
+
+def _locations_table(features: list[dict]) -> pa.Table:
+    """The GeoJSON sites flattened to one row per site with latitude/longitude columns (the same figures)."""
+    rows = []
+    for feature in features:
+        props = dict(feature["properties"])
+        lon, lat = feature["geometry"]["coordinates"]
+        row = {k: props.pop(k) for k in ("location_code", "name", "zone_code", "direction", "is_zone_entry", "month")}
+        row.update(latitude=lat, longitude=lon)
+        for metric, value in props.items():  # the remaining properties are metric answers {value, confidential_cells, complete}
+            row.update({metric: value["value"], f"{metric}_confidential_cells": value["confidential_cells"], f"{metric}_complete": value["complete"]})
+        rows.append(row)
+    columns = list(dict.fromkeys(key for row in rows for key in row))  # a site without figures still gets every column
+    return pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
 
 
 def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files: dict[str, dict]) -> str:

@@ -71,6 +71,48 @@ EN = {
     "minstens": "at least",
     "en gearceerde balken: er zitten geheimgehouden CBS-cellen in (onbekend, niet nul).": "and hatched bars: confidential CBS cells are inside (unknown, not zero).",
     "nu": "now", "na wijziging": "after the change",
+    # year view, comparison, map outline, empty states, accessibility (issue 12)
+    "Jaaroverzicht": "Year view",
+    "De laatste twaalf geleverde maanden: logistieke passages, aandeel zero-emissie, toegang tot de ZE-zone nu en na de volgende regelwijziging, en unieke voertuigen per zone.":
+        "The last twelve delivered months: logistics passages, zero-emission share, ZE-zone access now and after the next rule change, and unique vehicles per zone.",
+    "Logistieke passages per maand": "Logistics passages per month",
+    "Aandeel zero-emissie in de logistieke passages per maand": "Zero-emission share of logistics passages per month",
+    "aandeel zero-emissie": "zero-emission share",
+    "Niet toegestane zone-inritten (ZE-zone), nu en na de volgende regelwijziging": "Zone entries not allowed (ZE zone), now and after the next rule change",
+    "aandeel niet toegestaan": "share not allowed", "regels": "rules", "na volgende wijziging": "after the next change",
+    "Unieke voertuigen per zone en maand": "Unique vehicles per zone and month", "maand": "month", "zone": "zone",
+    "geen levering": "not delivered", "oud formaat: geen zonetabellen": "legacy layout: no zone tables", "geen gegevens": "no data",
+    "Unieke voertuigen telt CBS per zone en maand: de balken staan naast elkaar en worden nooit opgeteld.":
+        "CBS counts unique vehicles per zone and month: the bars stand side by side and are never added up.",
+    "Een lege maand is een gat, geen nul: niet geleverd, of geleverd in het oude formaat zonder zonetabellen.":
+        "An empty month is a gap, not a zero: not delivered, or delivered in the legacy layout without zone tables.",
+    "Gearceerde balken en 'minstens': er zitten geheimgehouden CBS-cellen in; de waarde is een ondergrens.":
+        "Hatched bars and 'at least': confidential CBS cells are inside; the value is a lower bound.",
+    "Vergelijking": "Comparison",
+    "De gemeenten die u mag zien, naast elkaar voor dezelfde maand: absoluut en per 1.000 passages, gerangschikt van hoog naar laag.":
+        "The municipalities you may see, side by side for the same month: absolute and per 1,000 passages, ranked from high to low.",
+    "Logistieke passages per 1.000 passages": "Logistics passages per 1,000 passages",
+    "Zero-emissie per 1.000 logistieke passages": "Zero-emission per 1,000 logistics passages",
+    "Niet toegestaan nu per 1.000 zone-inritten (ZE-zone)": "Not allowed now per 1,000 zone entries (ZE zone)",
+    "Niet toegestaan na volgende wijziging per 1.000 zone-inritten (ZE-zone)": "Not allowed after the next change per 1,000 zone entries (ZE zone)",
+    "Unieke voertuigen ZE-zone": "Unique vehicles ZE zone", "gemeente": "municipality",
+    "geen gegevens voor deze maand": "no data for this month", "geen levering voor deze maand": "no delivery for this month",
+    "versie": "version", "minimale celwaarde": "minimum cell value", "afronding op": "rounded to",
+    "CBS: een geheimgehouden cel is onbekend, niet nul; een som met zulke cellen is een ondergrens (minstens), een verhouding ertussen is bij benadering (circa).":
+        "CBS: a confidential cell is unknown, not zero; a sum with such cells is a lower bound (at least), a ratio between them is approximate (about).",
+    "CBS: unieke voertuigen worden geteld binnen de eigen maand en zone; zones van verschillende gemeenten zijn niet even groot.":
+        "CBS: unique vehicles are counted within their own month and zone; zones of different municipalities differ in size.",
+    "CBS: gepubliceerde waarden zijn afgerond; detailcellen tellen niet per se op tot het gepubliceerde totaal.":
+        "CBS: published values are rounded; detail cells need not add up to the published total.",
+    "Gemeentegrens: CBS-wijk- en buurtkaart 2025 via PDOK, vereenvoudigd (Bron: CBS/PDOK).":
+        "Municipal boundary: CBS district and neighbourhood map 2025 via PDOK, simplified (Source: CBS/PDOK).",
+    "CBS leverde voor deze maand geen zonetabellen (oud leveringsformaat).": "CBS delivered no zone tables for this month (legacy layout).",
+    "Geen gegevens voor deze maand.": "No data for this month.",
+    "Nog geen leveringen van CBS voor deze gemeente.": "No deliveries from CBS for this municipality yet.",
+    "Naar de inhoud": "Skip to content", "Onderwerpen": "Topics", "Kerncijfers": "Key figures", "Tabel met de gegevens": "Table with the data",
+    "Documentatie (dbt)": "Documentation (dbt)",
+    "alle modellen, kolommen, tests en de herkomst van elk getal (dbt docs).": "every model, column and test and where each number comes from (dbt docs).",
+    "locatie": "site", "naam": "name",
 }
 MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
 

@@ -14,6 +14,7 @@ import duckdb
 
 from ..metrics import MetricLayer, MetricResult, MetricValue
 from ..standard_questions import QUESTIONS, answer
+from .boundary import ATTRIBUTION, municipality_outline
 from .charts import Chart, bar_chart, heatmap, line_chart, map_chart, stacked_share_chart
 from .english import translate_spec, translator
 from .geometry import convex_hull
@@ -22,6 +23,12 @@ TEXT = {
     "nl": {"at_least": "minstens", "about": "circa", "unknown": "onbekend", "none": "–"},
     "en": {"at_least": "at least", "about": "about", "unknown": "unknown", "none": "–"},
 }
+MONTH_ABBR = {"nl": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
+              "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]}
+# Why a chart can be empty, in the reader's words (page.html shows this instead of an empty frame).
+EMPTY_LEGACY = "CBS leverde voor deze maand geen zonetabellen (oud leveringsformaat)."
+EMPTY_NO_DATA = "Geen gegevens voor deze maand."
+EMPTY_NO_DELIVERIES = "Nog geen leveringen van CBS voor deze gemeente."
 DAYS = {"nl": ["ma", "di", "wo", "do", "vr", "za", "zo"], "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
 # (group-by name, dim mart, code column, display order) of the code lists the charts label
 CODE_DIMENSIONS = (
@@ -66,6 +73,8 @@ def fmt_number(value: float | int | None, kind: str = "count") -> str:
         return f"{value * 100:.1f}%".replace(".", ",")
     if kind == "change":
         return f"{value * 100:+.1f}%".replace(".", ",")
+    if kind == "rate":
+        return f"{value:,.1f}".replace(",", "_").replace(".", ",").replace("_", ".")
     return f"{int(round(value)):,}".replace(",", ".")
 
 
@@ -77,14 +86,19 @@ def fmt_value(value: MetricValue, kind: str, lang: str) -> str:
     if value.complete:
         return number
     # a sum with hidden cells is a lower bound; a change between two lower bounds is only approximate
-    return f"{text['about' if kind == 'change' else 'at_least']} {number}"
+    return f"{text['about' if kind in ('change', 'rate', 'share') else 'at_least']} {number}"
 
 
 class ReportData:
     """Queries for one municipality and month, with labels in the chosen language."""
 
-    def __init__(self, layer: MetricLayer, con: duckdb.DuckDBPyConnection, municipality: str, month_start: str, lang: str):
+    def __init__(self, layer: MetricLayer, con: duckdb.DuckDBPyConnection, municipality: str, month_start: str, lang: str,
+                 visible: list[str] | None = None):
         self.layer, self.con, self.municipality, self.month, self.lang = layer, con, municipality, month_start, lang
+        self.visible = visible or [municipality]  # the municipalities this reader may see (compare.html)
+        layouts = [r[0] for r in con.execute("select layout from raw.cbs_deliveries where municipality_code = ? and period_start = ? "
+                                             "and status = 'current'", [municipality, month_start]).fetchall()]
+        self.legacy = "legacy" in layouts
         self.t = translator(lang)
         title = "title_nl" if lang == "nl" else "title_en"
         self.labels: dict[str, dict[str, str]] = {}
@@ -102,6 +116,10 @@ class ReportData:
         value = row[metric] if row else MetricValue(None, 0, True)
         return Kpi(label, metric, value, fmt_value(value, kind, self.lang), kind)
 
+    def empty_reason(self) -> str:
+        """Why a chart of this month has nothing to draw."""
+        return EMPTY_LEGACY if self.legacy else EMPTY_NO_DATA
+
     def bar_rows(self, result: MetricResult, dim: str, metric: str, kind: str = "count") -> list[dict]:
         labels = self.labels.get(dim, {})
         rows = []
@@ -117,13 +135,21 @@ class ReportData:
 
 
 def build_pages(data: ReportData) -> list[Page]:
-    pages = [overview(data), time_profile(data), vehicle_mix(data), ze_access(data), sectors(data), origin(data), visits(data), locations(data)]
+    from .compare import compare
+    from .trend import trend
+
+    pages = [overview(data), trend(data), compare(data, data.visible), time_profile(data), vehicle_mix(data), ze_access(data), sectors(data),
+             origin(data), visits(data), locations(data)]
     for page in pages:  # page texts are written in Dutch; --lang en translates them here
         page.title, page.intro, page.notes = data.t(page.title), data.t(page.intro), [data.t(n) for n in page.notes]
         for kpi in page.kpis:
             kpi.label = data.t(kpi.label)
         for chart in page.charts:
+            if not chart.rows or all(r.get("value", 0) is None for r in chart.rows):
+                chart.empty = data.empty_reason()
             chart.title = data.t(chart.title)
+            chart.empty = data.t(chart.empty) if chart.empty else None
+            chart.table = [(key, data.t(header)) for key, header in chart.table]
             translate_spec(chart.spec, data.t)
     return pages
 
@@ -146,7 +172,8 @@ def overview(data: ReportData) -> Page:
     for row in zones.rows:
         page.kpis.append(data.kpi(f"{data.t('Unieke voertuigen zone')} {row['zone']}", "unique_vehicles", zones, row=row))
     days = data.ask("overview_day")
-    rows = [{"day": str(r["metric_time__day"])[:10], "value": r["logistics_passages"].value, "complete": r["logistics_passages"].complete} for r in days.rows]
+    rows = [{"day": str(r["metric_time__day"])[:10], "value": r["logistics_passages"].value, "complete": r["logistics_passages"].complete,
+             "label": fmt_value(r["logistics_passages"], "count", data.lang)} for r in days.rows]
     page.charts.append(line_chart("logistics_per_day", "Logistieke passages per dag", rows, "day", "value", "dag", "passages"))
     page.notes.append("Unieke voertuigen telt CBS per zone en maand; ze worden nooit opgeteld over zones of maanden.")
     return page
@@ -158,7 +185,8 @@ def time_profile(data: ReportData) -> Page:
     labels = data.labels["vehicle_category"]
     rows = [
         {"category": labels.get(str(r["vehicle_category"]), r["vehicle_category"]), "day": DAYS[data.lang][int(r["passage_hourly__day_of_week"]) - 1],
-         "hour": int(r["passage_hourly__hour_of_day"]), "passages": r["category_passages"].value or 0, "complete": r["category_passages"].complete}
+         "hour": int(r["passage_hourly__hour_of_day"]), "passages": r["category_passages"].value or 0, "complete": r["category_passages"].complete,
+         "label": fmt_value(r["category_passages"], "count", data.lang)}
         for r in result.rows if str(r["vehicle_category"]) in ("BEST", "VRAC", "TREK", "PERS")
     ]
     order = [labels[c] for c in ("BEST", "VRAC", "TREK", "PERS")]
@@ -214,7 +242,9 @@ def ze_access(data: ReportData) -> Page:
                 value = row[f"ze_{status}_passages{suffix}"]
                 if total and value.value:
                     rows.append({"group": f"{labels.get(category, category)} ({when[1:]})", "sort": f"{category}{when[0]}", "status": status_label[status], "order": order,
-                                 "share": value.value / total, "complete": value.complete and row[f"ze_total_passages{suffix}"].complete})
+                                 "share": value.value / total, "complete": value.complete and row[f"ze_total_passages{suffix}"].complete,
+                                 "label": fmt_value(MetricValue(value.value / total, value.confidential_cells,
+                                                                value.complete and row[f"ze_total_passages{suffix}"].complete), "share", data.lang)})
     page.charts.append(stacked_share_chart("ze_access", "Toegang tot de ZE-zone per categorie, nu en na de volgende regelwijziging",
                                                   rows, [status_label[s] for s in STATUS_ORDER], STATUS_COLOURS))
     page.notes.append("Regels en overgangstermijnen komen uit de seed ref_ze_access_rules (met geldigheidsdata); niet vastgestelde "
@@ -274,14 +304,16 @@ def locations(data: ReportData) -> Page:
         passages = figures.get(code, {}).get("passages", MetricValue(None, 0, True))
         share = ze.get(code, MetricValue(None, 0, True))
         points.append({"code": code, "name": name, "zone": zone or "", "lat": lat, "lon": lon, "passages": passages.value or 0,
-                       "passages_label": fmt_value(passages, "count", data.lang), "ze_share": share.value, "complete": passages.complete})
+                       "passages_label": fmt_value(passages, "count", data.lang), "ze_share": share.value, "complete": passages.complete,
+                       "ze_share_label": fmt_value(share, "share", data.lang)})
         if zone and zone.endswith("_Z01"):
             zone_points.append((lon, lat))
     hull = convex_hull(zone_points)[::-1]  # clockwise: the ring orientation d3-geo (Vega) reads as the inside
     outline = {"type": "Feature", "properties": {"name": "ZE-zone (indicatief)"}, "geometry": {"type": "Polygon", "coordinates": [hull + hull[:1]]}} if len(hull) >= 3 else None
-    page.charts.append(map_chart("locations", "Cameralocaties", points, outline))
+    page.charts.append(map_chart("locations", "Cameralocaties", points, outline, municipality_outline(data.municipality), ATTRIBUTION))
     page.notes.append("Zonegrens indicatief: de omhullende van de camera's op de ZE-zonegrens (CBS levert geen zonegeometrie). Geen kaarttegels: "
                       "de pagina werkt zonder internet.")
+    page.notes.append("Gemeentegrens: CBS-wijk- en buurtkaart 2025 via PDOK, vereenvoudigd (Bron: CBS/PDOK).")
     page.kpis += [Kpi(f"{p['code']} {p['name']}", "passages", MetricValue(p["passages"], 0, p["complete"]), p["passages_label"]) for p in points]
     return page
 

@@ -7,6 +7,7 @@ vendor can reuse it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -17,21 +18,36 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ..errors import UserError
 from ..metrics import MetricLayer
 from .english import MONTHS_EN, translator
-from .pages import ReportData, build_pages, latest_month
+from .pages import EMPTY_NO_DELIVERIES, ReportData, build_pages, latest_month
 
 TEMPLATES = Path(__file__).parent / "templates"
 MONTHS_NL = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"]
 
 
+def warehouse_municipalities(warehouse: Path) -> list[str]:
+    """Every municipality with loaded data: what the analyst view (no vendor) may compare."""
+    con = duckdb.connect(str(warehouse))  # same configuration as the metric layer's connection (DuckDB refuses a second one)
+    try:
+        return [r[0] for r in con.execute("select distinct municipality_code from marts.fct_passages_hourly order by 1").fetchall()]
+    finally:
+        con.close()
+
+
 def build_report(warehouse: Path, municipality: str, out: Path, month: str | None = None, lang: str = "nl",
-                 layer: MetricLayer | None = None) -> Path:
-    """Writes the site for one municipality and month; returns the index page."""
+                 layer: MetricLayer | None = None, visible: list[str] | None = None, docs: Path | None = None) -> Path:
+    """Writes the site for one municipality and month; returns the index page.
+
+    `visible`: the municipalities the reader may see on compare.html (a vendor's entitlements; default every
+    municipality in the warehouse). `docs`: the dbt docs page to link to (relative), if it was built.
+    """
     layer = layer or MetricLayer(warehouse)
+    visible = visible if visible is not None else warehouse_municipalities(warehouse)
     con = duckdb.connect(str(warehouse))  # same configuration as the metric layer's connection
     try:
         month_start = f"{month}-01" if month else latest_month(con, municipality)
         if not month_start:
-            raise UserError(f"no data for {municipality} in {warehouse}")
+            con.close()
+            return _no_deliveries(warehouse, municipality, out, lang)
         available = {r[0].isoformat() for r in con.execute(
             "select distinct month_start from marts.fct_passages_hourly where municipality_code = ?", [municipality]).fetchall()}
         if month_start not in available:
@@ -40,18 +56,19 @@ def build_report(warehouse: Path, municipality: str, out: Path, month: str | Non
         deliveries = [r[0] for r in con.execute(
             "select delivery_id from staging.stg_cbs__deliveries where municipality_code = ? and period_start = ? and is_flowing",
             [municipality, month_start]).fetchall()]
-        data = ReportData(layer, con, municipality, month_start, lang)
+        data = ReportData(layer, con, municipality, month_start, lang, visible or [municipality])
         pages = build_pages(data)
     finally:
         con.close()
     site = out / municipality / month_start[:7]
     shutil.rmtree(site, ignore_errors=True)
     (site / "charts").mkdir(parents=True)
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env = _environment()
     months = MONTHS_EN if lang == "en" else MONTHS_NL
     context = {
         "lang": lang, "municipality_name": name[0] if name else municipality, "deliveries": deliveries, "nav": pages,
         "month_label": f"{months[int(month_start[5:7]) - 1]} {month_start[:4]}", "t": translator(lang),
+        "docs_href": Path(os.path.relpath(docs, site)).as_posix() if docs and docs.exists() else None,
     }
     for page in pages:
         page.rendered = {chart.name: chart.write(site / "charts") for chart in page.charts}
@@ -60,4 +77,22 @@ def build_report(warehouse: Path, municipality: str, out: Path, month: str | Non
     (site / "index.html").write_text(env.get_template("index.html").render(slug="index", page_title="Start", **context), encoding="utf-8")
     shutil.copy(TEMPLATES / "style.css", site / "style.css")
     print(f"report {municipality} {month_start[:7]}: {site / 'index.html'}", file=sys.stderr)
+    return site / "index.html"
+
+
+def _environment() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+
+
+def _no_deliveries(warehouse: Path, municipality: str, out: Path, lang: str) -> Path:
+    """A municipality without any delivery yet gets a start page that says so, not an error or empty charts."""
+    t = translator(lang)
+    site = out / municipality / "none"
+    shutil.rmtree(site, ignore_errors=True)
+    site.mkdir(parents=True)
+    context = {"lang": lang, "municipality_name": municipality, "deliveries": [], "nav": [], "month_label": "", "t": t, "docs_href": None,
+               "empty": t(EMPTY_NO_DELIVERIES)}
+    (site / "index.html").write_text(_environment().get_template("index.html").render(slug="index", page_title="Start", **context), encoding="utf-8")
+    shutil.copy(TEMPLATES / "style.css", site / "style.css")
+    print(f"report {municipality}: no deliveries yet ({warehouse})", file=sys.stderr)
     return site / "index.html"

@@ -210,3 +210,41 @@ def test_package_is_complete_or_absent(warehouse, entitlements, tmp_path, monkey
     folder = tmp_path / "only0344" / "GM0344"
     assert not (folder / "2025-03").exists()
     assert list(folder.iterdir()) == []  # no half-written temporary folder either
+
+
+def test_every_package_parquet_file_is_snappy(package):
+    """ArcGIS's browser Parquet layer reads gzip, Snappy or uncompressed only: every column chunk is Snappy."""
+    files = sorted(package.rglob("*.parquet"))
+    assert len(files) >= 10
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        codecs = {meta.row_group(g).column(c).compression for g in range(meta.num_row_groups) for c in range(meta.num_columns)}
+        assert codecs == {"SNAPPY"}, (path.name, codecs)
+
+
+def test_locations_csv_has_latitude_longitude_and_the_geojson_figures(package):
+    import csv
+
+    rows = list(csv.DictReader((package / "locations.csv").open(encoding="utf-8")))
+    features = {f["id"]: f for f in json.loads((package / "locations.geojson").read_text())["features"]}
+    assert sorted(r["location_code"] for r in rows) == sorted(features)
+    for row in rows:
+        feature = features[row["location_code"]]
+        lon, lat = feature["geometry"]["coordinates"]
+        assert (float(row["latitude"]), float(row["longitude"])) == (lat, lon)
+        assert float(row["passages"]) == feature["properties"]["passages"]["value"]
+        assert row["passages_complete"] == str(feature["properties"]["passages"]["complete"]).lower()
+    manifest = json.loads((package / "manifest.json").read_text())
+    assert "locations.csv" in {f["name"] for f in manifest["files"]}
+    assert "locations.csv" in (package / "data_dictionary.md").read_text()
+
+
+def test_vendors_option_reads_the_entitlements_file(warehouse, entitlements, tmp_path):
+    """`--vendors PATH` (as for anpr serve and anpr report) is the same file as --entitlements."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "anpr_warehouse.cli", "export", "--vendor", "only0344", "--vendors", str(entitlements),
+         "--municipality", "GM0363", "--out", str(tmp_path / "out"), "--warehouse", str(warehouse)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 2 and "not entitled to GM0363" in proc.stderr
+    assert not (tmp_path / "out").exists()
