@@ -25,7 +25,7 @@ API_VERSION = "1.0.0"
 API_DESCRIPTION = """\
 Enriched ANPR statistics for Dutch city logistics (CBS deliveries), for digital-twin vendors and analysts.
 
-* **Authentication**: every `/v1` and `/ogc` operation needs `Authorization: Bearer <key>`; the operator
+* **Authentication**: every `/v1`, `/ogc` and `/odata` operation needs `Authorization: Bearer <key>`; the operator
   creates keys with `anpr keys create --vendor NAME`. The spec (`/v1/openapi.json`) and this reference
   (`/v1/docs`) are public.
 * **Entitlement**: a vendor key sees only the municipalities of its `vendors.yml` entry. Any other

@@ -187,7 +187,10 @@ class Parser:
         if token.kind == "string":
             return ("lit", token.text[1:-1].replace("''", "'"))
         if token.kind == "number":
-            return ("lit", float(token.text) if any(c in token.text for c in ".eE") else int(token.text))
+            value = float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
+            if not -(2**63) < value < 2**63:
+                raise FilterError(f"the number {token.text[:30]} at position {token.pos + 1} is out of range")
+            return ("lit", value)
         if token.kind == "name" and token.text.lower() in ("true", "false", "null"):
             return ("lit", {"true": True, "false": False, "null": None}[token.text.lower()])
         raise FilterError(f"expected a literal ('text', a number, true, false or null) at position {token.pos + 1}, "

@@ -66,7 +66,7 @@ MUNICIPALITY = Dimension("Municipality", "municipality_code", "GeoDimension", "G
 PERIODS = Dimension("Periods", "period_code", "TimeDimension", "Perioden",
                     "select distinct period_code as Identifier, strftime(month_start, '%Y-%m') as Title, "
                     "'Maand ' || strftime(month_start, '%Y-%m') as Description from marts.dim_date "
-                    "where month_start in (select month_start from raw.cbs_deliveries where status = 'current' and {entitled}) order by 1")
+                    "where month_start in (select period_start from raw.cbs_deliveries where status = 'current' and {entitled}) order by 1")
 LOCATION = Dimension("Location", "location_code", "GeoDimension", "Meetlocatie",
                      "select location_code as Identifier, location_name as Title, "
                      "'Zone ' || coalesce(zone_code, '-') || ', richting ' || coalesce(direction_code, '-') as Description "
@@ -77,7 +77,7 @@ ZONE = Dimension("Zone", "zone_code", "GeoDimension", "Zone",
 DATE = Dimension("Date", "strftime(passage_date, '%Y-%m-%d')", "TimeDimension", "Datum",
                  "select strftime(date_day, '%Y-%m-%d') as Identifier, strftime(date_day, '%Y-%m-%d') as Title, "
                  "day_name_nl as Description from marts.dim_date "
-                 "where month_start in (select month_start from raw.cbs_deliveries where status = 'current' and {entitled}) order by 1")
+                 "where month_start in (select period_start from raw.cbs_deliveries where status = 'current' and {entitled}) order by 1")
 HOUR = Dimension("Hour", "'H' || lpad(cast(hour_of_day as varchar), 2, '0')", "Dimension", "Uur",
                  "select 'H' || lpad(cast(h as varchar), 2, '0') as Identifier, lpad(cast(h as varchar), 2, '0') || ':00-' "
                  "|| lpad(cast(h + 1 as varchar), 2, '0') || ':00' as Title, 'Uur van de dag (lokale tijd)' as Description "
@@ -173,17 +173,18 @@ def _source(table: Table, entity_set: str, caller: Caller) -> tuple[str, list, d
         return f"select * from ({_observations_sql(table)}) where {condition}", params, columns
     if entity_set == "Dimensions":
         rows = [(d.name, d.title, _dimension_description(d), d.kind) for d in table.dimensions]
-        return _values_sql(len(rows), 4), [v for row in rows for v in row], columns
+        return _values_sql(len(rows), columns), [v for row in rows for v in row], columns
     if entity_set == "MeasureCodes":
         rows = [(code, *MEASURES[code]) for code, _, _ in table.measures]
-        return _values_sql(len(rows), 5), [v for row in rows for v in row], columns
+        return _values_sql(len(rows), columns), [v for row in rows for v in row], columns
     dimension = next(d for d in table.dimensions if f"{d.name}Codes" == entity_set)
     condition, params = _entitled(caller)
     return dimension.codes.format(entitled=condition), params if "{entitled}" in dimension.codes else [], columns
 
 
-def _values_sql(rows: int, width: int) -> str:
-    return "select * from (values " + ", ".join("(" + ", ".join("?" for _ in range(width)) + ")" for _ in range(rows)) + ")"
+def _values_sql(rows: int, columns: dict[str, str]) -> str:
+    row = "(" + ", ".join("?" for _ in columns) + ")"
+    return f"select * from (values {', '.join(row for _ in range(rows))}) as t({', '.join(columns)})"
 
 
 def _dimension_description(d: Dimension) -> str:
