@@ -124,6 +124,7 @@ TABLES = {t.id: t for t in (
           (MUNICIPALITY, PERIODS, ZONE, CATEGORY, VISITS), (("M_VEHICLES", "vehicles", "vehicles_status"),)),
 )}
 
+CodeSet = Literal[tuple(dict.fromkeys(["Dimensions", "MeasureCodes", *(f"{d.name}Codes" for t in TABLES.values() for d in t.dimensions)]))]  # type: ignore[valid-type]
 CODE_COLUMNS = {"Identifier": "Edm.String", "Title": "Edm.String", "Description": "Edm.String"}
 SETS_FIXED = {
     "Dimensions": ("Dimension", {**CODE_COLUMNS, "Kind": "Edm.String"}),
@@ -333,7 +334,7 @@ def odata_observations(request: Request, table: TableId = PathParam(examples=["T
 @router.get("/{table}/{entity_set}", summary="Dimensions, MeasureCodes or a <Dimension>Codes set of one table",
             response_model=dict[str, Any], response_description="`value`: the codes with Identifier, Title and Description")
 def odata_codes(request: Request, table: TableId = PathParam(examples=["T01"]),
-                entity_set: str = PathParam(max_length=64, examples=["VehicleCategoryCodes"]), filter_: str | None = FILTER,
+                entity_set: CodeSet = PathParam(examples=["VehicleCategoryCodes"]), filter_: str | None = FILTER,
                 select: str | None = SELECT, orderby: str | None = ORDERBY, top: int | None = TOP, skip: int | None = SKIP,
                 count: bool | None = COUNT, format_: str | None = FORMAT, caller: Caller = Depends(authenticate)) -> Response:
     return _query_set(request, TABLES[table], entity_set, caller, filter_, select, orderby, top, skip, count, format_)
