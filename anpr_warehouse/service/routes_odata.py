@@ -56,8 +56,13 @@ class Dimension:
     codes: str  # SQL with Identifier, Title, Description; `{entitled}` is replaced by the caller's municipality condition
 
 
-def _code_list(table: str, code: str, description: str = "title_en") -> str:
-    return f"select {code} as Identifier, title_nl as Title, {description} as Description from marts.{table} order by sort_order nulls last, 1"
+TOTAL = "select 'T001' as Identifier, 'Totaal' as Title, 'Totaal, door CBS berekend vóór onderdrukking' as Description"
+
+
+def _code_list(table: str, code: str, description: str = "title_en", order: str = "sort_order nulls last, 1") -> str:
+    """A CBS code list from its dim mart, with CBS's total `T001` (the marts keep only the detail codes)."""
+    return (f"{TOTAL} union all (select {code} as Identifier, title_nl as Title, {description} as Description "
+            f"from marts.{table} order by {order})")
 
 
 MUNICIPALITY = Dimension("Municipality", "municipality_code", "GeoDimension", "Gemeente",
@@ -88,8 +93,7 @@ FUEL = Dimension("FuelType", "fuel_type_code", "Dimension", "Brandstof", _code_l
 EMISSION = Dimension("EmissionClass", "emission_class_code", "Dimension", "Emissieklasse",
                      _code_list("dim_emission_class", "emission_class_code"))
 ADMISSION = Dimension("FirstAdmissionYear", "first_admission_year_code", "Dimension", "Jaar eerste toelating",
-                      "select first_admission_year_code as Identifier, title_nl as Title, title_en as Description "
-                      "from marts.dim_first_admission_year order by 1")
+                      _code_list("dim_first_admission_year", "first_admission_year_code", order="1"))
 OWNER_TYPE = Dimension("OwnerType", "owner_type_code", "Dimension", "Soort eigenaar", _code_list("dim_owner_type", "owner_type_code"))
 SBI = Dimension("SbiSection", "sbi_section_code", "Dimension", "SBI-sectie", _code_list("dim_sbi_section", "sbi_section_code"))
 REGION = Dimension("OwnerRegion", "owner_region_code", "Dimension", "Regio eigenaar", _code_list("dim_owner_region", "owner_region_code"))
