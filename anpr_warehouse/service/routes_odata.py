@@ -261,65 +261,101 @@ def csdl(table: Table) -> bytes:
 
 # ---- entity sets ----------------------------------------------------------------------------------------------------------
 
-FILTER = Query(default=None, alias="$filter", max_length=4000, examples=["VehicleCategory eq 'BEST' and Municipality eq 'GM0344'"],
-               description="OData filter: eq ne gt ge lt le, and or not, ( ), in (...), startswith/endswith/contains")
-SELECT = Query(default=None, alias="$select", max_length=1000, examples=["Date,Hour,Value,ValueAttribute"])
-ORDERBY = Query(default=None, alias="$orderby", max_length=1000, examples=["Date desc,Hour"])
-TOP = Query(default=None, alias="$top", ge=0, le=100_000_000)
-SKIP = Query(default=None, alias="$skip", ge=0, le=100_000_000)
-COUNT = Query(default=None, alias="$count", description="true adds @odata.count, the number of matching rows")
-FORMAT = Query(default=None, alias="$format", description="Only json")
+@dataclass(frozen=True)
+class QueryOptions:
+    """The system query options both kinds of entity set take."""
+
+    filter: str | None
+    select: str | None
+    orderby: str | None
+    top: int | None
+    skip: int | None
+    skiptoken: str | None
+    count: bool | None
+    format: str | None
 
 
-def _query_set(request: Request, table: Table, entity_set: str, caller: Caller, filter_: str | None, select: str | None,
-               orderby: str | None, top: int | None, skip: int | None, count: bool | None, format_: str | None) -> Response:
-    """One page of an entity set: the caller's rows, filtered, ordered and paged server-side; nextLink to the next page."""
-    if format_ not in (None, "json", "application/json"):
-        raise _bad("$format takes only json")
-    for option in ("$expand", "$search", "$apply", "$compute"):
-        if option in request.query_params:
-            raise _bad(f"{option} is not supported by this feed; $filter, $select, $orderby, $top, $skip and $count are")
-    ctx: SnapshotContext = request.state.ctx
-    sql, params, columns = _source(table, entity_set, caller)
+def query_options(
+    filter_: str | None = Query(default=None, alias="$filter", max_length=4000,
+                                examples=["VehicleCategory eq 'BEST' and Municipality eq 'GM0344'"],
+                                description="OData filter: eq ne gt ge lt le, and or not, ( ), in (...), startswith/endswith/contains"),
+    select: str | None = Query(default=None, alias="$select", max_length=1000, examples=["Date,Hour,Value,ValueAttribute"]),
+    orderby: str | None = Query(default=None, alias="$orderby", max_length=1000, examples=["Date desc,Hour"]),
+    top: int | None = Query(default=None, alias="$top", ge=0, le=100_000_000),
+    skip: int | None = Query(default=None, alias="$skip", ge=0, le=100_000_000),
+    skiptoken: str | None = Query(default=None, alias="$skiptoken", max_length=200,
+                                  description="Opaque; from @odata.nextLink (the key of the previous page's last row)"),
+    count: bool | None = Query(default=None, alias="$count", description="true adds @odata.count, the number of matching rows"),
+    format_: str | None = Query(default=None, alias="$format", description="Only json"),
+) -> QueryOptions:
+    return QueryOptions(filter_, select, orderby, top, skip, skiptoken, count, format_)
+
+
+def _compile(options: QueryOptions, columns: dict[str, str]) -> tuple[str, list, list[str], list[str]]:
+    """(where, parameters, order items, selected properties) from the options, over the set's properties only."""
     whitelist = {name: Column(f'"{name}"', "number" if edm.startswith("Edm.Int") else "string") for name, edm in columns.items()}
-    where, where_params, order = "true", [], []
+    where, params, order = "true", [], []
     try:
-        if filter_ is not None:
-            where, where_params = compile_filter(filter_, whitelist)
+        if options.filter is not None:
+            where, params = compile_filter(options.filter, whitelist)
     except FilterError as exc:
         raise _bad(f"$filter: {exc}") from None
     try:
-        if orderby is not None:
-            order = compile_orderby(orderby, whitelist)
+        if options.orderby is not None:
+            order = compile_orderby(options.orderby, whitelist)
     except FilterError as exc:
         raise _bad(str(exc)) from None
     chosen = list(columns)
-    if select is not None and select.strip() not in ("", "*"):
-        chosen = [name.strip() for name in select.split(",")]
+    if options.select is not None and options.select.strip() not in ("", "*"):
+        chosen = [name.strip() for name in options.select.split(",")]
         unknown = [name for name in chosen if name not in columns]
         if unknown or len(set(chosen)) != len(chosen):
             raise _bad(f"$select takes distinct property names; unknown {', '.join(unknown) or 'none (a name repeats)'}; "
                        f"properties: {', '.join(columns)}")
+    return where, params, order, chosen
+
+
+def _query_set(request: Request, table: Table, entity_set: str, caller: Caller, options: QueryOptions) -> Response:
+    """One page of an entity set: the caller's rows, filtered, ordered and paged server-side; nextLink to the next page.
+
+    Without $orderby the pages follow the key (`$skiptoken` = the last key served), so a
+    page costs a scan rather than a sort of everything before it; with $orderby they
+    fall back to $skip.
+    """
+    if options.format not in (None, "json", "application/json"):
+        raise _bad("$format takes only json")
+    for option in ("$expand", "$search", "$apply", "$compute"):
+        if option in request.query_params:
+            raise _bad(f"{option} is not supported by this feed; $filter, $select, $orderby, $top, $skip and $count are")
+    if options.skiptoken is not None and options.orderby is not None:
+        raise _bad("$skiptoken comes from @odata.nextLink and does not combine with $orderby; follow the nextLink as given")
+    ctx: SnapshotContext = request.state.ctx
+    sql, params, columns = _source(table, entity_set, caller)
+    where, where_params, order, chosen = _compile(options, columns)
     key = next(iter(columns))
-    order_sql = ", ".join([*order, f'"{key}"'])
-    skip = skip or 0
-    size = PAGE_SIZE if top is None else min(top, PAGE_SIZE)
-    projection = ", ".join(f'"{name}"' for name in chosen)
     selection = f"select * from ({sql}) where {where}"
-    rows = ctx.rows(f"select {projection} from ({selection}) order by {order_sql} limit {size + 1} offset {skip}",
-                    [*params, *where_params])
+    page_where, page_params = ("true", []) if options.skiptoken is None else (f'"{key}" > ?', [options.skiptoken])
+    top, skip = options.top, options.skip or 0
+    size = PAGE_SIZE if top is None else min(top, PAGE_SIZE)
+    projection = ", ".join(f'"{name}"' for name in [*chosen, key])
+    order_sql = ", ".join([*order, f'"{key}"'])
+    rows = ctx.rows(f"select {projection} from ({selection}) where {page_where} order by {order_sql} "
+                    f"limit {size + 1} offset {skip}", [*params, *where_params, *page_params])
     more = len(rows) > size and (top is None or top > size)
     rows = rows[:size]
     request.state.rows = len(rows)
     base = f"{_base(request)}/{table.id}"
     context = f"{base}/$metadata#{entity_set}" + (f"({','.join(chosen)})" if chosen != list(columns) else "")
     body: dict[str, Any] = {"@odata.context": context}
-    if count:
+    if options.count:
         body["@odata.count"] = ctx.rows(f"select count(*) from ({selection})", [*params, *where_params])[0][0]
     body["value"] = [dict(zip(chosen, row)) for row in rows]
     if more:
-        query = {k: v for k, v in request.query_params.items() if k not in ("$skip", "$top")}
-        query["$skip"] = str(skip + size)
+        query = {k: v for k, v in request.query_params.items() if k not in ("$skip", "$top", "$skiptoken")}
+        if options.orderby is None:
+            query["$skiptoken"] = str(rows[-1][-1])
+        else:
+            query["$skip"] = str(skip + size)
         if top is not None:
             query["$top"] = str(top - size)
         body["@odata.nextLink"] = f"{base}/{entity_set}?{urlencode(query)}"
@@ -329,16 +365,14 @@ def _query_set(request: Request, table: Table, entity_set: str, caller: Caller, 
 @router.get("/{table}/Observations", summary="Observations of one table (StatLine long form)", response_model=dict[str, Any],
             response_description="`value`: rows of Id, Measure, the dimensions, Value and ValueAttribute (Value null unless "
                                  "ValueAttribute is None); `@odata.nextLink` while more rows follow (pages of 10,000)")
-def odata_observations(request: Request, table: TableId = PathParam(examples=["T01"]), filter_: str | None = FILTER,
-                       select: str | None = SELECT, orderby: str | None = ORDERBY, top: int | None = TOP, skip: int | None = SKIP,
-                       count: bool | None = COUNT, format_: str | None = FORMAT, caller: Caller = Depends(authenticate)) -> Response:
-    return _query_set(request, TABLES[table], "Observations", caller, filter_, select, orderby, top, skip, count, format_)
+def odata_observations(request: Request, table: TableId = PathParam(examples=["T01"]),
+                       options: QueryOptions = Depends(query_options), caller: Caller = Depends(authenticate)) -> Response:
+    return _query_set(request, TABLES[table], "Observations", caller, options)
 
 
 @router.get("/{table}/{entity_set}", summary="Dimensions, MeasureCodes or a <Dimension>Codes set of one table",
             response_model=dict[str, Any], response_description="`value`: the codes with Identifier, Title and Description")
 def odata_codes(request: Request, table: TableId = PathParam(examples=["T01"]),
-                entity_set: CodeSet = PathParam(examples=["VehicleCategoryCodes"]), filter_: str | None = FILTER,
-                select: str | None = SELECT, orderby: str | None = ORDERBY, top: int | None = TOP, skip: int | None = SKIP,
-                count: bool | None = COUNT, format_: str | None = FORMAT, caller: Caller = Depends(authenticate)) -> Response:
-    return _query_set(request, TABLES[table], entity_set, caller, filter_, select, orderby, top, skip, count, format_)
+                entity_set: CodeSet = PathParam(examples=["VehicleCategoryCodes"]),
+                options: QueryOptions = Depends(query_options), caller: Caller = Depends(authenticate)) -> Response:
+    return _query_set(request, TABLES[table], entity_set, caller, options)
