@@ -99,6 +99,11 @@ def test_paging_by_next_link_reads_every_row_once(feed):
     assert len(reader.pages) > 1 and max(reader.pages) == 10_000, reader.pages
     assert len(rows) == count and len({r["Id"] for r in rows}) == count
     assert sum(r["Value"] or 0 for r in rows) == total
+    ordered = list(reader.rows("T01", select="Id,Date", orderby="Date desc"))  # with $orderby the pages follow $skip
+    assert len(ordered) == count and len({r["Id"] for r in ordered}) == count
+    assert [r["Date"] for r in ordered] == sorted((r["Date"] for r in ordered), reverse=True)
+    mixed = reader.get("T01", "Observations", orderby="Date", skiptoken="0")
+    assert mixed.status_code == 400 and "$skiptoken" in mixed.json()["detail"]
 
 
 @pytest.mark.slow
