@@ -148,23 +148,26 @@ def _entity_sets(table: Table) -> dict[str, tuple[str, dict[str, str]]]:
             **{f"{d.name}Codes": ("DimensionCode", CODE_COLUMNS) for d in table.dimensions}}
 
 
-def _observations_sql(table: Table) -> str:
-    """The table in StatLine's long form: one row per fact row and measure; a suppressed cell has no Value."""
+def _observations_sql(table: Table, entitled: str) -> str:
+    """The table in StatLine's long form: one row per fact row and measure; a suppressed cell has no Value.
+
+    `entitled` (a condition on municipality_code) sits in every part, so another municipality's rows never enter the query.
+    """
     parts = []
     for code, value, status in table.measures:
         dims = ", ".join(f"{d.sql} as {d.name}" for d in table.dimensions)
         parts.append(
             f"select {table.key} || '-{code}' as Id, '{code}' as Measure, {dims}, "
             f"case when {status} = 'published' then {value} end as Value, {STATUS_ATTRIBUTE.format(status)} as ValueAttribute "
-            f"from marts.{table.fact} where {status} is not null")
+            f"from marts.{table.fact} where {status} is not null and {entitled}")
     return " union all ".join(parts)
 
 
-def _entitled(caller: Caller, column: str = "municipality_code") -> tuple[str, list]:
+def _entitled(caller: Caller) -> tuple[str, list]:
     if caller.municipalities is None:
         return "true", []
     allowed = sorted(caller.municipalities)
-    return (f"{column} in ({', '.join('?' for _ in allowed)})", allowed) if allowed else ("false", [])
+    return (f"municipality_code in ({', '.join('?' for _ in allowed)})", allowed) if allowed else ("false", [])
 
 
 def _source(table: Table, entity_set: str, caller: Caller) -> tuple[str, list, dict[str, str]]:
@@ -174,8 +177,8 @@ def _source(table: Table, entity_set: str, caller: Caller) -> tuple[str, list, d
         raise not_found(f"no entity set {entity_set!r} in {table.id}; sets: {', '.join(sets)}")
     columns = sets[entity_set][1]
     if entity_set == "Observations":
-        condition, params = _entitled(caller, "Municipality")
-        return f"select * from ({_observations_sql(table)}) where {condition}", params, columns
+        condition, params = _entitled(caller)
+        return _observations_sql(table, condition), params * len(table.measures), columns
     if entity_set == "Dimensions":
         rows = [(d.name, d.title, _dimension_description(d), d.kind) for d in table.dimensions]
         return _values_sql(len(rows), columns), [v for row in rows for v in row], columns
