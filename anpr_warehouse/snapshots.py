@@ -4,7 +4,7 @@ The warehouse file is locked for writing while `anpr load` or `anpr build` runs,
 and a reader holding it open makes a load fail. So readers (the vendor API,
 analysts) never open it: `anpr build` ends by publishing a snapshot,
 
-    <warehouse dir>/snapshots/<id>/<warehouse stem>.duckdb   marts.*, raw.cbs_deliveries (the register)
+    <warehouse dir>/snapshots/<id>/<warehouse stem>.duckdb   marts.*, raw.cbs_deliveries (the register), what flows, audits
     <warehouse dir>/snapshots/<id>/semantic_manifest.json    the metric definitions it was built with
     <warehouse dir>/snapshots/<id>/manifest.json             dbt's docs of every column
     <warehouse dir>/snapshots/<id>/COMPLETE                  written last: the snapshot is whole
@@ -43,6 +43,9 @@ GRACE_SECONDS = 600
 COPIED_SCHEMAS = ("marts",)
 REGISTER_SOURCE = "raw.cbs_deliveries"
 REGISTER_COPY = "raw.cbs_deliveries"  # same name as in the warehouse: analysts' queries and export.py work unchanged
+# Further relations readers use, copied under the same names when the warehouse has them: what flows to the
+# marts (the export manifest and the report name their source deliveries from it) and the load audits.
+READER_RELATIONS = ("staging.stg_cbs__deliveries", "raw.cbs_delivery_audits")
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,13 @@ def _copy_tables(warehouse: Path, database: Path) -> dict[str, list]:
         ).fetchall()
         copies = [(f'"{schema}"."{name}"', f'snap."{schema}"."{name}"') for schema, name in relations]
         copies.append((REGISTER_SOURCE, f"snap.{REGISTER_COPY}"))
-        for schema in {*COPIED_SCHEMAS, REGISTER_COPY.split(".")[0]}:
+        present = {f"{schema}.{name}" for schema, name in con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = current_database() union all "
+            "select schema_name, view_name from duckdb_views() where database_name = current_database()"
+        ).fetchall()}
+        extra = [relation for relation in READER_RELATIONS if relation in present]
+        copies += [(relation, f"snap.{relation}") for relation in extra]
+        for schema in {*COPIED_SCHEMAS, REGISTER_COPY.split(".")[0], *(relation.split(".")[0] for relation in extra)}:
             con.execute(f'create schema if not exists snap."{schema}"')
         tables = {}
         for source, copy in copies:

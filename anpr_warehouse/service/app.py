@@ -25,7 +25,7 @@ API_VERSION = "1.0.0"
 API_DESCRIPTION = """\
 Enriched ANPR statistics for Dutch city logistics (CBS deliveries), for digital-twin vendors and analysts.
 
-* **Authentication**: every `/v1` and `/ogc` operation needs `Authorization: Bearer <key>`; the operator
+* **Authentication**: every `/v1`, `/ogc` and `/odata` operation needs `Authorization: Bearer <key>`; the operator
   creates keys with `anpr keys create --vendor NAME`. The spec (`/v1/openapi.json`) and this reference
   (`/v1/docs`) are public.
 * **Entitlement**: a vendor key sees only the municipalities of its `vendors.yml` entry. Any other
@@ -86,7 +86,7 @@ class SnapshotAndLog:
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path.startswith("/v1/") or path.startswith("/ogc")) or path in PUBLIC_PATHS:
+        if scope["type"] != "http" or not path.startswith(("/v1/", "/ogc", "/odata/")) or path in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -133,7 +133,7 @@ class SnapshotAndLog:
 
 
 def create_app(warehouse: Path, vendors: Path, rate_per_second: float = 50.0, burst: int = 100) -> FastAPI:
-    from . import routes_ogc, routes_v1, spec_html
+    from . import routes_odata, routes_ogc, routes_v1, spec_html
 
     app = FastAPI(title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION, openapi_url=None, docs_url=None,
                   redoc_url=None, servers=[{"url": "/", "description": "this service"}],
@@ -142,6 +142,7 @@ def create_app(warehouse: Path, vendors: Path, rate_per_second: float = 50.0, bu
     problems.install(app)
     app.include_router(routes_v1.router, dependencies=[Depends(authenticate)], responses=COMMON_RESPONSES)
     app.include_router(routes_ogc.router, dependencies=[Depends(authenticate)], responses=COMMON_RESPONSES)
+    app.include_router(routes_odata.router, dependencies=[Depends(authenticate)], responses=COMMON_RESPONSES)
 
     base_openapi = app.openapi
 
