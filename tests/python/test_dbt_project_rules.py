@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,13 +44,23 @@ def test_naming_and_directory_conventions(manifest):
             pytest.fail(f"{name} is outside staging/, harmonised/ and marts/: {path}")
 
 
-def test_one_yaml_per_folder(manifest):
-    folders: dict[Path, set[str]] = {}
+def test_every_model_has_its_yaml_beside_its_sql(manifest):
+    """A model is the unit of change: `<model>.sql` and `<model>.yml` side by side, nothing shared."""
     for node in _models(manifest).values():
-        folders.setdefault(Path(node["original_file_path"]).parent, set()).add(node["patch_path"].split("://")[-1])
-    for folder, yamls in folders.items():
-        assert len(yamls) == 1, f"{folder} has models documented in {yamls}"
-        assert Path(next(iter(yamls))).name.startswith("_"), yamls
+        sql = Path(node["original_file_path"])
+        assert node["patch_path"], f"{node['name']} has no YAML"
+        yml = Path(node["patch_path"].split("://")[-1])
+        assert yml == sql.with_suffix(".yml"), f"{node['name']} is documented in {yml}, not beside {sql}"
+
+
+def test_yaml_written_for_people():
+    """Short files, no anchors (one edit must not change another model's tests), no YAML dumper leftovers."""
+    for path in sorted((PROJECT_ROOT / "models").rglob("*.yml")):
+        text = path.read_text()
+        name = path.relative_to(PROJECT_ROOT)
+        assert len(text.splitlines()) <= 400, f"{name} has {len(text.splitlines())} lines (at most 400)"
+        assert not re.search(r"(:|-)\s+[&*]id\d+", text), f"{name} uses YAML anchors/aliases"
+        assert not re.search(r"^(models|semantic_models|metrics|unit_tests|sources):\n- ", text, re.M), f"{name} has unindented lists"
 
 
 def test_every_model_and_column_documented(manifest):
