@@ -98,3 +98,69 @@ def test_marts_have_enforced_contracts(manifest):
         if node["name"].startswith(("fct_", "dim_")):
             assert node["config"]["contract"]["enforced"], f"{node['name']} has no enforced contract"
             assert all(c.get("data_type") for c in node["columns"].values()), node["name"]
+
+
+@pytest.fixture(scope="module")
+def semantic(manifest) -> dict:
+    """The semantic manifest `dbt parse` wrote next to the manifest: metrics and semantic models by name."""
+    data = json.loads((PROJECT_ROOT / "target" / "semantic_manifest.json").read_text())
+    return {
+        "metrics": {m["name"]: m for m in data["metrics"]},
+        "measure_owner": {ms["name"]: sm["name"] for sm in data["semantic_models"] for ms in sm["measures"]},
+    }
+
+
+def _meta(metric: dict) -> dict:
+    return (metric.get("config") or {}).get("meta") or {}
+
+
+def _filters(metric: dict) -> list[str]:
+    """The metric's where filters, whitespace-insensitive (YAML blocks break them over lines)."""
+    return sorted(" ".join(f["where_sql_template"].split()) for f in (metric.get("filter") or {}).get("where_filters", []))
+
+
+def _inputs(metric: dict, metrics: dict) -> list[dict]:
+    """The simple metrics a derived or ratio metric is computed from, transitively."""
+    params = metric["type_params"]
+    if metric["type"] == "simple":
+        return [metric]
+    names = [m["name"] for m in params.get("metrics") or []]
+    names += [params[k]["name"] for k in ("numerator", "denominator") if params.get(k)]
+    return [leaf for name in names for leaf in _inputs(metrics[name], metrics)]
+
+
+def test_every_metric_marks_whether_it_is_public(semantic):
+    for name, metric in semantic["metrics"].items():
+        meta = _meta(metric)
+        assert isinstance(meta.get("public"), bool), f"{name}: config.meta.public must be true or false"
+        if "companion_of" in meta or meta.get("grain_guard"):
+            assert meta["public"] is False, f"{name} is a companion or guard and must not be public"
+
+
+def test_every_simple_metric_is_guarded_by_a_companion_over_the_same_cells(semantic):
+    """The lower-bound guarantee: a companion counts the confidential cells of exactly the cells its metric sums."""
+    metrics, owner = semantic["metrics"], semantic["measure_owner"]
+    for name, metric in metrics.items():
+        meta = _meta(metric)
+        if metric["type"] != "simple" or "companion_of" in meta:
+            continue
+        companion_name = meta.get("confidential_cells_metric")
+        assert companion_name in metrics, f"{name} has no confidential-cell companion"
+        companion = metrics[companion_name]
+        assert _meta(companion).get("companion_of") == name, f"{companion_name} does not say it is the companion of {name}"
+        measure, cells = metric["type_params"]["measure"]["name"], companion["type_params"]["measure"]["name"]
+        assert owner[measure] == owner[cells], f"{name} sums {owner[measure]} but {companion_name} counts {owner[cells]}"
+        assert "confidential" in cells, f"{companion_name} counts {cells}, not confidential cells"
+        assert _filters(metric) == _filters(companion), f"{name} and {companion_name} filter differently"
+
+
+def test_every_public_computed_metric_carries_its_inputs_companions(semantic):
+    """A ratio or derived metric is a lower bound when any of its inputs is: it must carry their companions."""
+    metrics = semantic["metrics"]
+    for name, metric in metrics.items():
+        meta = _meta(metric)
+        if metric["type"] == "simple" or not meta.get("public"):
+            continue
+        inputs = [m for m in _inputs(metric, metrics) if not _meta(m).get("grain_guard")]
+        needed = {_meta(m)["confidential_cells_metric"] for m in inputs}
+        assert set(meta.get("confidential_cells_metrics", [])) == needed, f"{name} carries the wrong confidential-cell companions"
