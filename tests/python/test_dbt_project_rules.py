@@ -164,3 +164,17 @@ def test_every_public_computed_metric_carries_its_inputs_companions(semantic):
         inputs = [m for m in _inputs(metric, metrics) if not _meta(m).get("grain_guard")]
         needed = {_meta(m)["confidential_cells_metric"] for m in inputs}
         assert set(meta.get("confidential_cells_metrics", [])) == needed, f"{name} carries the wrong confidential-cell companions"
+
+
+def test_standard_questions_are_the_saved_queries(manifest, semantic):
+    """Python reads the questions from the manifest: every saved query becomes one, asking public metrics only."""
+    from anpr_warehouse.standard_questions import read_questions
+
+    questions = read_questions(PROJECT_ROOT / "target" / "manifest.json")
+    saved = {n["name"] for n in manifest["saved_queries"].values() if n["package_name"] == "anpr_warehouse"}
+    assert {q.name for q in questions} == saved and len(saved) >= 10
+    for question in questions:
+        for metric in question.metrics + ((question.part_of,) if question.part_of else ()):
+            assert _meta(semantic["metrics"][metric]).get("public") is True, f"{question.name} asks non-public {metric}"
+        if question.part_of:
+            assert question.part_dimension in question.group_by, f"{question.name}: part_dimension not grouped by"
