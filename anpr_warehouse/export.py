@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .dbt_manifest import vendor_package_tables
 from .differencing import withhold
 from .entitlements import VENDORS_FILE, Vendor, entitled_municipalities
 from .errors import UserError
@@ -36,11 +37,8 @@ CELL_STATUSES = {
     "impossible": "The combination cannot occur.",
     "unknown": "CBS does not know the value.",
 }
-FACTS = ("fct_passages_hourly", "fct_passages_by_fuel", "fct_emission_profile", "fct_sector_profile", "fct_origin_profile",
-         "fct_visit_frequency", "fct_ze_access")
-MUNICIPALITY_DIMS = ("dim_location", "dim_zone", "dim_municipality")
-CODE_DIMS = ("dim_vehicle_category", "dim_fuel_type", "dim_emission_class", "dim_first_admission_year", "dim_sbi_section",
-             "dim_owner_region", "dim_owner_type", "dim_visit_day_class")
+# The package's tables are the dbt exposure `vendor_package` (models/exposures.yml), not a list kept here.
+FACTS, MUNICIPALITY_DIMS, CODE_DIMS = vendor_package_tables()
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,13 @@ confidential cell can be recovered as "total minus visible parts".
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
+from .dbt_manifest import PACKAGE, read_manifest
 from .errors import UserError
 from .metrics import MetricLayer, MetricResult
-from .paths import PROFILES_DIR, PROJECT_ROOT
 
-MANIFEST = PROJECT_ROOT / "target" / "manifest.json"
 _GROUP_BY_ITEM = re.compile(r"""(TimeDimension|Dimension|Entity)\(\s*'([^']+)'\s*(?:,\s*'([^']+)'\s*)?\)""")
 
 
@@ -60,25 +56,13 @@ def question_from_saved_query(node: dict) -> Question:
     )
 
 
-def read_questions(manifest_path: Path = MANIFEST) -> tuple[Question, ...]:
-    """Every saved query of this project in dbt's manifest, by name (dbt parses first when there is no manifest yet)."""
-    if not manifest_path.exists():
-        _parse_project()
-    nodes = json.loads(manifest_path.read_text()).get("saved_queries", {}).values()
-    questions = [question_from_saved_query(n) for n in nodes if n["package_name"] == "anpr_warehouse"]
+def read_questions(manifest: dict | None = None) -> tuple[Question, ...]:
+    """Every saved query of this project in dbt's manifest, by name."""
+    nodes = (manifest or read_manifest()).get("saved_queries", {}).values()
+    questions = [question_from_saved_query(n) for n in nodes if n["package_name"] == PACKAGE]
     if not questions:
-        raise UserError(f"no saved queries in {manifest_path}; run 'dbt parse' (or 'anpr build')")
+        raise UserError("no saved queries in target/manifest.json; run 'dbt parse' (or 'anpr build')")
     return tuple(sorted(questions, key=lambda q: q.name))
-
-
-def _parse_project() -> None:
-    """`dbt parse` writes target/manifest.json; it reads no warehouse, so any path will do."""
-    from dbt.cli.main import dbtRunner
-
-    os.environ.setdefault("ANPR_WAREHOUSE", str(PROJECT_ROOT / "warehouse" / "anpr.duckdb"))
-    result = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROFILES_DIR)])
-    if not result.success:
-        raise UserError(f"dbt parse failed: {result.exception or 'see the messages above'}")
 
 
 def __getattr__(name: str):

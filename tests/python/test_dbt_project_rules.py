@@ -107,6 +107,7 @@ def semantic(manifest) -> dict:
     return {
         "metrics": {m["name"]: m for m in data["metrics"]},
         "measure_owner": {ms["name"]: sm["name"] for sm in data["semantic_models"] for ms in sm["measures"]},
+        "measure_model": {ms["name"]: sm["node_relation"]["alias"] for sm in data["semantic_models"] for ms in sm["measures"]},
     }
 
 
@@ -170,7 +171,7 @@ def test_standard_questions_are_the_saved_queries(manifest, semantic):
     """Python reads the questions from the manifest: every saved query becomes one, asking public metrics only."""
     from anpr_warehouse.standard_questions import read_questions
 
-    questions = read_questions(PROJECT_ROOT / "target" / "manifest.json")
+    questions = read_questions(manifest)
     saved = {n["name"] for n in manifest["saved_queries"].values() if n["package_name"] == "anpr_warehouse"}
     assert {q.name for q in questions} == saved and len(saved) >= 10
     for question in questions:
@@ -178,3 +179,52 @@ def test_standard_questions_are_the_saved_queries(manifest, semantic):
             assert _meta(semantic["metrics"][metric]).get("public") is True, f"{question.name} asks non-public {metric}"
         if question.part_of:
             assert question.part_dimension in question.group_by, f"{question.name}: part_dimension not grouped by"
+
+
+def _models_behind(metric: dict, semantic: dict) -> set[str]:
+    """The models whose semantic models a metric reads (through derived and ratio inputs)."""
+    return {semantic["measure_model"][m["type_params"]["measure"]["name"]] for m in _inputs(metric, semantic["metrics"])}
+
+
+def _exposures(manifest) -> dict[str, dict]:
+    return {e["name"]: e for e in manifest["exposures"].values() if e["package_name"] == "anpr_warehouse"}
+
+
+def test_every_exposure_depends_on_what_its_saved_queries_read(manifest, semantic):
+    """A consumer's exposure lists every model behind the questions it asks, and the time spine."""
+    saved = {n["name"]: n for n in manifest["saved_queries"].values()}
+    exposures = _exposures(manifest)
+    assert {"vendor_package", "vendor_api", "report_overview", "report_locations"} <= set(exposures)
+    for name, exposure in exposures.items():
+        asked = exposure["config"]["meta"].get("saved_queries")
+        asked = sorted(saved) if asked == "all" else asked
+        assert asked and set(asked) <= set(saved), f"exposure {name} names unknown saved queries {asked}"
+        refs = {ref["name"] for ref in exposure["refs"]}
+        needed = {"dim_date"}
+        for query in asked:
+            for metric in saved[query]["query_params"]["metrics"]:
+                needed |= _models_behind(semantic["metrics"][metric], semantic)
+        assert needed <= refs, f"exposure {name} misses {sorted(needed - refs)}"
+
+
+def test_export_tables_are_the_vendor_package_exposure(manifest):
+    from anpr_warehouse.dbt_manifest import vendor_package_tables
+
+    facts, by_municipality, code_lists = vendor_package_tables(manifest)
+    exported = set(facts + by_municipality + code_lists)
+    declared = {r["name"] for r in _exposures(manifest)["vendor_package"]["refs"]}
+    assert exported == {n for n in declared if n.startswith(("fct_", "dim_"))} - {"dim_date"}
+    assert all(f.startswith("fct_") for f in facts) and "dim_location" in by_municipality and "dim_fuel_type" in code_lists
+
+
+def test_building_one_consumer_selects_only_what_it_reads():
+    dbt = Path(sys.executable).parent / "dbt"
+    proc = subprocess.run(
+        [str(dbt), "ls", "-s", "+exposure:report_time_profile", "--resource-type", "model", "--output", "name", "--quiet",
+         "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT / "profiles")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    selected = set(proc.stdout.split())
+    assert {"fct_passages_hourly", "int_passages_hourly", "stg_cbs__t01_observations", "dim_date"} <= selected
+    assert not selected & {"fct_ze_access", "fct_origin_profile", "int_ze_access_cells"}, selected
