@@ -113,11 +113,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="where to write this run's fingerprint (JSON)")
     parser.add_argument("--warehouse", type=Path, help="fingerprint this built warehouse instead of building the sample")
+    parser.add_argument("--workdir", type=Path, help="build the sample here and keep it (default: a temporary folder)")
     parser.add_argument("--compare", type=Path, help="a baseline fingerprint to compare with")
     args = parser.parse_args()
     baseline = json.loads(args.compare.read_text()) if args.compare else None
     with tempfile.TemporaryDirectory(prefix="compare_marts_") as tmp:
-        warehouse = args.warehouse or build_sample(Path(tmp))
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        warehouse = args.warehouse or build_sample(workdir)
         fingerprint = {
             "tables": table_fingerprints(warehouse, baseline["tables"] if baseline else None),
             "questions": question_answers(warehouse),

@@ -32,7 +32,10 @@ def test_naming_and_directory_conventions(manifest):
     for node in _models(manifest).values():
         path, name = Path(node["original_file_path"]), node["name"]
         layer = path.parts[1]
-        if layer == "staging":
+        if layer == "staging" and path.parts[3] == "base":
+            source = path.parts[2]
+            assert name.startswith(f"base_{source}__"), f"{name} in {path} must be base_{source}__<entity>s"
+        elif layer == "staging":
             source = path.parts[2]
             assert name.startswith(f"stg_{source}__"), f"{name} in {path} must be stg_{source}__<entity>s"
             assert name.endswith("s"), f"{name}: staging models name their entity in plural"
@@ -82,14 +85,17 @@ def test_every_model_tested(manifest):
     assert not untested, f"models without tests: {untested}"
 
 
-def test_marts_never_read_sources_and_staging_never_reads_staging(manifest):
+def test_marts_never_read_sources_and_staging_reads_only_base_models(manifest):
     models = _models(manifest)
     for key, node in models.items():
         parents = node["depends_on"]["nodes"]
         name = node["name"]
         if name.startswith(("fct_", "dim_", "int_")):
             assert not [p for p in parents if p.startswith("source.")], f"{name} reads a source directly"
-        if name.startswith("stg_"):
+        if name.startswith("stg_"):  # a staging model reads its source and at most the source's base models
+            assert not [p for p in parents if p.startswith("model.") and not p.split(".")[-1].startswith("base_")], \
+                f"{name} depends on a model that is not a base model"
+        if name.startswith("base_"):
             assert not [p for p in parents if p.startswith("model.")], f"{name} depends on another model"
 
 
