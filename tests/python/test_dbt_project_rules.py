@@ -234,3 +234,11 @@ def test_building_one_consumer_selects_only_what_it_reads():
     selected = set(proc.stdout.split())
     assert {"fct_passages_hourly", "int_passages_hourly", "stg_cbs__t01_observations", "dim_date"} <= selected
     assert not selected & {"fct_ze_access", "fct_origin_profile", "int_ze_access_cells"}, selected
+
+
+def test_minimal_dataset_doc_is_up_to_date(manifest):
+    """docs/minimal-dataset.md is generated from the exposures' lineage; regenerate it when the graph changes."""
+    from anpr_warehouse.minimal_dataset import OUTPUT, render
+
+    assert OUTPUT.read_text(encoding="utf-8") == render(manifest), (
+        "docs/minimal-dataset.md is out of date: run `.venv/bin/python -m anpr_warehouse.minimal_dataset`")
