@@ -242,3 +242,10 @@ def test_minimal_dataset_doc_is_up_to_date(manifest):
 
     assert OUTPUT.read_text(encoding="utf-8") == render(manifest), (
         "docs/minimal-dataset.md is out of date: run `.venv/bin/python -m anpr_warehouse.minimal_dataset`")
+
+
+def test_every_mart_reaches_vendors(manifest):
+    """A new mart that the vendor-package exposure does not name would silently never reach a vendor."""
+    marts = {n["name"] for n in _models(manifest).values() if n["name"].startswith(("fct_", "dim_"))}
+    declared = {r["name"] for r in _exposures(manifest)["vendor_package"]["refs"]}
+    assert marts <= declared, f"marts missing from exposure vendor_package: {sorted(marts - declared)}"
