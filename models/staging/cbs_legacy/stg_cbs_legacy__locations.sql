@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('cbs', 'cbs_legacy_locaties') }}
+    select * from {{ source('cbs_legacy', 'cbs_legacy_locaties') }}
 ),
 
 current_deliveries as (
