@@ -22,10 +22,17 @@ VENDOR_PACKAGE = "vendor_package"
 
 @lru_cache(maxsize=1)
 def read_manifest() -> dict:
-    """target/manifest.json; `dbt parse` writes it first on a fresh checkout (parsing reads no warehouse)."""
-    if not MANIFEST.exists():
+    """target/manifest.json; `dbt parse` writes it first on a fresh checkout (parsing reads no warehouse).
+
+    A manifest from before the project declared its consumers (no exposure `vendor_package`) is parsed again.
+    """
+    if not MANIFEST.exists() or not _declares_consumers(json.loads(MANIFEST.read_text())):
         _parse_project()
     return json.loads(MANIFEST.read_text())
+
+
+def _declares_consumers(manifest: dict) -> bool:
+    return f"exposure.{PACKAGE}.{VENDOR_PACKAGE}" in manifest.get("exposures", {}) and bool(manifest.get("saved_queries"))
 
 
 def _parse_project() -> None:
