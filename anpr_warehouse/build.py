@@ -35,7 +35,8 @@ from .warehouse import DEFAULT_WAIT_SECONDS, busy_from, is_lock_error, wait_unti
 MAX_ROUNDS = 6
 DELIVERIES_VIEW = "staging.stg_cbs__deliveries"
 # The register is checked by tests of its own; their failure is the warehouse's problem, not a delivery's.
-REGISTER_NODES = ("source.anpr_warehouse.cbs.cbs_deliveries", "model.anpr_warehouse.stg_cbs__deliveries")
+REGISTER_NODES = ("source.anpr_warehouse.cbs.cbs_deliveries", "model.anpr_warehouse.stg_cbs__deliveries",
+                  "model.anpr_warehouse.base_cbs__flowing_deliveries")
 # Ways a row says which delivery it belongs to, most precise first.
 IDENTITIES = (
     ("delivery_id",),

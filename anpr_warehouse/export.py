@@ -24,6 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .audit.register import delivery_audits
+from .dbt_manifest import vendor_package_tables
 from .differencing import withhold
 from .entitlements import VENDORS_FILE, Vendor, entitled_municipalities
 from .errors import UserError
@@ -48,11 +49,8 @@ CSV_NOTE = (
     "apostrophe (') so no spreadsheet runs it as a formula; remove that one apostrophe to get the value. Number "
     "columns are never changed. Parquet, JSON and GeoJSON files hold every value as it is."
 )
-FACTS = ("fct_passages_hourly", "fct_passages_by_fuel", "fct_emission_profile", "fct_sector_profile", "fct_origin_profile",
-         "fct_visit_frequency", "fct_ze_access")
-MUNICIPALITY_DIMS = ("dim_location", "dim_zone", "dim_municipality")
-CODE_DIMS = ("dim_vehicle_category", "dim_fuel_type", "dim_emission_class", "dim_first_admission_year", "dim_sbi_section",
-             "dim_owner_region", "dim_owner_type", "dim_visit_day_class")
+# The package's tables are the dbt exposure `vendor_package` (models/exposures.yml), not a list kept here.
+FACTS, MUNICIPALITY_DIMS, CODE_DIMS = vendor_package_tables()
 
 
 @dataclass(frozen=True)

@@ -171,11 +171,8 @@ class MetricLayer:
         return {m["name"]: m for m in self.semantic_manifest_doc["metrics"]}
 
     def public_metrics(self) -> list[dict]:
-        """Metrics meant for users: not the confidential-cell companions or the unguarded raw inputs."""
-        return [
-            m for m in self.definitions.values()
-            if "companion_of" not in _meta(m) and not m["name"].endswith("_raw") and not m["name"].endswith("zone_months")
-        ]
+        """Metrics meant for users (`meta.public`): not the confidential-cell companions or the unguarded raw inputs."""
+        return [m for m in self.definitions.values() if _is_public(m)]
 
     def group_by_names(self, metric: str) -> list[str]:
         """The dimension names MetricFlow accepts for grouping `metric` (metric_time at its finest grain)."""
@@ -248,6 +245,14 @@ def _manifest_database() -> str | None:
 
 def _meta(definition: dict) -> dict:
     return (definition.get("config") or {}).get("meta") or {}
+
+
+def _is_public(definition: dict) -> bool:
+    """`meta.public` decides; a definition without it falls back to the old naming rule (companions, *_raw, *zone_months)."""
+    meta, name = _meta(definition), definition["name"]
+    if "public" in meta:
+        return bool(meta["public"])
+    return "companion_of" not in meta and not name.endswith("_raw") and not name.endswith("zone_months")
 
 
 def _number(value):

@@ -1,17 +1,25 @@
 """The standard questions municipalities ask (domain.md, "What municipalities want to see").
 
-One list, used by the vendor exports and the report alike, so a vendor's package
-and the municipality's own dashboard show the same numbers from the same queries.
-A question may name its total: then its rows are parts of that total, and the
-differencing guard checks that no single confidential cell can be recovered as
-"total minus visible parts".
+They are defined once, as `saved_queries` of the dbt semantic layer
+(models/marts/standard_questions.yml), so `mf validate-configs` checks every metric
+and group-by at build time instead of an export finding a typo. This module reads
+them from dbt's manifest and asks them per municipality (and month), so a vendor's
+package, the municipality's own dashboard and the HTTP service show the same numbers
+from the same queries. A question may name its total (`config.meta.part_of`): then
+its rows are parts of that total, and the differencing guard checks that no single
+confidential cell can be recovered as "total minus visible parts".
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from .dbt_manifest import PACKAGE, read_manifest
+from .errors import UserError
 from .metrics import MetricLayer, MetricResult
+
+_GROUP_BY_ITEM = re.compile(r"""(TimeDimension|Dimension|Entity)\(\s*'([^']+)'\s*(?:,\s*'([^']+)'\s*)?\)""")
 
 
 @dataclass(frozen=True)
@@ -22,45 +30,47 @@ class Question:
     group_by: tuple[str, ...]
     part_of: str | None = None  # metric giving the total these rows are parts of (same query minus `part_dimension`)
     part_dimension: str | None = None
+    where: tuple[str, ...] = ()  # the saved query's own filters; the municipality and month are added per request
 
 
-QUESTIONS = (
-    Question("overview_month", "Overzicht per maand",
-             ("passages", "logistics_passages", "passages_change_vs_previous_month", "logistics_passages_change_vs_previous_month",
-              "zero_emission_share", "logistics_zero_emission_share"), ("metric_time__month",)),
-    Question("overview_day", "Passages per dag", ("passages", "logistics_passages"), ("metric_time__day",)),
-    Question("time_profile", "Tijdprofiel (uur x dag van de week)", ("category_passages",),
-             ("passage_hourly__day_of_week", "passage_hourly__hour_of_day", "vehicle_category")),
-    Question("vehicle_mix_category", "Voertuigcategorie", ("category_passages",), ("metric_time__month", "vehicle_category"),
-             part_of="passages", part_dimension="vehicle_category"),
-    Question("vehicle_mix_fuel", "Brandstof", ("fuel_passages",), ("metric_time__month", "fuel_type"),
-             part_of="fuel_total_passages", part_dimension="fuel_type"),
-    Question("vehicle_mix_emission", "Emissieklasse", ("emission_class_passages",), ("zone", "metric_time__month", "emission_class"),
-             part_of="zone_passages", part_dimension="emission_class"),
-    Question("vehicle_mix_first_admission", "Jaar van eerste toelating", ("first_admission_passages",),
-             ("zone", "metric_time__month", "first_admission_year"), part_of="zone_passages", part_dimension="first_admission_year"),
-    Question("zone_overview", "Zone: binnenkomende voertuigen",
-             ("zone_passages", "zone_logistics_passages", "unique_vehicles", "unique_logistics_vehicles"), ("zone", "metric_time__month")),
-    Question("ze_access", "ZE-zone: toegang nu en na de volgende regelwijziging",
-             ("ze_allowed_share", "ze_transition_share", "ze_not_allowed_share", "ze_unknown_share",
-              "ze_allowed_share_next", "ze_transition_share_next", "ze_not_allowed_share_next", "ze_unknown_share_next"),
-             ("zone", "metric_time__month")),
-    Question("ze_access_by_category", "ZE-zone: toegang per voertuigcategorie",
-             ("ze_allowed_passages", "ze_transition_passages", "ze_not_allowed_passages", "ze_unknown_passages", "ze_total_passages",
-              "ze_allowed_passages_next", "ze_transition_passages_next", "ze_not_allowed_passages_next", "ze_unknown_passages_next",
-              "ze_total_passages_next"),
-             ("zone", "metric_time__month", "vehicle_category")),
-    Question("sectors", "Sectoren (SBI)", ("sector_passages", "logistics_sector_passages"), ("zone", "metric_time__month", "sbi_section"),
-             part_of="zone_passages", part_dimension="sbi_section"),
-    Question("origin", "Herkomst", ("origin_passages",), ("zone", "metric_time__month", "owner_region"),
-             part_of="origin_total_passages", part_dimension="owner_region"),
-    Question("origin_shares", "Herkomst: aandelen", ("own_municipality_share", "abroad_share"), ("zone", "metric_time__month")),
-    Question("visit_frequency", "Bezoekfrequentie", ("visit_class_vehicles",), ("zone", "metric_time__month", "visit_day_class"),
-             part_of="unique_vehicles", part_dimension="visit_day_class"),
-    Question("visit_frequency_share", "Aandeel frequente bezoekers", ("frequent_visitor_share",), ("zone", "metric_time__month")),
-    Question("locations", "Per cameralocatie", ("passages", "logistics_passages"), ("location", "metric_time__month")),
-    Question("locations_zero_emission", "Per cameralocatie: zero-emissie", ("zero_emission_share",), ("location", "metric_time__month")),
-)
+def group_by_name(item: str) -> str:
+    """A saved query's group-by item as MetricFlow's query name: TimeDimension('metric_time', 'month') -> metric_time__month."""
+    match = _GROUP_BY_ITEM.fullmatch(item.strip())
+    if not match:
+        raise UserError(f"saved query group-by {item!r} is not Dimension(...), TimeDimension(...) or Entity(...)")
+    kind, name, grain = match.groups()
+    return f"{name}__{grain}" if kind == "TimeDimension" and grain else name
+
+
+def question_from_saved_query(node: dict) -> Question:
+    params, meta = node["query_params"], (node.get("config") or {}).get("meta") or {}
+    where = (params.get("where") or {}).get("where_filters") or []
+    return Question(
+        name=node["name"],
+        title_nl=node.get("label") or node["name"],
+        metrics=tuple(params["metrics"]),
+        group_by=tuple(group_by_name(item) for item in params["group_by"]),
+        part_of=meta.get("part_of"),
+        part_dimension=meta.get("part_dimension"),
+        where=tuple(f["where_sql_template"] for f in where),
+    )
+
+
+def read_questions(manifest: dict | None = None) -> tuple[Question, ...]:
+    """Every saved query of this project in dbt's manifest, by name."""
+    nodes = (manifest or read_manifest()).get("saved_queries", {}).values()
+    questions = [question_from_saved_query(n) for n in nodes if n["package_name"] == PACKAGE]
+    if not questions:
+        raise UserError("no saved queries in target/manifest.json; run 'dbt parse' (or 'anpr build')")
+    return tuple(sorted(questions, key=lambda q: q.name))
+
+
+def __getattr__(name: str):
+    """QUESTIONS is read from the manifest on first use, then kept (importing this module stays cheap)."""
+    if name == "QUESTIONS":
+        questions = globals()["QUESTIONS"] = read_questions()
+        return questions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def month_filter(municipality: str, month_start: str | None) -> list[str]:
@@ -72,7 +82,7 @@ def month_filter(municipality: str, month_start: str | None) -> list[str]:
 
 
 def answer(layer: MetricLayer, question: Question, municipality: str, month_start: str | None) -> MetricResult:
-    return layer.query(list(question.metrics), list(question.group_by), month_filter(municipality, month_start))
+    return layer.query(list(question.metrics), list(question.group_by), list(question.where) + month_filter(municipality, month_start))
 
 
 def total_for(layer: MetricLayer, question: Question, municipality: str, month_start: str | None) -> MetricResult | None:
@@ -80,4 +90,4 @@ def total_for(layer: MetricLayer, question: Question, municipality: str, month_s
     if not question.part_of:
         return None
     group_by = [g for g in question.group_by if g != question.part_dimension]
-    return layer.query([question.part_of], group_by, month_filter(municipality, month_start))
+    return layer.query([question.part_of], group_by, list(question.where) + month_filter(municipality, month_start))

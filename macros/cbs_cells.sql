@@ -1,24 +1,5 @@
 {#- Decoding of CBS cells, shared by every staging and harmonised model. -#}
 
-{#-
-    The deliveries that flow on, one per municipality and month: the newest delivery that either passed a
-    build (build_status 'ok') or is the current one and was not built yet. So a current delivery whose build
-    failed (anpr build marks it 'failed') gives way to the last one that built ok; without one the month is
-    absent. The one definition of what staging passes on (stg_cbs__deliveries.is_flowing uses it too).
--#}
-{% macro current_deliveries() %}
-    select
-        delivery_id,
-        municipality_code,
-        period_code,
-        period_start,
-        layout,
-        sdc_rounding_base
-    from {{ source('cbs', 'cbs_deliveries') }}
-    where build_status = 'ok' or (status = 'current' and build_status is null)
-    qualify row_number() over (partition by municipality_code, period_code order by version desc) = 1
-{% endmacro %}
-
 {#- CBS ValueAttribute -> cell status: published, confidential, impossible or unknown. -#}
 {% macro cbs_cell_status(value_attribute) -%}
     case {{ value_attribute }}

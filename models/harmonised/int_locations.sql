@@ -5,7 +5,7 @@ v1_locations as (
 ),
 
 legacy_locations as (
-    select * from {{ ref('stg_cbs__legacy_locations') }}
+    select * from {{ ref('stg_cbs_legacy__locations') }}
 ),
 
 direction_map as (

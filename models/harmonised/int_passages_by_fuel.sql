@@ -19,7 +19,7 @@ v1_observations as (
 ),
 
 legacy_rows as (
-    select * from {{ ref('stg_cbs__legacy_fuel_rows') }}
+    select * from {{ ref('stg_cbs_legacy__fuel_rows') }}
 ),
 
 legacy_code_map as (

@@ -16,7 +16,7 @@ v1_observations as (
 ),
 
 legacy_rows as (
-    select * from {{ ref('stg_cbs__legacy_hourly_rows') }}
+    select * from {{ ref('stg_cbs_legacy__hourly_rows') }}
 ),
 
 legacy_code_map as (

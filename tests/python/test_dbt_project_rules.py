@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,10 @@ def test_naming_and_directory_conventions(manifest):
     for node in _models(manifest).values():
         path, name = Path(node["original_file_path"]), node["name"]
         layer = path.parts[1]
-        if layer == "staging":
+        if layer == "staging" and path.parts[3] == "base":
+            source = path.parts[2]
+            assert name.startswith(f"base_{source}__"), f"{name} in {path} must be base_{source}__<entity>s"
+        elif layer == "staging":
             source = path.parts[2]
             assert name.startswith(f"stg_{source}__"), f"{name} in {path} must be stg_{source}__<entity>s"
             assert name.endswith("s"), f"{name}: staging models name their entity in plural"
@@ -43,13 +47,23 @@ def test_naming_and_directory_conventions(manifest):
             pytest.fail(f"{name} is outside staging/, harmonised/ and marts/: {path}")
 
 
-def test_one_yaml_per_folder(manifest):
-    folders: dict[Path, set[str]] = {}
+def test_every_model_has_its_yaml_beside_its_sql(manifest):
+    """A model is the unit of change: `<model>.sql` and `<model>.yml` side by side, nothing shared."""
     for node in _models(manifest).values():
-        folders.setdefault(Path(node["original_file_path"]).parent, set()).add(node["patch_path"].split("://")[-1])
-    for folder, yamls in folders.items():
-        assert len(yamls) == 1, f"{folder} has models documented in {yamls}"
-        assert Path(next(iter(yamls))).name.startswith("_"), yamls
+        sql = Path(node["original_file_path"])
+        assert node["patch_path"], f"{node['name']} has no YAML"
+        yml = Path(node["patch_path"].split("://")[-1])
+        assert yml == sql.with_suffix(".yml"), f"{node['name']} is documented in {yml}, not beside {sql}"
+
+
+def test_yaml_written_for_people():
+    """Short files, no anchors (one edit must not change another model's tests), no YAML dumper leftovers."""
+    for path in sorted((PROJECT_ROOT / "models").rglob("*.yml")):
+        text = path.read_text()
+        name = path.relative_to(PROJECT_ROOT)
+        assert len(text.splitlines()) <= 400, f"{name} has {len(text.splitlines())} lines (at most 400)"
+        assert not re.search(r"(:|-)\s+[&*]id\d+", text), f"{name} uses YAML anchors/aliases"
+        assert not re.search(r"^(models|semantic_models|metrics|unit_tests|sources):\n- ", text, re.M), f"{name} has unindented lists"
 
 
 def test_every_model_and_column_documented(manifest):
@@ -71,14 +85,17 @@ def test_every_model_tested(manifest):
     assert not untested, f"models without tests: {untested}"
 
 
-def test_marts_never_read_sources_and_staging_never_reads_staging(manifest):
+def test_marts_never_read_sources_and_staging_reads_only_base_models(manifest):
     models = _models(manifest)
     for key, node in models.items():
         parents = node["depends_on"]["nodes"]
         name = node["name"]
         if name.startswith(("fct_", "dim_", "int_")):
             assert not [p for p in parents if p.startswith("source.")], f"{name} reads a source directly"
-        if name.startswith("stg_"):
+        if name.startswith("stg_"):  # a staging model reads its source and at most the source's base models
+            assert not [p for p in parents if p.startswith("model.") and not p.split(".")[-1].startswith("base_")], \
+                f"{name} depends on a model that is not a base model"
+        if name.startswith("base_"):
             assert not [p for p in parents if p.startswith("model.")], f"{name} depends on another model"
 
 
@@ -87,3 +104,148 @@ def test_marts_have_enforced_contracts(manifest):
         if node["name"].startswith(("fct_", "dim_")):
             assert node["config"]["contract"]["enforced"], f"{node['name']} has no enforced contract"
             assert all(c.get("data_type") for c in node["columns"].values()), node["name"]
+
+
+@pytest.fixture(scope="module")
+def semantic(manifest) -> dict:
+    """The semantic manifest `dbt parse` wrote next to the manifest: metrics and semantic models by name."""
+    data = json.loads((PROJECT_ROOT / "target" / "semantic_manifest.json").read_text())
+    return {
+        "metrics": {m["name"]: m for m in data["metrics"]},
+        "measure_owner": {ms["name"]: sm["name"] for sm in data["semantic_models"] for ms in sm["measures"]},
+        "measure_model": {ms["name"]: sm["node_relation"]["alias"] for sm in data["semantic_models"] for ms in sm["measures"]},
+    }
+
+
+def _meta(metric: dict) -> dict:
+    return (metric.get("config") or {}).get("meta") or {}
+
+
+def _filters(metric: dict) -> list[str]:
+    """The metric's where filters, whitespace-insensitive (YAML blocks break them over lines)."""
+    return sorted(" ".join(f["where_sql_template"].split()) for f in (metric.get("filter") or {}).get("where_filters", []))
+
+
+def _inputs(metric: dict, metrics: dict) -> list[dict]:
+    """The simple metrics a derived or ratio metric is computed from, transitively."""
+    params = metric["type_params"]
+    if metric["type"] == "simple":
+        return [metric]
+    names = [m["name"] for m in params.get("metrics") or []]
+    names += [params[k]["name"] for k in ("numerator", "denominator") if params.get(k)]
+    return [leaf for name in names for leaf in _inputs(metrics[name], metrics)]
+
+
+def test_every_metric_marks_whether_it_is_public(semantic):
+    for name, metric in semantic["metrics"].items():
+        meta = _meta(metric)
+        assert isinstance(meta.get("public"), bool), f"{name}: config.meta.public must be true or false"
+        if "companion_of" in meta or meta.get("grain_guard"):
+            assert meta["public"] is False, f"{name} is a companion or guard and must not be public"
+
+
+def test_every_simple_metric_is_guarded_by_a_companion_over_the_same_cells(semantic):
+    """The lower-bound guarantee: a companion counts the confidential cells of exactly the cells its metric sums."""
+    metrics, owner = semantic["metrics"], semantic["measure_owner"]
+    for name, metric in metrics.items():
+        meta = _meta(metric)
+        if metric["type"] != "simple" or "companion_of" in meta:
+            continue
+        companion_name = meta.get("confidential_cells_metric")
+        assert companion_name in metrics, f"{name} has no confidential-cell companion"
+        companion = metrics[companion_name]
+        assert _meta(companion).get("companion_of") == name, f"{companion_name} does not say it is the companion of {name}"
+        measure, cells = metric["type_params"]["measure"]["name"], companion["type_params"]["measure"]["name"]
+        assert owner[measure] == owner[cells], f"{name} sums {owner[measure]} but {companion_name} counts {owner[cells]}"
+        assert "confidential" in cells, f"{companion_name} counts {cells}, not confidential cells"
+        assert _filters(metric) == _filters(companion), f"{name} and {companion_name} filter differently"
+
+
+def test_every_public_computed_metric_carries_its_inputs_companions(semantic):
+    """A ratio or derived metric is a lower bound when any of its inputs is: it must carry their companions."""
+    metrics = semantic["metrics"]
+    for name, metric in metrics.items():
+        meta = _meta(metric)
+        if metric["type"] == "simple" or not meta.get("public"):
+            continue
+        inputs = [m for m in _inputs(metric, metrics) if not _meta(m).get("grain_guard")]
+        needed = {_meta(m)["confidential_cells_metric"] for m in inputs}
+        assert set(meta.get("confidential_cells_metrics", [])) == needed, f"{name} carries the wrong confidential-cell companions"
+
+
+def test_standard_questions_are_the_saved_queries(manifest, semantic):
+    """Python reads the questions from the manifest: every saved query becomes one, asking public metrics only."""
+    from anpr_warehouse.standard_questions import read_questions
+
+    questions = read_questions(manifest)
+    saved = {n["name"] for n in manifest["saved_queries"].values() if n["package_name"] == "anpr_warehouse"}
+    assert {q.name for q in questions} == saved and len(saved) >= 10
+    for question in questions:
+        for metric in question.metrics + ((question.part_of,) if question.part_of else ()):
+            assert _meta(semantic["metrics"][metric]).get("public") is True, f"{question.name} asks non-public {metric}"
+        if question.part_of:
+            assert question.part_dimension in question.group_by, f"{question.name}: part_dimension not grouped by"
+
+
+def _models_behind(metric: dict, semantic: dict) -> set[str]:
+    """The models whose semantic models a metric reads (through derived and ratio inputs)."""
+    return {semantic["measure_model"][m["type_params"]["measure"]["name"]] for m in _inputs(metric, semantic["metrics"])}
+
+
+def _exposures(manifest) -> dict[str, dict]:
+    return {e["name"]: e for e in manifest["exposures"].values() if e["package_name"] == "anpr_warehouse"}
+
+
+def test_every_exposure_depends_on_what_its_saved_queries_read(manifest, semantic):
+    """A consumer's exposure lists every model behind the questions it asks, and the time spine."""
+    saved = {n["name"]: n for n in manifest["saved_queries"].values()}
+    exposures = _exposures(manifest)
+    assert {"vendor_package", "vendor_api", "report_overview", "report_locations"} <= set(exposures)
+    for name, exposure in exposures.items():
+        asked = exposure["config"]["meta"].get("saved_queries")
+        asked = sorted(saved) if asked == "all" else asked
+        assert asked and set(asked) <= set(saved), f"exposure {name} names unknown saved queries {asked}"
+        refs = {ref["name"] for ref in exposure["refs"]}
+        needed = {"dim_date"}
+        for query in asked:
+            for metric in saved[query]["query_params"]["metrics"]:
+                needed |= _models_behind(semantic["metrics"][metric], semantic)
+        assert needed <= refs, f"exposure {name} misses {sorted(needed - refs)}"
+
+
+def test_export_tables_are_the_vendor_package_exposure(manifest):
+    from anpr_warehouse.dbt_manifest import vendor_package_tables
+
+    facts, by_municipality, code_lists = vendor_package_tables(manifest)
+    exported = set(facts + by_municipality + code_lists)
+    declared = {r["name"] for r in _exposures(manifest)["vendor_package"]["refs"]}
+    assert exported == {n for n in declared if n.startswith(("fct_", "dim_"))} - {"dim_date"}
+    assert all(f.startswith("fct_") for f in facts) and "dim_location" in by_municipality and "dim_fuel_type" in code_lists
+
+
+def test_building_one_consumer_selects_only_what_it_reads():
+    dbt = Path(sys.executable).parent / "dbt"
+    proc = subprocess.run(
+        [str(dbt), "ls", "-s", "+exposure:report_time_profile", "--resource-type", "model", "--output", "name", "--quiet",
+         "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT / "profiles")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    selected = set(proc.stdout.split())
+    assert {"fct_passages_hourly", "int_passages_hourly", "stg_cbs__t01_observations", "dim_date"} <= selected
+    assert not selected & {"fct_ze_access", "fct_origin_profile", "int_ze_access_cells"}, selected
+
+
+def test_minimal_dataset_doc_is_up_to_date(manifest):
+    """docs/minimal-dataset.md is generated from the exposures' lineage; regenerate it when the graph changes."""
+    from anpr_warehouse.minimal_dataset import OUTPUT, render
+
+    assert OUTPUT.read_text(encoding="utf-8") == render(manifest), (
+        "docs/minimal-dataset.md is out of date: run `.venv/bin/python -m anpr_warehouse.minimal_dataset`")
+
+
+def test_every_mart_reaches_vendors(manifest):
+    """A new mart that the vendor-package exposure does not name would silently never reach a vendor."""
+    marts = {n["name"] for n in _models(manifest).values() if n["name"].startswith(("fct_", "dim_"))}
+    declared = {r["name"] for r in _exposures(manifest)["vendor_package"]["refs"]}
+    assert marts <= declared, f"marts missing from exposure vendor_package: {sorted(marts - declared)}"

@@ -5,7 +5,7 @@ source as (
 ),
 
 current_deliveries as (
-    {{ current_deliveries() }}
+    select * from {{ ref('base_cbs__flowing_deliveries') }}
 ),
 
 renamed as (

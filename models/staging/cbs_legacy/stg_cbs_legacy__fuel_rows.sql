@@ -1,11 +1,11 @@
 with
 
 source as (
-    select * from {{ source('cbs', 'cbs_legacy_passages_per_uur') }}
+    select * from {{ source('cbs_legacy', 'cbs_legacy_brandstof') }}
 ),
 
 current_deliveries as (
-    {{ current_deliveries() }}
+    select * from {{ ref('base_cbs__flowing_deliveries') }}
 ),
 
 renamed as (
@@ -17,12 +17,15 @@ renamed as (
         source.line_number,
         source.locatie as location_code,
         cast(strptime(source.datum, '%d-%m-%Y') as date) as passage_date,
-        cast(source.uur as integer) as hour_of_day,
-        source.bestelauto,
-        source.vrachtauto,
-        source.trekker,
-        source.bus,
-        source.personenauto,
+        source.voertuigcategorie as vehicle_category_word,
+        source.diesel,
+        source.benzine,
+        source.elektrisch,
+        source.waterstof,
+        source.lpg,
+        source.cng,
+        source.lng,
+        source.hybride,
         source.overig,
         source.onbekend,
         source.totaal

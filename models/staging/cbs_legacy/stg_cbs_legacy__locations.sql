@@ -1,11 +1,11 @@
 with
 
 source as (
-    select * from {{ source('cbs', 'cbs_legacy_locaties') }}
+    select * from {{ source('cbs_legacy', 'cbs_legacy_locaties') }}
 ),
 
 current_deliveries as (
-    {{ current_deliveries() }}
+    select * from {{ ref('base_cbs__flowing_deliveries') }}
 ),
 
 renamed as (
