@@ -3,6 +3,7 @@
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_PROJECT_DIR  := $(CURDIR)
 export ANPR_WAREHOUSE   ?= $(CURDIR)/warehouse/anpr.duckdb
@@ -17,16 +18,23 @@ $(STAMP): pyproject.toml requirements.lock
 
 setup: $(STAMP)
 
+# Test-only tools (ruff): `make test` needs them, `make run` does not.
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.lock
+	touch $(DEV_STAMP)
+
 system-deps:
 	bash scripts/install_system_deps.sh
 
 run: setup
 	$(BIN)/anpr run
 
-lint: setup
+lint: setup $(DEV_STAMP)
 	$(BIN)/sqlfluff lint models analyses tests/dbt
+	$(BIN)/ruff check anpr_warehouse tests scripts
+	$(BIN)/ruff format --check anpr_warehouse tests scripts
 
-test: setup system-deps
+test: setup $(DEV_STAMP) system-deps
 	bash scripts/run_tests.sh
 
 bench: setup

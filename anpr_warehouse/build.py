@@ -35,8 +35,11 @@ from .warehouse import DEFAULT_WAIT_SECONDS, busy_from, is_lock_error, wait_unti
 MAX_ROUNDS = 6
 DELIVERIES_VIEW = "staging.stg_cbs__deliveries"
 # The register is checked by tests of its own; their failure is the warehouse's problem, not a delivery's.
-REGISTER_NODES = ("source.anpr_warehouse.cbs.cbs_deliveries", "model.anpr_warehouse.stg_cbs__deliveries",
-                  "model.anpr_warehouse.base_cbs__flowing_deliveries")
+REGISTER_NODES = (
+    "source.anpr_warehouse.cbs.cbs_deliveries",
+    "model.anpr_warehouse.stg_cbs__deliveries",
+    "model.anpr_warehouse.base_cbs__flowing_deliveries",
+)
 # Ways a row says which delivery it belongs to, most precise first.
 IDENTITIES = (
     ("delivery_id",),
@@ -107,7 +110,9 @@ def build_warehouse(
         quarantined.extend(newly)
         names = ", ".join(q.delivery_id for q in newly)
         print(f"build: quarantined {names} (a data test failed on its rows); building again without it", file=sys.stderr)
-    raise BuildFailed(f"data tests still fail after {MAX_ROUNDS} builds, each quarantining a delivery; see the failing nodes above")
+    raise BuildFailed(
+        f"data tests still fail after {MAX_ROUNDS} builds, each quarantining a delivery; see the failing nodes above"
+    )
 
 
 def _parse():
@@ -206,7 +211,7 @@ def _failing_keys(con: duckdb.DuckDBPyConnection, manifest, node) -> tuple[str, 
         return None
     on = " and ".join(f'tested."{t}" is not distinct from failing."{f}"' for f, t in pairs)
     sql = (
-        f"select distinct {_quoted(identity, 'tested')} from \"{tested[0]}\".\"{tested[1]}\" as tested "
+        f'select distinct {_quoted(identity, "tested")} from "{tested[0]}"."{tested[1]}" as tested '
         f"inner join {failing_relation} as failing on {on}"
     )
     return sql, identity
@@ -235,8 +240,10 @@ def _never_built_deliveries(con: duckdb.DuckDBPyConnection, keys_sql: str, ident
         month = {"month_start": "period_start", "period_start": "period_start", "period_code": "period_code"}
         on = "deliveries.municipality_code = failing.municipality_code"
         on += "".join(f" and deliveries.{month[col]} = failing.{col}" for col in identity[1:])
-    newest_only = "" if len(identity) > 1 or identity == ("delivery_id",) else (
-        "qualify row_number() over (partition by deliveries.municipality_code order by deliveries.period_start desc) = 1"
+    newest_only = (
+        ""
+        if len(identity) > 1 or identity == ("delivery_id",)
+        else ("qualify row_number() over (partition by deliveries.municipality_code order by deliveries.period_start desc) = 1")
     )
     rows = con.execute(
         f"""select distinct deliveries.delivery_id from {DELIVERIES_VIEW} as deliveries
@@ -253,9 +260,12 @@ def _identity(columns: list[str]) -> tuple[str, ...] | None:
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ?", [schema, name]
-    ).fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?", [schema, name]
+        ).fetchall()
+    ]
 
 
 def _quoted(columns: tuple[str, ...], alias: str | None = None) -> str:
@@ -290,7 +300,9 @@ def _summary(con: duckdb.DuckDBPyConnection, quarantined: list[Quarantined]) -> 
     ).fetchall()
     for delivery_id, municipality, month in earlier:
         if delivery_id not in {q.delivery_id for q in quarantined}:
-            lines.append(f"build: {delivery_id} failed an earlier build (anpr deliveries); {_month_state(con, municipality, month)}")
+            lines.append(
+                f"build: {delivery_id} failed an earlier build (anpr deliveries); {_month_state(con, municipality, month)}"
+            )
     if lines:
         lines.append("build: everything else built and tested (anpr deliveries shows the build status)")
     return lines
@@ -322,4 +334,4 @@ def _upgrade_register(warehouse: Path) -> None:
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

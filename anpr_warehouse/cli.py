@@ -24,7 +24,10 @@ def _warehouse_option(parser: argparse.ArgumentParser) -> None:
         "--warehouse", type=Path, default=None, help="DuckDB warehouse file (default: $ANPR_WAREHOUSE or warehouse/anpr.duckdb)"
     )
     parser.add_argument(
-        "--wait", type=float, default=DEFAULT_WAIT_SECONDS, metavar="SECONDS",
+        "--wait",
+        type=float,
+        default=DEFAULT_WAIT_SECONDS,
+        metavar="SECONDS",
         help="how long to wait while another process holds the warehouse, then exit 3 (default 60)",
     )
 
@@ -41,11 +44,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise UserError("--through is before --month")
     requests = [
         GenerateRequest(
-            municipality=muni, year=year, month=month, layout=args.layout, seed=args.seed, locations=args.locations,
-            version=args.version, min_cell=args.min_cell, rounding_base=args.rounding_base, as_zip=args.zip,
+            municipality=muni,
+            year=year,
+            month=month,
+            layout=args.layout,
+            seed=args.seed,
+            locations=args.locations,
+            version=args.version,
+            min_cell=args.min_cell,
+            rounding_base=args.rounding_base,
+            as_zip=args.zip,
             totals=args.totals,
         )
-        for muni in args.municipality for (year, month) in months
+        for muni in args.municipality
+        for (year, month) in months
     ]
     try:
         for path in generate_many(requests, args.out, args.jobs):
@@ -76,9 +88,14 @@ def cmd_load(args: argparse.Namespace) -> int:
         except Exception as exc:  # last line of defence: a checker bug must not show a user a traceback
             if is_lock_error(exc):
                 raise busy_from(exc, args.wait) from None
-            raise UserError(f"internal error while checking {path}: {type(exc).__name__}: {_one_line(exc)}; nothing was loaded") from None
-        print(f"{result.status}: {result.message}" + (f" ({result.rows} rows)" if result.rows else "")
-              + (f"; disclosure audit: {result.at_risk} cells at risk" if result.at_risk is not None else ""))
+            raise UserError(
+                f"internal error while checking {path}: {type(exc).__name__}: {_one_line(exc)}; nothing was loaded"
+            ) from None
+        print(
+            f"{result.status}: {result.message}"
+            + (f" ({result.rows} rows)" if result.rows else "")
+            + (f"; disclosure audit: {result.at_risk} cells at risk" if result.at_risk is not None else "")
+        )
     if refused:
         print(f"{refused} of {len(args.paths)} deliveries refused", file=sys.stderr)
         return 2
@@ -111,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--rounding-base", type=int, default=5, help="SDC rounding base")
     gen.add_argument("--zip", action="store_true", help="write each delivery as a .zip")
     gen.add_argument(
-        "--totals", choices=("cube", "nested"), default="cube",
+        "--totals",
+        choices=("cube", "nested"),
+        default="cube",
         help="totals in T03/T04: every combination (cube) or nested within each other (nested)",
     )
     gen.add_argument("--out", type=Path, default=Path("deliveries"))
@@ -121,9 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load", help="check deliveries and load them into the warehouse")
     load.add_argument("paths", nargs="+", type=Path, help="delivery folders or .zip files")
     load.add_argument("--supersedes", help="legacy layout only: the delivery id this delivery corrects")
-    load.add_argument("--no-audit", dest="audit", action="store_const", const=False, default=None,
-                      help="skip the disclosure audit of each delivery (anpr audit; about 1 s per location-month;"
-                           " ANPR_LOAD_AUDIT=0 makes skipping the default)")
+    load.add_argument(
+        "--no-audit",
+        dest="audit",
+        action="store_const",
+        const=False,
+        default=None,
+        help="skip the disclosure audit of each delivery (anpr audit; about 1 s per location-month;"
+        " ANPR_LOAD_AUDIT=0 makes skipping the default)",
+    )
     _warehouse_option(load)
     load.set_defaults(func=cmd_load)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .cli_args import month_arg
 from .errors import UserError
@@ -81,7 +81,10 @@ def cmd_metrics_list(args: argparse.Namespace) -> int:
     from .metrics import MetricLayer
 
     layer = MetricLayer(_free_warehouse(args))
-    rows = [(m["name"], m["type"], m.get("label") or "", (m.get("description") or "")[:90]) for m in sorted(layer.public_metrics(), key=lambda m: m["name"])]
+    rows = [
+        (m["name"], m["type"], m.get("label") or "", (m.get("description") or "")[:90])
+        for m in sorted(layer.public_metrics(), key=lambda m: m["name"])
+    ]
     print(tabulate(rows, headers=("metric", "type", "label", "description")))
     return 0
 
@@ -108,7 +111,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             _, wanted = entitled_municipalities(args.vendor, args.municipality, args.entitlements or VENDORS_FILE)
             warehouse, lines = protected_copy(warehouse, wanted, months, Path(workdir))
             print("\n".join(lines), file=sys.stderr)
-        packages = export_vendor(warehouse, args.vendor, args.out.resolve(), args.municipality, months, entitlements=args.entitlements)
+        packages = export_vendor(
+            warehouse, args.vendor, args.out.resolve(), args.municipality, months, entitlements=args.entitlements
+        )
     for package in packages:
         print(package)
     from .audit.register import export_warnings  # disclosure audit of the source deliveries
@@ -207,9 +212,12 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     listing.set_defaults(func=cmd_metrics_list)
     query = metrics_sub.add_parser("query", help="query metrics through MetricFlow (completeness travels with every value)")
     query.add_argument("--metrics", nargs="+", required=True, action="extend")
-    query.add_argument("--group-by", nargs="+", default=[], action="extend",
-                       help="e.g. metric_time__month zone vehicle_category fuel_type")
-    query.add_argument("--where", action="append", default=[], help="MetricFlow filter, e.g. \"{{ Entity('municipality') }} = 'GM0344'\"")
+    query.add_argument(
+        "--group-by", nargs="+", default=[], action="extend", help="e.g. metric_time__month zone vehicle_category fuel_type"
+    )
+    query.add_argument(
+        "--where", action="append", default=[], help="MetricFlow filter, e.g. \"{{ Entity('municipality') }} = 'GM0344'\""
+    )
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
     warehouse_option(query)
     query.set_defaults(func=cmd_metrics_query)
@@ -220,9 +228,14 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     export.add_argument("--municipality", nargs="+", help="default: every municipality the vendor is entitled to")
     export.add_argument("--month", nargs="+", type=month_arg, help="YYYY-MM (default: every loaded month)")
     export.add_argument("--entitlements", type=Path, default=None, help="vendor entitlements file (default: vendors.yml)")
-    export.add_argument("--protect", action="store_true",
-                        help="hide more published cells in the packages until their own disclosure audit finds none (anpr audit)")
-    export.add_argument("--vendors", dest="entitlements", type=Path, help="the same as --entitlements (as for anpr serve and anpr report)")
+    export.add_argument(
+        "--protect",
+        action="store_true",
+        help="hide more published cells in the packages until their own disclosure audit finds none (anpr audit)",
+    )
+    export.add_argument(
+        "--vendors", dest="entitlements", type=Path, help="the same as --entitlements (as for anpr serve and anpr report)"
+    )
     warehouse_option(export)
     export.set_defaults(func=cmd_export)
 

@@ -47,7 +47,9 @@ def withhold(parts: MetricResult, total: MetricResult, metric: str, total_metric
         keys = [g for g in parts.group_by if g != part_dimension]
         rows = [r for r in parts.rows if tuple(str(r[g]) for g in keys) == exposure.group]
         holder = next(r for r in rows if r[part_dimension] == exposure.part)
-        others = sorted((r for r in rows if r is not holder and r[metric].value), key=lambda r: (r[metric].value, str(r[part_dimension])))
+        others = sorted(
+            (r for r in rows if r is not holder and r[metric].value), key=lambda r: (r[metric].value, str(r[part_dimension]))
+        )
         for row in [holder] + others[:1]:
             value = row[metric]
             row[metric] = MetricValue(None, max(value.confidential_cells, 1), False)

@@ -25,9 +25,7 @@ class WarehouseBusy(UserError):
     def __init__(self, warehouse: object, waited: float):
         self.warehouse = str(warehouse)
         self.waited = waited
-        super().__init__(
-            f"warehouse busy: {warehouse} is held by another process (waited {waited:.0f} s); nothing changed"
-        )
+        super().__init__(f"warehouse busy: {warehouse} is held by another process (waited {waited:.0f} s); nothing changed")
 
 
 class WarehouseWriteFailed(UserError):

@@ -60,8 +60,15 @@ class PackageRequest:
     month_start: str  # YYYY-MM-01
 
 
-def export_vendor(warehouse: Path, vendor_name: str, out: Path, municipalities: list[str] | None = None,
-                  months: list[str] | None = None, progress: bool = True, entitlements: Path | None = None) -> list[Path]:
+def export_vendor(
+    warehouse: Path,
+    vendor_name: str,
+    out: Path,
+    municipalities: list[str] | None = None,
+    months: list[str] | None = None,
+    progress: bool = True,
+    entitlements: Path | None = None,
+) -> list[Path]:
     """Exports every (entitled municipality x available month); returns the package folders."""
     vendor, wanted = entitled_municipalities(vendor_name, municipalities, entitlements or VENDORS_FILE)
     layer = MetricLayer(warehouse)
@@ -69,18 +76,26 @@ def export_vendor(warehouse: Path, vendor_name: str, out: Path, municipalities: 
     try:
         jobs = []
         for municipality in wanted:
-            available = [r[0].isoformat() for r in con.execute(
-                "select distinct month_start from marts.fct_passages_hourly where municipality_code = ? order by 1", [municipality]
-            ).fetchall()]
+            available = [
+                r[0].isoformat()
+                for r in con.execute(
+                    "select distinct month_start from marts.fct_passages_hourly where municipality_code = ? order by 1",
+                    [municipality],
+                ).fetchall()
+            ]
             chosen = [m for m in available if not months or m[:7] in months]
             if months and not chosen:
-                raise UserError(f"{municipality} has no data for {', '.join(months)} (available: {', '.join(a[:7] for a in available) or 'none'})")
+                raise UserError(
+                    f"{municipality} has no data for {', '.join(months)} (available: {', '.join(a[:7] for a in available) or 'none'})"
+                )
             jobs += [PackageRequest(vendor, municipality, month) for month in chosen]
         from tqdm import tqdm
 
         return [
             write_package(con, layer, job, out)
-            for job in tqdm(jobs, desc=f"export {vendor.name}", unit="package", disable=not progress or len(jobs) < 2, file=sys.stderr)
+            for job in tqdm(
+                jobs, desc=f"export {vendor.name}", unit="package", disable=not progress or len(jobs) < 2, file=sys.stderr
+            )
         ]
     finally:
         con.close()
@@ -138,14 +153,22 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
     if "geojson" in formats:
         features = _location_features(con, job, answers)
         name = "locations.geojson"
-        (folder / name).write_text(json.dumps({"type": "FeatureCollection", "features": features}, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+        (folder / name).write_text(
+            json.dumps({"type": "FeatureCollection", "features": features}, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
+            encoding="utf-8",
+        )
         files[name] = {"rows": len(features)}
     if {"geojson", "csv"} & set(formats):
         locations = _locations_table(_location_features(con, job, answers))
         _write_table(locations, folder / LOCATIONS_CSV, "csv")
         files[LOCATIONS_CSV] = {"rows": locations.num_rows}
-    write_dictionary(folder / "data_dictionary.md", layer, [t for t in FACTS + MUNICIPALITY_DIMS + CODE_DIMS], CELL_STATUSES,
-                     CSV_NOTE if "csv" in formats else None)
+    write_dictionary(
+        folder / "data_dictionary.md",
+        layer,
+        [t for t in FACTS + MUNICIPALITY_DIMS + CODE_DIMS],
+        CELL_STATUSES,
+        CSV_NOTE if "csv" in formats else None,
+    )
     if LOCATIONS_CSV in files:
         with (folder / "data_dictionary.md").open("a", encoding="utf-8") as handle:
             handle.write(LOCATIONS_CSV_DICTIONARY)
@@ -154,9 +177,13 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
 
 
 def _mart_rows(con, table: str, job: PackageRequest) -> pa.Table:
-    columns = [r[0] for r in con.execute(
-        "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ? order by column_index", [table]
-    ).fetchall()]
+    columns = [
+        r[0]
+        for r in con.execute(
+            "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ? order by column_index",
+            [table],
+        ).fetchall()
+    ]
     where, params = [], []
     if "municipality_code" in columns:
         where.append("municipality_code = ?")
@@ -187,7 +214,8 @@ def _spreadsheet_safe_table(table: pa.Table) -> pa.Table:
     """The same table with `spreadsheet_safe` applied to every text column (numbers and dates untouched)."""
     columns = [
         pc.replace_substring_regex(column, pattern=_TRIGGER_PATTERN, replacement=SPREADSHEET_ESCAPE + r"\1")
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) else column
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        else column
         for column in table.columns
     ]
     return pa.table(columns, schema=table.schema)
@@ -206,7 +234,9 @@ def _question_json(question, result: MetricResult) -> str:
         "metrics": list(question.metrics),
         "group_by": result.group_by,
         "note": "value null with complete=false: unknown (confidential CBS cells); complete=false with a value: a lower bound.",
-        "rows": [{**{g: _text(r[g]) for g in result.group_by}, **{m: r[m].as_json() for m in result.metrics}} for r in result.rows],
+        "rows": [
+            {**{g: _text(r[g]) for g in result.group_by}, **{m: r[m].as_json() for m in result.metrics}} for r in result.rows
+        ],
     }
     return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
@@ -235,8 +265,15 @@ def _location_features(con, job: PackageRequest, answers: dict[str, MetricResult
             "type": "Feature",
             "id": code,
             "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
-            "properties": {"location_code": code, "name": name, "zone_code": zone, "direction": direction,
-                           "is_zone_entry": entry, "month": job.month_start[:7], **figures.get(code, {})},
+            "properties": {
+                "location_code": code,
+                "name": name,
+                "zone_code": zone,
+                "direction": direction,
+                "is_zone_entry": entry,
+                "month": job.month_start[:7],
+                **figures.get(code, {}),
+            },
         }
         for code, name, zone, direction, entry, lat, lon in rows
     ]
@@ -272,7 +309,13 @@ def _locations_table(features: list[dict]) -> pa.Table:
         row = {k: props.pop(k) for k in ("location_code", "name", "zone_code", "direction", "is_zone_entry", "month")}
         row.update(latitude=lat, longitude=lon)
         for metric, value in props.items():  # the remaining properties are metric answers {value, confidential_cells, complete}
-            row.update({metric: value["value"], f"{metric}_confidential_cells": value["confidential_cells"], f"{metric}_complete": value["complete"]})
+            row.update(
+                {
+                    metric: value["value"],
+                    f"{metric}_confidential_cells": value["confidential_cells"],
+                    f"{metric}_complete": value["complete"],
+                }
+            )
         rows.append(row)
     columns = list(dict.fromkeys(key for row in rows for key in row))  # a site without figures still gets every column
     return pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
@@ -284,7 +327,9 @@ def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files:
            where municipality_code = ? and period_start = ? and is_flowing""",
         [job.municipality, job.month_start],
     ).fetchall()
-    name = con.execute("select municipality_name from marts.dim_municipality where municipality_code = ?", [job.municipality]).fetchone()
+    name = con.execute(
+        "select municipality_name from marts.dim_municipality where municipality_code = ?", [job.municipality]
+    ).fetchone()
     withheld = files.pop("_withheld")["rows"]
     entries = []
     for file_name in sorted(files):
@@ -314,8 +359,17 @@ def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files:
             "disclosure_audit": delivery_audits(con, [d[0] for d in deliveries]),  # anpr_warehouse/audit/register.py
         },
         "metrics_source": "dbt semantic layer (MetricFlow); the same definitions serve analysts and the report",
-        **({"csv_spreadsheet_safety": {"text_cells_starting_with": list(SPREADSHEET_TRIGGERS), "are_prefixed_with": SPREADSHEET_ESCAPE,
-                                       "note": CSV_NOTE}} if "csv" in job.vendor.formats else {}),
+        **(
+            {
+                "csv_spreadsheet_safety": {
+                    "text_cells_starting_with": list(SPREADSHEET_TRIGGERS),
+                    "are_prefixed_with": SPREADSHEET_ESCAPE,
+                    "note": CSV_NOTE,
+                }
+            }
+            if "csv" in job.vendor.formats
+            else {}
+        ),
         "files": entries,
     }
     return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n"

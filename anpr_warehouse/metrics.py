@@ -72,11 +72,22 @@ class MetricResult:
     def render(self, fmt: str) -> str:
         records = self.to_records()
         if fmt == "json":
-            return json.dumps(
-                {"group_by": self.group_by, "metrics": self.metrics,
-                 "rows": [{**{g: _plain(r[g]) for g in self.group_by}, **{m: r[m].as_json() for m in self.metrics}} for r in self.rows]},
-                indent=2, ensure_ascii=False, default=str,
-            ) + "\n"
+            return (
+                json.dumps(
+                    {
+                        "group_by": self.group_by,
+                        "metrics": self.metrics,
+                        "rows": [
+                            {**{g: _plain(r[g]) for g in self.group_by}, **{m: r[m].as_json() for m in self.metrics}}
+                            for r in self.rows
+                        ],
+                    },
+                    indent=2,
+                    ensure_ascii=False,
+                    default=str,
+                )
+                + "\n"
+            )
         if fmt == "csv":
             out = io.StringIO()
             columns = list(records[0]) if records else self.group_by + self.metrics
@@ -87,9 +98,11 @@ class MetricResult:
         from tabulate import tabulate
 
         table = [[_plain(r[g]) for g in self.group_by] + [format_value(r[m]) for m in self.metrics] for r in self.rows]
-        note = "\n'>=' marks a lower bound: confidential CBS cells are inside (unknown, not zero)." if any(
-            not r[m].complete and r[m].value is not None for r in self.rows for m in self.metrics
-        ) else ""
+        note = (
+            "\n'>=' marks a lower bound: confidential CBS cells are inside (unknown, not zero)."
+            if any(not r[m].complete and r[m].value is not None for r in self.rows for m in self.metrics)
+            else ""
+        )
         return tabulate(table, headers=self.group_by + self.metrics, disable_numparse=True) + note + "\n"
 
 
@@ -128,7 +141,7 @@ class MetricLayer:
             run_dbt(["parse", "--quiet"], warehouse)
 
     @classmethod
-    def on_snapshot(cls, snapshot) -> "MetricLayer":
+    def on_snapshot(cls, snapshot) -> MetricLayer:
         """The metric layer of a published snapshot (a snapshots.Snapshot), read-only."""
         return cls(snapshot.database, snapshot.semantic_manifest)
 
@@ -154,8 +167,8 @@ class MetricLayer:
         if not self.read_only:
             return self._config.mf
         from metricflow.engine.metricflow_engine import MetricFlowEngine
-        from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
         from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
+        from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 
         logging.getLogger("metricflow").setLevel(logging.WARNING)
         manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=self.semantic_manifest.read_text())
@@ -206,7 +219,9 @@ class MetricLayer:
         self.check_grain(metrics, group_by)
         companions = {m: self.companions(m) for m in metrics}
         asked = list(dict.fromkeys(metrics + [c for cs in companions.values() for c in cs]))
-        request = MetricFlowQueryRequest.create(metric_names=asked, group_by_names=group_by or None, where_constraints=where or None)
+        request = MetricFlowQueryRequest.create(
+            metric_names=asked, group_by_names=group_by or None, where_constraints=where or None
+        )
         try:
             if self.read_only:  # plan under the lock, run the SQL outside it: DuckDB answers several readers at once
                 with self._lock:

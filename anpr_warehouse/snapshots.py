@@ -87,7 +87,7 @@ def publish_snapshot(warehouse: Path, target_dir: Path | None = None) -> str:
         raise UserError(f"no semantic manifest at {semantic}; run 'anpr build' first")
     root = snapshots_root(warehouse)
     root.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     staging = root / f".tmp-{stamp}-{os.getpid()}"
     staging.mkdir()
     try:
@@ -96,11 +96,17 @@ def publish_snapshot(warehouse: Path, target_dir: Path | None = None) -> str:
         shutil.copy(semantic, staging / "semantic_manifest.json")
         if (target_dir / "manifest.json").exists():
             shutil.copy(target_dir / "manifest.json", staging / "manifest.json")
-        manifests = semantic.read_bytes() + ((target_dir / "manifest.json").read_bytes() if (target_dir / "manifest.json").exists() else b"")
+        manifests = semantic.read_bytes() + (
+            (target_dir / "manifest.json").read_bytes() if (target_dir / "manifest.json").exists() else b""
+        )
         digest = hashlib.sha256(json.dumps(tables, sort_keys=True).encode() + manifests).hexdigest()[:10]
         snapshot_id = f"{stamp[:15]}Z-{digest}"
-        marker = {"id": snapshot_id, "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                  "warehouse": str(warehouse), "tables": tables}
+        marker = {
+            "id": snapshot_id,
+            "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "warehouse": str(warehouse),
+            "tables": tables,
+        }
         (staging / COMPLETE_MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         final = root / snapshot_id
         if final.exists():  # same content within the same second: the existing snapshot is identical
@@ -127,18 +133,21 @@ def _copy_tables(warehouse: Path, database: Path) -> dict[str, list]:
         con.execute(f"attach '{database}' as snap")
         relations = con.execute(
             f"""select schema_name, table_name from duckdb_tables() where database_name = current_database()
-                  and schema_name in ({', '.join("'" + s + "'" for s in COPIED_SCHEMAS)})
+                  and schema_name in ({", ".join("'" + s + "'" for s in COPIED_SCHEMAS)})
                 union all
                 select schema_name, view_name from duckdb_views() where database_name = current_database()
-                  and schema_name in ({', '.join("'" + s + "'" for s in COPIED_SCHEMAS)}) and not internal
+                  and schema_name in ({", ".join("'" + s + "'" for s in COPIED_SCHEMAS)}) and not internal
                 order by 1, 2"""
         ).fetchall()
         copies = [(f'"{schema}"."{name}"', f'snap."{schema}"."{name}"') for schema, name in relations]
         copies.append((REGISTER_SOURCE, f"snap.{REGISTER_COPY}"))
-        present = {f"{schema}.{name}" for schema, name in con.execute(
-            "select schema_name, table_name from duckdb_tables() where database_name = current_database() union all "
-            "select schema_name, view_name from duckdb_views() where database_name = current_database()"
-        ).fetchall()}
+        present = {
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "select schema_name, table_name from duckdb_tables() where database_name = current_database() union all "
+                "select schema_name, view_name from duckdb_views() where database_name = current_database()"
+            ).fetchall()
+        }
         extra = [relation for relation in READER_RELATIONS if relation in present]
         copies += [(relation, f"snap.{relation}") for relation in extra]
         for schema in {*COPIED_SCHEMAS, REGISTER_COPY.split(".")[0], *(relation.split(".")[0] for relation in extra)}:

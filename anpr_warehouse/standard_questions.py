@@ -82,7 +82,9 @@ def month_filter(municipality: str, month_start: str | None) -> list[str]:
 
 
 def answer(layer: MetricLayer, question: Question, municipality: str, month_start: str | None) -> MetricResult:
-    return layer.query(list(question.metrics), list(question.group_by), list(question.where) + month_filter(municipality, month_start))
+    return layer.query(
+        list(question.metrics), list(question.group_by), list(question.where) + month_filter(municipality, month_start)
+    )
 
 
 def total_for(layer: MetricLayer, question: Question, municipality: str, month_start: str | None) -> MetricResult | None:

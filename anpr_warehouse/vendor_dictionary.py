@@ -32,7 +32,9 @@ def _cell(text: str | None) -> str:
     return " ".join((text or "").split()).replace("|", "\\|")
 
 
-def write_dictionary(path: Path, layer: MetricLayer, models: list[str], cell_statuses: dict[str, str], csv_note: str | None = None) -> None:
+def write_dictionary(
+    path: Path, layer: MetricLayer, models: list[str], cell_statuses: dict[str, str], csv_note: str | None = None
+) -> None:
     """`csv_note` (how CSV cells are kept safe for spreadsheets) is written only for packages that hold CSV files."""
     lines = [
         "# Data dictionary",

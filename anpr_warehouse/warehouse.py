@@ -12,9 +12,10 @@ import errno
 import hashlib
 import re
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import duckdb
 
@@ -119,9 +120,11 @@ def print_register(warehouse: Path, wait: float = DEFAULT_WAIT_SECONDS) -> int:
     """The delivery register, with each delivery's build status and whether it flows on to the marts."""
     con = connect_read_only(warehouse, wait)
     try:
-        has_build = bool(con.execute(
-            "select count(*) from duckdb_columns() where schema_name = 'raw' and table_name = 'cbs_deliveries' and column_name = 'build_status'"
-        ).fetchone()[0])
+        has_build = bool(
+            con.execute(
+                "select count(*) from duckdb_columns() where schema_name = 'raw' and table_name = 'cbs_deliveries' and column_name = 'build_status'"
+            ).fetchone()[0]
+        )
         flowing = _flowing_deliveries(con)
         build = "coalesce(build_status, 'not built')" if has_build else "'not built'"
         failure = "coalesce(build_failure, '')" if has_build else "''"
@@ -137,8 +140,21 @@ def print_register(warehouse: Path, wait: float = DEFAULT_WAIT_SECONDS) -> int:
     finally:
         con.close()
     rows = [(*row[:9], row[9], "yes" if flowing and row[0] in flowing else "", row[10], row[11]) for row in rows]
-    header = ("delivery_id", "layout", "municipality", "period", "version", "status", "superseded_by", "rows", "loaded_at (UTC)",
-              "build", "flows", "build_failure", "at_risk")
+    header = (
+        "delivery_id",
+        "layout",
+        "municipality",
+        "period",
+        "version",
+        "status",
+        "superseded_by",
+        "rows",
+        "loaded_at (UTC)",
+        "build",
+        "flows",
+        "build_failure",
+        "at_risk",
+    )
     widths = [max(len(str(v)) for v in col) for col in zip(header, *rows)]
     for row in (header, *rows):
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
@@ -157,14 +173,13 @@ def table_checksums(warehouse: Path, schema: str = "raw") -> dict[str, str]:
     """A content checksum per table of `schema` (order-independent), to prove a refusal changed nothing."""
     con = connect_read_only(warehouse)
     try:
-        tables = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = ? order by 1", [schema]
-        ).fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute("select table_name from duckdb_tables() where schema_name = ? order by 1", [schema]).fetchall()
+        ]
         sums = {}
         for table in tables:
-            digest = con.execute(
-                f"select count(*), coalesce(sum(hash(t)), 0) from {schema}.{table} as t"
-            ).fetchone()
+            digest = con.execute(f"select count(*), coalesce(sum(hash(t)), 0) from {schema}.{table} as t").fetchone()
             sums[table] = hashlib.sha256(repr(digest).encode()).hexdigest()
         return sums
     finally:

@@ -17,8 +17,8 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -90,8 +90,15 @@ def run(cases: list[str], locations: int) -> list[dict]:
             result = measured_load(delivery, work / f"{i}-{case}.duckdb", timeout=300)
             outcome = {0: "loaded", 2: "refused", None: "killed (hung)"}.get(result.returncode, f"exit {result.returncode}")
             rule = re.search(r"\[([a-z-]+)\]", result.stderr)
-            rows.append({"case": case, "label": label, "outcome": outcome + (f" [{rule.group(1)}]" if rule and outcome == "refused" else ""),
-                         "seconds": result.seconds, "peak_rss_mb": round(result.peak_rss_mb)})
+            rows.append(
+                {
+                    "case": case,
+                    "label": label,
+                    "outcome": outcome + (f" [{rule.group(1)}]" if rule and outcome == "refused" else ""),
+                    "seconds": result.seconds,
+                    "peak_rss_mb": round(result.peak_rss_mb),
+                }
+            )
             print(rows[-1], file=sys.stderr, flush=True)
         return rows
     finally:
@@ -99,11 +106,18 @@ def run(cases: list[str], locations: int) -> list[dict]:
 
 
 def render(rows: list[dict], notes: str) -> str:
-    lines = [HEADING, "", f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}. Each load is "
-             "`python -m anpr_warehouse.cli load` in its own process; peak RSS is that process's (about 115 MB of it "
-             "is importing DuckDB and Arrow).", "",
-             "Reproduce: `.venv/bin/python scripts/bench_archive_limits.py` (rewrites only this section).", "",
-             "| delivery | outcome | seconds | peak RSS (MB) |", "|---|---|---|---|"]
+    lines = [
+        HEADING,
+        "",
+        f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}. Each load is "
+        "`python -m anpr_warehouse.cli load` in its own process; peak RSS is that process's (about 115 MB of it "
+        "is importing DuckDB and Arrow).",
+        "",
+        "Reproduce: `.venv/bin/python scripts/bench_archive_limits.py` (rewrites only this section).",
+        "",
+        "| delivery | outcome | seconds | peak RSS (MB) |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {r['label']} | {r['outcome']} | {r['seconds']} | {r['peak_rss_mb']} |" for r in rows]
     return "\n".join(lines + ([""] + [notes] if notes else [])) + "\n"
 

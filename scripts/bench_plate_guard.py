@@ -34,15 +34,22 @@ def measure(delivery: Path, repeat: int) -> dict:
         scan_for_plates(raw, problems)
         seconds.append(time.perf_counter() - started)
     rows = sum(data.count(b"\n") for data in raw.files.values())
-    return {"best": min(seconds), "median": statistics.median(seconds), "rows": rows,
-            "megabytes": sum(map(len, raw.files.values())) / 1e6, "problems": len(problems.problems)}
+    return {
+        "best": min(seconds),
+        "median": statistics.median(seconds),
+        "rows": rows,
+        "megabytes": sum(map(len, raw.files.values())) / 1e6,
+        "problems": len(problems.problems),
+    }
 
 
 def write_section(figures: dict, note: str) -> None:
-    section = (f"{HEADING}\n\nThe licence-plate guard (`scan_for_plates`: plates, digests and the text rule over every field, "
-               f"name and manifest string) on GM0344 2025-03 with 40 locations ({figures['rows']} lines, "
-               f"{figures['megabytes']:.1f} MB): best {figures['best']:.2f} s, median {figures['median']:.2f} s. {note}\n\n"
-               "Reproduce: `.venv/bin/python scripts/bench_plate_guard.py`.\n")
+    section = (
+        f"{HEADING}\n\nThe licence-plate guard (`scan_for_plates`: plates, digests and the text rule over every field, "
+        f"name and manifest string) on GM0344 2025-03 with 40 locations ({figures['rows']} lines, "
+        f"{figures['megabytes']:.1f} MB): best {figures['best']:.2f} s, median {figures['median']:.2f} s. {note}\n\n"
+        "Reproduce: `.venv/bin/python scripts/bench_plate_guard.py`.\n"
+    )
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     if HEADING in text:
         before, _, after = text.partition(HEADING)
@@ -64,10 +71,14 @@ def main() -> None:
     if delivery is None:
         from anpr_warehouse.generate import GenerateRequest, generate_delivery
 
-        delivery = generate_delivery(GenerateRequest("GM0344", 2025, 3, seed=42, locations=40), Path(tempfile.mkdtemp(prefix="plates-bench-")))
+        delivery = generate_delivery(
+            GenerateRequest("GM0344", 2025, 3, seed=42, locations=40), Path(tempfile.mkdtemp(prefix="plates-bench-"))
+        )
     figures = measure(delivery, args.repeat)
-    print(f"plate guard: best {figures['best']:.3f} s, median {figures['median']:.3f} s, {figures['rows']} lines, "
-          f"{figures['megabytes']:.1f} MB, {figures['problems']} problem(s)")
+    print(
+        f"plate guard: best {figures['best']:.3f} s, median {figures['median']:.3f} s, {figures['rows']} lines, "
+        f"{figures['megabytes']:.1f} MB, {figures['problems']} problem(s)"
+    )
     if not args.no_write:
         write_section(figures, args.note)
 

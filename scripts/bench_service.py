@@ -46,11 +46,35 @@ def build(work: Path, months: int, locations: int) -> Path:
 
 
 def start(warehouse: Path, vendors: Path, port: int) -> tuple[subprocess.Popen, float, float, str]:
-    key = subprocess.run([*CLI, "keys", "create", "--vendor", "bench", "--warehouse", str(warehouse), "--vendors", str(vendors)],
-                         check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    key = (
+        subprocess.run(
+            [*CLI, "keys", "create", "--vendor", "bench", "--warehouse", str(warehouse), "--vendors", str(vendors)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     started = time.perf_counter()
-    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--warehouse", str(warehouse), "--vendors", str(vendors),
-                             "--rate", "1000000", "--burst", "1000000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "serve",
+            "--port",
+            str(port),
+            "--warehouse",
+            str(warehouse),
+            "--vendors",
+            str(vendors),
+            "--rate",
+            "1000000",
+            "--burst",
+            "1000000",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(1200):
         try:
@@ -88,8 +112,14 @@ def measure(base: str, key: str, clients: int, per_client: int, request) -> dict
         thread.join(timeout=1800)
     wall = time.perf_counter() - t0
     latencies.sort()
-    return {"clients": clients, "requests": len(latencies), "errors": len(errors), "rps": len(latencies) / wall,
-            "p50_ms": 1000 * statistics.median(latencies), "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "errors": len(errors),
+        "rps": len(latencies) / wall,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
+    }
 
 
 def main() -> int:
@@ -121,13 +151,24 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         try:
             month = httpx.get(f"{base}/v1/municipalities", headers={"Authorization": f"Bearer {key}"}).json()[0]["months"][-1]
-            question = lambda http: http.get("/v1/questions/overview_month", params={"municipality": MUNICIPALITY, "month": month})  # noqa: E731
-            body = {"metrics": ["logistics_passages", "zero_emission_share"], "group_by": ["metric_time__month", "zone"],
-                    "filters": {"municipality": [MUNICIPALITY]}}
-            repeated = lambda http: http.post("/v1/query", json=body)  # noqa: E731
-            distinct = iter([{**body, "month_from": f"2025-{a:02d}", "month_to": f"2025-{b:02d}", "group_by": group_by}
-                             for group_by in (["metric_time__month", "zone"], ["metric_time__month", "location"], ["metric_time__month"])
-                             for a in range(1, 13) for b in range(a, 13)])
+
+            def question(http):
+                return http.get("/v1/questions/overview_month", params={"municipality": MUNICIPALITY, "month": month})
+
+            body = {
+                "metrics": ["logistics_passages", "zero_emission_share"],
+                "group_by": ["metric_time__month", "zone"],
+                "filters": {"municipality": [MUNICIPALITY]},
+            }
+            repeated = lambda http: http.post("/v1/query", json=body)
+            distinct = iter(
+                [
+                    {**body, "month_from": f"2025-{a:02d}", "month_to": f"2025-{b:02d}", "group_by": group_by}
+                    for group_by in (["metric_time__month", "zone"], ["metric_time__month", "location"], ["metric_time__month"])
+                    for a in range(1, 13)
+                    for b in range(a, 13)
+                ]
+            )
             lock = threading.Lock()
 
             def adhoc(http):
@@ -139,9 +180,11 @@ def main() -> int:
                 question(http)  # fill the caches
                 repeated(http)
             results = []
-            scenarios = (("cached standard question (overview_month, one month)", question, args.requests),
-                         ("ad-hoc query, repeated (answered from the snapshot's memory)", repeated, args.requests),
-                         ("ad-hoc query, every request different (MetricFlow plan + DuckDB)", adhoc, args.adhoc_requests))
+            scenarios = (
+                ("cached standard question (overview_month, one month)", question, args.requests),
+                ("ad-hoc query, repeated (answered from the snapshot's memory)", repeated, args.requests),
+                ("ad-hoc query, every request different (MetricFlow plan + DuckDB)", adhoc, args.adhoc_requests),
+            )
             for name, request, count in scenarios:
                 for clients in (1, 16):
                     row = measure(base, key, clients, max(1, count // clients), request)
@@ -158,18 +201,26 @@ def main() -> int:
         con = duckdb.connect(str(current_snapshot(args.warehouse.resolve()).database), read_only=True)
         months, locations = con.execute(
             "select count(distinct month_start), count(distinct location_code) from marts.fct_passages_hourly where municipality_code = ?",
-            [MUNICIPALITY]).fetchone()
+            [MUNICIPALITY],
+        ).fetchone()
         con.close()
     scenario = f"{MUNICIPALITY}, {months} months x {locations} locations" + (" (a reused warehouse)" if args.warehouse else "")
-    lines = [SECTION, "",
-             f"Scenario: {scenario}; service and load generator (httpx threads) on the same machine: "
-             f"{platform.machine()}, 2 CPUs shared, Python {platform.python_version()}.",
-             f"Start-up: `anpr serve` answers its spec after {ready:.1f} s and a first authorised request after {first:.1f} s "
-             f"(includes planning the metric layer){'' if args.warehouse else f'; building the warehouse took {build_s:.0f} s'}.",
-             f"Publishing a snapshot (the step `anpr build` ends with): {publish_s:.1f} s.",
-             "", "| request | clients | requests | errors | req/s | p50 ms | p95 ms |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {name} | {r['clients']} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} |"
-              for name, r in results]
+    lines = [
+        SECTION,
+        "",
+        f"Scenario: {scenario}; service and load generator (httpx threads) on the same machine: "
+        f"{platform.machine()}, 2 CPUs shared, Python {platform.python_version()}.",
+        f"Start-up: `anpr serve` answers its spec after {ready:.1f} s and a first authorised request after {first:.1f} s "
+        f"(includes planning the metric layer){'' if args.warehouse else f'; building the warehouse took {build_s:.0f} s'}.",
+        f"Publishing a snapshot (the step `anpr build` ends with): {publish_s:.1f} s.",
+        "",
+        "| request | clients | requests | errors | req/s | p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {r['clients']} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} |"
+        for name, r in results
+    ]
     lines.append("")
     results_md = ROOT / "benchmarks" / "results.md"
     text = results_md.read_text(encoding="utf-8")

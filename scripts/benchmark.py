@@ -65,7 +65,11 @@ def _phase_metrics(work: Path, months: int, locations: int) -> dict:
 
     started = time.perf_counter()
     layer = MetricLayer(work / "warehouse.duckdb")
-    args = (["logistics_passages", "zero_emission_share", "unique_vehicles"], ["zone", "metric_time__month"], month_filter(MUNICIPALITY, None))
+    args = (
+        ["logistics_passages", "zero_emission_share", "unique_vehicles"],
+        ["zone", "metric_time__month"],
+        month_filter(MUNICIPALITY, None),
+    )
     layer.query(*args)
     cold = time.perf_counter() - started
     warm = []
@@ -73,8 +77,12 @@ def _phase_metrics(work: Path, months: int, locations: int) -> dict:
         t0 = time.perf_counter()
         layer.query(*args)
         warm.append(time.perf_counter() - t0)
-    return {"cold_first_query_s": round(cold, 2), "warm_query_median_s": round(statistics.median(warm), 3),
-            "warm_query_max_s": round(max(warm), 3), "rows": 0}
+    return {
+        "cold_first_query_s": round(cold, 2),
+        "warm_query_median_s": round(statistics.median(warm), 3),
+        "warm_query_max_s": round(max(warm), 3),
+        "rows": 0,
+    }
 
 
 def _phase_export(work: Path, months: int, locations: int) -> dict:
@@ -115,27 +123,48 @@ def _phase_audit(work: Path, months: int, locations: int) -> dict:
 
     folder = generate_delivery(GenerateRequest(MUNICIPALITY, 2025, 3, seed=1, locations=locations), work / "audit")
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "anpr_warehouse.cli", "audit", str(folder), "--min-cell-rule", "--format", "json"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "anpr_warehouse.cli", "audit", str(folder), "--min-cell-rule", "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     if proc.returncode not in (0, 2):
         raise SystemExit(proc.stderr)
     report = json.loads(proc.stdout)[0]
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"audit_seconds": round(seconds, 1), "cpu_seconds": round(children.ru_utime + children.ru_stime, 1),
-            "rows": report["cells"], "confidential": report["cells_confidential"], "at_risk": report["cells_at_risk"],
-            "exact": report["cells_exact"], "command": f"anpr audit <{locations}-location month> --min-cell-rule"}
+    return {
+        "audit_seconds": round(seconds, 1),
+        "cpu_seconds": round(children.ru_utime + children.ru_stime, 1),
+        "rows": report["cells"],
+        "confidential": report["cells_confidential"],
+        "at_risk": report["cells_at_risk"],
+        "exact": report["cells_exact"],
+        "command": f"anpr audit <{locations}-location month> --min-cell-rule",
+    }
 
 
-PHASES = {"generate": _phase_generate, "load": _phase_load, "build": _phase_build, "metrics": _phase_metrics,
-          "export": _phase_export, "report": _phase_report, "sample_build": _phase_sample_build, "audit": _phase_audit}
+PHASES = {
+    "generate": _phase_generate,
+    "load": _phase_load,
+    "build": _phase_build,
+    "metrics": _phase_metrics,
+    "export": _phase_export,
+    "report": _phase_report,
+    "sample_build": _phase_sample_build,
+    "audit": _phase_audit,
+}
 
 
 def run_phase(name: str, work: Path, months: int, locations: int) -> dict:
     """Runs one phase in a child process; returns its figures plus wall time and peak RSS."""
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--phase", name, "--work", str(work), "--months", str(months), "--locations", str(locations)],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.run(
+        [sys.executable, __file__, "--phase", name, "--work", str(work), "--months", str(months), "--locations", str(locations)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"phase {name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -168,8 +197,11 @@ def main() -> None:
         return
     months, locations = (3, 12) if args.quick else (args.months, args.locations)
     work = Path(tempfile.mkdtemp(prefix="anpr-bench-"))
-    results = {"scenario": f"{MUNICIPALITY}, {months} months x {locations} locations", "machine": {
-        "python": platform.python_version(), "cpus": os.cpu_count(), "system": platform.platform()}, "phases": {}}
+    results = {
+        "scenario": f"{MUNICIPALITY}, {months} months x {locations} locations",
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "system": platform.platform()},
+        "phases": {},
+    }
     try:
         for name in PHASES:
             print(f"benchmark: {name} ...", file=sys.stderr, flush=True)
@@ -181,7 +213,7 @@ def main() -> None:
         args.out.mkdir(exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
         previous = (args.out / "results.md").read_text() if (args.out / "results.md").exists() else ""
-        kept = previous[previous.find("\n## ") + 1:] if "\n## " in previous else ""  # sections other scripts write
+        kept = previous[previous.find("\n## ") + 1 :] if "\n## " in previous else ""  # sections other scripts write
         (args.out / "results.md").write_text(render(results) + ("\n" + kept if kept else ""))
     print(render(results))
 
@@ -205,14 +237,24 @@ def _rerun(name: str, out: Path, months: int, locations: int) -> None:
 
 
 def render(results: dict) -> str:
-    lines = [f"# Benchmark results", "", f"Scenario: {results['scenario']}. Machine: {results['machine']['cpus']} CPUs, "
-             f"Python {results['machine']['python']}, {results['machine']['system']}.", "",
-             "Reproduce: `.venv/bin/python scripts/benchmark.py` (each phase in its own process; peak RSS is that process's).", "",
-             "| phase | seconds | rows | rows/s | peak RSS (MB) | other |", "|---|---|---|---|---|---|"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Scenario: {results['scenario']}. Machine: {results['machine']['cpus']} CPUs, "
+        f"Python {results['machine']['python']}, {results['machine']['system']}.",
+        "",
+        "Reproduce: `.venv/bin/python scripts/benchmark.py` (each phase in its own process; peak RSS is that process's).",
+        "",
+        "| phase | seconds | rows | rows/s | peak RSS (MB) | other |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, f in results["phases"].items():
         other = {k: v for k, v in f.items() if k not in ("seconds", "rows", "rows_per_second", "peak_rss_mb")}
-        lines.append(f"| {name} | {f['seconds']} | {f.get('rows') or ''} | {f.get('rows_per_second', '')} | {f['peak_rss_mb']} | "
-                     + ", ".join(f"{k}: {v}" for k, v in other.items()) + " |")
+        lines.append(
+            f"| {name} | {f['seconds']} | {f.get('rows') or ''} | {f.get('rows_per_second', '')} | {f['peak_rss_mb']} | "
+            + ", ".join(f"{k}: {v}" for k, v in other.items())
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -47,8 +47,13 @@ def _load_seconds(code: Path, delivery: Path, work: Path) -> float:
     warehouse = work / "wh.duckdb"
     warehouse.unlink(missing_ok=True)
     start = time.perf_counter()
-    subprocess.run([PYTHON, "-m", "anpr_warehouse.cli", "load", str(delivery), "--warehouse", str(warehouse)],
-                   cwd=code, env={"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"}, check=True, capture_output=True)
+    subprocess.run(
+        [PYTHON, "-m", "anpr_warehouse.cli", "load", str(delivery), "--warehouse", str(warehouse)],
+        cwd=code,
+        env={"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"},
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 
@@ -63,16 +68,39 @@ def main() -> int:
         baseline.mkdir()
         archive = subprocess.run(["git", "archive", args.baseline], cwd=ROOT, check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive, check=True)
-        subprocess.run([PYTHON, "-m", "anpr_warehouse.cli", "generate", "--municipality", "GM0344", "--month", MONTH,
-                        "--locations", str(LOCATIONS), "--out", str(work / "d")], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [
+                PYTHON,
+                "-m",
+                "anpr_warehouse.cli",
+                "generate",
+                "--municipality",
+                "GM0344",
+                "--month",
+                MONTH,
+                "--locations",
+                str(LOCATIONS),
+                "--out",
+                str(work / "d"),
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         (delivery,) = (work / "d").iterdir()
         rows = sum(len(p.read_bytes().splitlines()) - 1 for p in delivery.glob("*.csv"))
         times: dict[str, list[float]] = {"baseline": [], "now": []}
         for _ in range(args.runs):
             times["baseline"].append(_load_seconds(baseline, delivery, work))
             times["now"].append(_load_seconds(ROOT, delivery, work))
-        cross = [float(subprocess.run([PYTHON, "-c", CROSS_CELL, str(delivery)], cwd=ROOT, check=True,
-                                      capture_output=True, text=True).stdout) for _ in range(args.runs)]
+        cross = [
+            float(
+                subprocess.run(
+                    [PYTHON, "-c", CROSS_CELL, str(delivery)], cwd=ROOT, check=True, capture_output=True, text=True
+                ).stdout
+            )
+            for _ in range(args.runs)
+        ]
     median = {k: statistics.median(v) for k, v in times.items()}
     lines = [
         "# Door checks: cost of the load-time contract checks",
@@ -84,8 +112,11 @@ def main() -> int:
         "",
         "| code | median load (s) | min (s) | max (s) |",
         "|---|---|---|---|",
-        *(f"| {'before (' + args.baseline + ')' if k == 'baseline' else 'after (this checkout)'} | {median[k]:.2f} | "
-          f"{min(v):.2f} | {max(v):.2f} |" for k, v in times.items()),
+        *(
+            f"| {'before (' + args.baseline + ')' if k == 'baseline' else 'after (this checkout)'} | {median[k]:.2f} | "
+            f"{min(v):.2f} | {max(v):.2f} |"
+            for k, v in times.items()
+        ),
         "",
         f"Cross-cell checks alone (minimum totals, totals not below parts, DST hour, rounding): median "
         f"{statistics.median(cross):.2f} s (min {min(cross):.2f}, max {max(cross):.2f}).",

@@ -44,7 +44,20 @@ def build_sample(workdir: Path) -> Path:
     warehouse = workdir / "compare.duckdb"
     for i, (municipality, month, extra) in enumerate(SAMPLE):
         out = workdir / f"deliveries{i}"
-        _anpr("generate", "--municipality", municipality, "--month", month, "--locations", "4", "--jobs", "1", *extra, "--out", str(out))
+        _anpr(
+            "generate",
+            "--municipality",
+            municipality,
+            "--month",
+            month,
+            "--locations",
+            "4",
+            "--jobs",
+            "1",
+            *extra,
+            "--out",
+            str(out),
+        )
         for delivery in sorted(out.iterdir()):
             _anpr("load", str(delivery), "--warehouse", str(warehouse))
     _anpr("build", "--warehouse", str(warehouse))
@@ -54,13 +67,19 @@ def build_sample(workdir: Path) -> Path:
 def table_fingerprints(warehouse: Path, columns_from: dict | None) -> dict:
     """Row count and sum of row hashes per marts table, over the baseline's columns when given."""
     con = duckdb.connect(str(warehouse), read_only=True)
-    tables = [r[0] for r in con.sql(
-        "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+    tables = [
+        r[0]
+        for r in con.sql("select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()
+    ]
     result = {}
     for table in tables:
-        columns = [r[0] for r in con.sql(
-            f"select column_name from information_schema.columns where table_schema = 'marts' "
-            f"and table_name = '{table}' order by ordinal_position").fetchall()]
+        columns = [
+            r[0]
+            for r in con.sql(
+                f"select column_name from information_schema.columns where table_schema = 'marts' "
+                f"and table_name = '{table}' order by ordinal_position"
+            ).fetchall()
+        ]
         if columns_from and table in columns_from:
             columns = [c for c in columns_from[table]["columns"] if c in columns] or columns
         row = ", ".join(f'"{c}"' for c in columns)

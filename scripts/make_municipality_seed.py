@@ -25,8 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "reference" / "ref_municipalities.csv"
 TOPOJSON = ROOT.parent / "shared" / "geo" / "gemeente_2025.topojson"
 COLUMNS = (
-    "municipality_code", "municipality_name", "province_code", "centre_latitude", "centre_longitude",
-    "ze_zone_start_date", "ze_zone_start_source",
+    "municipality_code",
+    "municipality_name",
+    "province_code",
+    "centre_latitude",
+    "centre_longitude",
+    "ze_zone_start_date",
+    "ze_zone_start_source",
 )
 
 Point = tuple[float, float]
@@ -90,11 +95,17 @@ def municipality_rows(topology: dict, curated: dict[str, dict[str, str]]) -> lis
             rows.append(curated[code])
             continue
         lat, lon = centre(geometry, arcs)
-        rows.append({
-            "municipality_code": code, "municipality_name": name, "province_code": "",
-            "centre_latitude": f"{lat:.4f}", "centre_longitude": f"{lon:.4f}",
-            "ze_zone_start_date": "", "ze_zone_start_source": "",
-        })
+        rows.append(
+            {
+                "municipality_code": code,
+                "municipality_name": name,
+                "province_code": "",
+                "centre_latitude": f"{lat:.4f}",
+                "centre_longitude": f"{lon:.4f}",
+                "ze_zone_start_date": "",
+                "ze_zone_start_source": "",
+            }
+        )
     missing = set(curated) - {r["municipality_code"] for r in rows}
     if missing:
         raise SystemExit(f"curated municipalities not in the boundaries file: {', '.join(sorted(missing))}")

@@ -15,6 +15,10 @@ if [ -f dbt_project.yml ]; then
   rm -rf "$lint_dir"
 fi
 
+echo "== ruff (check and format)"
+$BIN/ruff check anpr_warehouse tests scripts || status=1
+$BIN/ruff format --check anpr_warehouse tests scripts || status=1
+
 echo "== pytest"
 $BIN/pytest -q -p no:cacheprovider
 rc=$?

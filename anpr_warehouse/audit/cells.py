@@ -64,7 +64,9 @@ def _cells(code: str, lines, measures, dim_columns, values, attributes) -> list[
 def _sdc(delivery_id: str, min_cell: int | None, rounding_base: int | None) -> tuple[int, int, list[str]]:
     notes = []
     if min_cell is None or rounding_base is None:
-        notes.append(f"{delivery_id} states no SDC parameters; assumed min_cell {DEFAULT_MIN_CELL}, rounding base {DEFAULT_ROUNDING_BASE}")
+        notes.append(
+            f"{delivery_id} states no SDC parameters; assumed min_cell {DEFAULT_MIN_CELL}, rounding base {DEFAULT_ROUNDING_BASE}"
+        )
     return min_cell or DEFAULT_MIN_CELL, rounding_base or DEFAULT_ROUNDING_BASE, notes
 
 
@@ -72,15 +74,21 @@ def cells_from_checked(checked) -> DeliveryCells:
     """From a delivery that passed the loader's checks (`anpr_warehouse.load.validate.check_delivery`)."""
     meta = checked.meta
     if checked.layout != "v1":
-        raise UserError(f"{meta.delivery_id}: the audit reads layout {c.CONTRACT_V1} only (legacy deliveries carry no cell status beyond '.')")
+        raise UserError(
+            f"{meta.delivery_id}: the audit reads layout {c.CONTRACT_V1} only (legacy deliveries carry no cell status beyond '.')"
+        )
     tables = {}
     for code, table in c.OBSERVATION_TABLES.items():
         parsed = checked.tables.get(table.file)
         if parsed is None:
             continue
         tables[code] = _cells(
-            code, parsed.column("_line"), parsed.column("Measure"), [parsed.column(d) for d in table.dimensions],
-            parsed.column("Value"), parsed.column("ValueAttribute"),
+            code,
+            parsed.column("_line"),
+            parsed.column("Measure"),
+            [parsed.column(d) for d in table.dimensions],
+            parsed.column("Value"),
+            parsed.column("ValueAttribute"),
         )
     code_lists = {}
     for dimension, file in c.DIMENSION_CODE_LIST.items():

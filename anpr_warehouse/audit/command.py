@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..errors import UserError
 
@@ -54,8 +54,11 @@ def _suggest(delivery, min_cell_rule: bool) -> None:
 
     protection = protect_cells(delivery, min_cell_rule, jobs=os.cpu_count() or 1)
     left = len(protection.audit.at_risk)
-    print(f"{delivery.delivery_id}: hiding {len(protection.suppressed)} more published cells leaves {left} at risk "
-          f"({protection.rounds} rounds):", file=sys.stderr)
+    print(
+        f"{delivery.delivery_id}: hiding {len(protection.suppressed)} more published cells leaves {left} at risk "
+        f"({protection.rounds} rounds):",
+        file=sys.stderr,
+    )
     for cell in protection.suppressed:
         print(f"  hide {cell.where()} {cell.measure} {cell.label()} = {cell.value}", file=sys.stderr)
 
@@ -67,10 +70,16 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     audit.add_argument("paths", nargs="+", help="delivery folders or .zip files; with --warehouse: delivery ids already loaded")
     audit.add_argument("--format", choices=("text", "csv", "json"), default="text")
     audit.add_argument("--out", type=Path, help="write the report here (text, CSV or JSON); the summary still goes to stdout")
-    audit.add_argument("--min-cell-rule", action="store_true",
-                       help="also use what SDC implies: a published non-zero cell counts >= min_cell, a published 0 is 0, passages >= vehicles")
-    audit.add_argument("--suggest-suppression", action="store_true",
-                       help="also list the published cells to hide so that no cell is at risk (greedy; to stderr)")
+    audit.add_argument(
+        "--min-cell-rule",
+        action="store_true",
+        help="also use what SDC implies: a published non-zero cell counts >= min_cell, a published 0 is 0, passages >= vehicles",
+    )
+    audit.add_argument(
+        "--suggest-suppression",
+        action="store_true",
+        help="also list the published cells to hide so that no cell is at risk (greedy; to stderr)",
+    )
     audit.add_argument("--jobs", type=int, default=None, help="processes for the LPs (default: one per CPU)")
     warehouse_option(audit)
     audit.set_defaults(func=cmd_audit)

@@ -128,7 +128,7 @@ def _additivity(code: str, own: dict[tuple, int], code_lists: dict[str, tuple[st
         groups: dict[tuple, list[int]] = defaultdict(list)
         totals: dict[tuple, int] = {}
         for key, var in own.items():
-            rest = key[:position] + key[position + 1:]
+            rest = key[:position] + key[position + 1 :]
             if key[position] == c.TOTAL:
                 totals[rest] = var
             else:
@@ -141,7 +141,7 @@ def _additivity(code: str, own: dict[tuple, int], code_lists: dict[str, tuple[st
             if not parts:
                 continue
             complete = expected is not None and len(parts) >= expected
-            dims = " ".join(f"{n}={v}" for n, v in zip(table.dimensions[:axis] + table.dimensions[axis + 1:], rest[1:]))
+            dims = " ".join(f"{n}={v}" for n, v in zip(table.dimensions[:axis] + table.dimensions[axis + 1 :], rest[1:]))
             label = f"{code} {rest[0]} {dims}: {dim}=T001 {'=' if complete else '>='} sum over {dim}"
             yield Row(tuple(parts) + (total,), (1.0,) * len(parts) + (-1.0,), -math.inf if not complete else 0.0, 0.0, label)
 

@@ -52,7 +52,10 @@ def _hide(system: System, var: int, cell: Cell, delivery: DeliveryCells, min_cel
     """Marks one published cell Confidential in the system and recomputes its variable's bounds."""
     hidden = dataclasses.replace(cell, value=None, attribute="Confidential")
     system.cells[var] = [hidden if other is cell else other for other in system.cells[var]]
-    bounds = [cell_bounds(other, delivery.rounding_base // 2, delivery.min_cell if min_cell_rule else None) for other in system.cells[var]]
+    bounds = [
+        cell_bounds(other, delivery.rounding_base // 2, delivery.min_cell if min_cell_rule else None)
+        for other in system.cells[var]
+    ]
     system.lower[var] = max(low for low, _ in bounds)
     system.upper[var] = min(high for _, high in bounds)
     return hidden
@@ -90,8 +93,9 @@ def protect_cells(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: in
 PROTECTION = "cbs_package_protection"  # exists only in a protected copy: what --protect hid per delivery
 
 
-def protected_copy(warehouse: Path, municipalities: list[str], months: list[str] | None, workdir: Path,
-                   min_cell_rule: bool = True) -> tuple[Path, list[str]]:
+def protected_copy(
+    warehouse: Path, municipalities: list[str], months: list[str] | None, workdir: Path, min_cell_rule: bool = True
+) -> tuple[Path, list[str]]:
     """A copy of the warehouse whose current deliveries (of these municipalities and months) are protected.
 
     The extra suppressions are applied to the copy's raw rows (Value emptied, ValueAttribute
@@ -114,7 +118,9 @@ def protected_copy(warehouse: Path, municipalities: list[str], months: list[str]
             [municipalities],
         ).fetchall()
         con.execute(AUDITS_DDL.format(db=con.execute("select current_database()").fetchone()[0]))
-        con.execute(f"create table if not exists raw.{PROTECTION} (delivery_id varchar primary key, cells_suppressed bigint not null)")
+        con.execute(
+            f"create table if not exists raw.{PROTECTION} (delivery_id varchar primary key, cells_suppressed bigint not null)"
+        )
         for ident, month in rows:
             if months and month not in months:
                 continue
@@ -131,12 +137,22 @@ def protected_copy(warehouse: Path, municipalities: list[str], months: list[str]
             con.execute(f"delete from raw.{AUDITS} where delivery_id = ?", [ident])
             con.execute(
                 f"insert into raw.{AUDITS} values (?, ?, ?, ?, ?, ?, ?, ?)",
-                [ident, audit.confidential, len(audit.at_risk), audit.exact, audit.min_cell_rule, audit.infeasible_components,
-                 dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), round(audit.seconds, 3)],
+                [
+                    ident,
+                    audit.confidential,
+                    len(audit.at_risk),
+                    audit.exact,
+                    audit.min_cell_rule,
+                    audit.infeasible_components,
+                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    round(audit.seconds, 3),
+                ],
             )
             con.execute(f"insert or replace into raw.{PROTECTION} values (?, ?)", [ident, len(protection.suppressed)])
-            lines.append(f"protected {ident}: {len(protection.suppressed)} more published cells marked confidential in the package "
-                         f"({len(audit.at_risk)} cells still at risk)")
+            lines.append(
+                f"protected {ident}: {len(protection.suppressed)} more published cells marked confidential in the package "
+                f"({len(audit.at_risk)} cells still at risk)"
+            )
     finally:
         con.close()
     run_dbt(["run", "--quiet"], copy)

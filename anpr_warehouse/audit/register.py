@@ -53,8 +53,14 @@ def store_audit(con: duckdb.DuckDBPyConnection, db: str, result) -> int:
     con.execute(
         f"insert into {db}.raw.{AUDITS} values (?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            result.delivery_id, result.confidential, len(result.at_risk), result.exact, result.min_cell_rule,
-            result.infeasible_components, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), round(result.seconds, 3),
+            result.delivery_id,
+            result.confidential,
+            len(result.at_risk),
+            result.exact,
+            result.min_cell_rule,
+            result.infeasible_components,
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            round(result.seconds, 3),
         ],
     )
     return len(result.at_risk)
@@ -75,8 +81,15 @@ def delivery_audits(con: duckdb.DuckDBPyConnection, delivery_ids: list[str]) -> 
     if not delivery_ids or not audit_counts(con):
         return [{"delivery_id": ident, "audited": False} for ident in delivery_ids]
     found = {
-        row[0]: {"delivery_id": row[0], "audited": True, "cells_confidential": row[1], "cells_at_risk": row[2],
-                 "cells_exact": row[3], "min_cell_rule": row[4], "audited_at": row[5].isoformat(timespec="seconds")}
+        row[0]: {
+            "delivery_id": row[0],
+            "audited": True,
+            "cells_confidential": row[1],
+            "cells_at_risk": row[2],
+            "cells_exact": row[3],
+            "min_cell_rule": row[4],
+            "audited_at": row[5].isoformat(timespec="seconds"),
+        }
         for row in con.execute(
             f"""select delivery_id, cells_confidential, cells_at_risk, cells_exact, min_cell_rule, audited_at
                 from raw.{AUDITS} where delivery_id in (select unnest(?))""",
@@ -88,7 +101,8 @@ def delivery_audits(con: duckdb.DuckDBPyConnection, delivery_ids: list[str]) -> 
     ).fetchone()[0]
     if protected:  # an export --protect copy: say how many published cells the package hides on top of CBS's
         for ident, hidden in con.execute(
-            "select delivery_id, cells_suppressed from raw.cbs_package_protection where delivery_id in (select unnest(?))", [delivery_ids]
+            "select delivery_id, cells_suppressed from raw.cbs_package_protection where delivery_id in (select unnest(?))",
+            [delivery_ids],
         ).fetchall():
             if ident in found:
                 found[ident]["cells_suppressed_for_package"] = hidden

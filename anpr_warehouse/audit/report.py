@@ -9,7 +9,20 @@ import json
 from .run import AtRiskCell, AuditResult
 
 TEXT_ROWS = 40  # at-risk cells printed in text; CSV and JSON list them all
-CSV_HEADER = ("delivery_id", "file", "line", "table", "measure", "cell", "lower", "upper", "width", "exact", "constraints", "pinned_by")
+CSV_HEADER = (
+    "delivery_id",
+    "file",
+    "line",
+    "table",
+    "measure",
+    "cell",
+    "lower",
+    "upper",
+    "width",
+    "exact",
+    "constraints",
+    "pinned_by",
+)
 
 
 def summary_lines(result: AuditResult) -> list[str]:
@@ -26,8 +39,18 @@ def summary_lines(result: AuditResult) -> list[str]:
 def _row(result: AuditResult, risk: AtRiskCell) -> tuple:
     cell = risk.cell
     return (
-        result.delivery_id, cell.where().rsplit(":", 1)[0], cell.line, cell.table, cell.measure, cell.label(),
-        risk.lower, risk.upper, risk.upper - risk.lower, risk.exact, " | ".join(risk.constraints), " | ".join(risk.pinned_by),
+        result.delivery_id,
+        cell.where().rsplit(":", 1)[0],
+        cell.line,
+        cell.table,
+        cell.measure,
+        cell.label(),
+        risk.lower,
+        risk.upper,
+        risk.upper - risk.lower,
+        risk.exact,
+        " | ".join(risk.constraints),
+        " | ".join(risk.pinned_by),
     )
 
 

@@ -78,7 +78,9 @@ def audit_cells(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: int 
     if min_cell_rule:
         half = delivery.rounding_base // 2
         below = sum(
-            1 for cells in delivery.tables.values() for cell in cells
+            1
+            for cells in delivery.tables.values()
+            for cell in cells
             if cell.attribute == "None" and cell.value and cell.value + half < delivery.min_cell
         )
         if below:
@@ -89,7 +91,16 @@ def audit_cells(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: int 
             "(the delivery contradicts itself or a link does not hold); their cells were not audited"
         )
     return AuditResult(
-        delivery.delivery_id, delivery.min_cell, delivery.rounding_base, min_cell_rule, delivery.count(),
-        delivery.confidential(), at_risk, time.perf_counter() - started, stats.components, stats.lps,
-        stats.infeasible_components, notes,
+        delivery.delivery_id,
+        delivery.min_cell,
+        delivery.rounding_base,
+        min_cell_rule,
+        delivery.count(),
+        delivery.confidential(),
+        at_risk,
+        time.perf_counter() - started,
+        stats.components,
+        stats.lps,
+        stats.infeasible_components,
+        notes,
     )

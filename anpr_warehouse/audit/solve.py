@@ -103,8 +103,13 @@ class ComponentModel:
             row_upper.append(highspy.kHighsInf if math.isinf(row.upper) else row.upper - constant)
         if starts:
             self.highs.addRows(
-                len(starts), np.array(row_lower), np.array(row_upper), len(indices),
-                np.array(starts, dtype=np.int32), np.array(indices, dtype=np.int32), np.array(values),
+                len(starts),
+                np.array(row_lower),
+                np.array(row_upper),
+                len(indices),
+                np.array(starts, dtype=np.int32),
+                np.array(indices, dtype=np.int32),
+                np.array(values),
             )
         self.all_columns = np.arange(self.n, dtype=np.int32)
         self.lps = 0
@@ -161,8 +166,9 @@ def solve_intervals(system: System, min_cell: int, stats: SolveStats | None = No
     return solve_groups(system, components(system, confidential), min_cell, stats, jobs)
 
 
-def solve_groups(system: System, groups: list[tuple[list[int], list[int]]], min_cell: int,
-                 stats: SolveStats | None = None, jobs: int = 1) -> list[Interval]:
+def solve_groups(
+    system: System, groups: list[tuple[list[int], list[int]]], min_cell: int, stats: SolveStats | None = None, jobs: int = 1
+) -> list[Interval]:
     """`solve_intervals` for the given connected groups only; with jobs > 1 over forked processes, largest first."""
     global _SYSTEM
     stats = stats or SolveStats()

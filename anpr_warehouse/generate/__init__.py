@@ -57,9 +57,7 @@ def protected_observations(con: duckdb.DuckDBPyConnection, request: GenerateRequ
     con.register("src_by_fuel", traffic.by_fuel)
     con.register("src_vehicles", traffic.vehicles)
     lists = c.code_lists(request.year)
-    grid = {
-        cl.dimension: list(cl.identifiers) for cl in lists.values() if cl.identifiers is not None
-    }
+    grid = {cl.dimension: list(cl.identifiers) for cl in lists.values() if cl.identifiers is not None}
     grid["Location"] = [x.identifier for x in traffic.locations]
     grid["Zone"] = [z.identifier for z in traffic.zones]
     grid["Date"] = sorted(set(traffic.hourly.column("Date").to_pylist()))

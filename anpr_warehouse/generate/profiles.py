@@ -35,7 +35,15 @@ HOUR_PROFILE_COMMUTER = _normalised(
     [0.4, 0.2, 0.2, 0.2, 0.4, 1.2, 3.8, 7.8, 8.2, 6.0, 5.4, 5.6, 5.9, 5.8, 5.8, 6.3, 7.4, 7.9, 5.6, 3.8, 2.8, 2.0, 1.3, 0.8]
 )
 HOUR_PROFILE_BY_CATEGORY = np.vstack(
-    [HOUR_PROFILE_VAN, HOUR_PROFILE_TRUCK, HOUR_PROFILE_TRUCK, HOUR_PROFILE_COMMUTER, HOUR_PROFILE_COMMUTER, HOUR_PROFILE_VAN, HOUR_PROFILE_VAN]
+    [
+        HOUR_PROFILE_VAN,
+        HOUR_PROFILE_TRUCK,
+        HOUR_PROFILE_TRUCK,
+        HOUR_PROFILE_COMMUTER,
+        HOUR_PROFILE_COMMUTER,
+        HOUR_PROFILE_VAN,
+        HOUR_PROFILE_VAN,
+    ]
 )
 
 # Fuel mix per category in January 2024 (contract order: DIES BENZ ELEK WATS LPG CNG LNG HYBR OVER ONBK).
@@ -74,9 +82,7 @@ OWNER_TYPE_BY_CATEGORY = np.array(
 )
 
 # SBI section weights for company and lease vehicles (A..U), heavy on F, G, H.
-SBI_WEIGHTS = _normalised(
-    [2, 0.3, 6, 1, 2, 22, 22, 20, 4, 2, 0.5, 0.7, 5, 6, 1.5, 0.5, 3, 0.6, 3, 0.1, 0.05]
-)
+SBI_WEIGHTS = _normalised([2, 0.3, 6, 1, 2, 22, 22, 20, 4, 2, 0.5, 0.7, 5, 6, 1.5, 0.5, 3, 0.6, 3, 0.1, 0.05])
 SBI_UNKNOWN_SHARE = 0.02
 
 # Owner region of enrichable vehicles: own municipality, own province, other provinces, abroad, unknown.

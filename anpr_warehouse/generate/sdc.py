@@ -77,9 +77,7 @@ def _held_combinations_sql(totals: list[str], sets: list[tuple[str, ...]]) -> st
     """A predicate on a grid row: its pattern of totals is one the table holds."""
     if len(sets) == 2 ** len(totals):
         return "true"
-    patterns = [
-        " and ".join(f"{d} {'<>' if d in kept else '='} '{c.TOTAL}'" for d in totals) or "true" for kept in sets
-    ]
+    patterns = [" and ".join(f"{d} {'<>' if d in kept else '='} '{c.TOTAL}'" for d in totals) or "true" for kept in sets]
     return " or ".join(f"({p})" for p in patterns)
 
 
@@ -98,12 +96,14 @@ def build_cells(con: duckdb.DuckDBPyConnection, spec: TableSpec, grid: dict[str,
         aggregates = "sum(passages) as passages, count(*) as vehicles, count(*) as n_distinct"
     else:
         aggregates = "sum(passages) as passages, 0 as vehicles, sum(n_distinct) as n_distinct"
-    grid_sql = " cross join ".join(
-        f"(select unnest([{_q(grid[d] + ([c.TOTAL] if d in totals else []))}]) as {d})" for d in dims
-    )
+    grid_sql = " cross join ".join(f"(select unnest([{_q(grid[d] + ([c.TOTAL] if d in totals else []))}]) as {d})" for d in dims)
     coalesced = ", ".join(f"coalesce({d}, '{c.TOTAL}') as {d}" for d in dims)
     name = f"cells_{spec.table.code}"
-    fa_year = "case when FirstAdmissionYear like 'FA%' then substr(FirstAdmissionYear, 3)::integer end" if "FirstAdmissionYear" in dims else "null"
+    fa_year = (
+        "case when FirstAdmissionYear like 'FA%' then substr(FirstAdmissionYear, 3)::integer end"
+        if "FirstAdmissionYear" in dims
+        else "null"
+    )
     con.execute(
         f"""
         create or replace temp table {name} as
@@ -209,7 +209,14 @@ def observations(con: duckdb.DuckDBPyConnection, cells: str, table: c.Observatio
     return name
 
 
-def protect(con: duckdb.DuckDBPyConnection, spec: TableSpec, grid: dict[str, list[str]], period_year: int, min_cell: int, rounding_base: int) -> str:
+def protect(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    grid: dict[str, list[str]],
+    period_year: int,
+    min_cell: int,
+    rounding_base: int,
+) -> str:
     cells = build_cells(con, spec, grid, period_year)
     suppress(con, cells, list(spec.table.dimensions), total_dimensions(spec.table, period_year), min_cell)
     return observations(con, cells, spec.table, rounding_base)

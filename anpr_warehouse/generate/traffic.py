@@ -21,9 +21,26 @@ from ..reference import Municipality
 from . import profiles as p
 
 STREETS = (
-    "Stationsweg", "Kanaalweg", "Havenstraat", "Marktstraat", "Singel", "Kerkstraat", "Nieuwegracht",
-    "Molenweg", "Industrieweg", "Parkweg", "Julianalaan", "Beatrixlaan", "Spoorlaan", "Vaartweg",
-    "Dijkweg", "Brugstraat", "Poortstraat", "Rijnkade", "Leidseweg", "Amsterdamsestraatweg",
+    "Stationsweg",
+    "Kanaalweg",
+    "Havenstraat",
+    "Marktstraat",
+    "Singel",
+    "Kerkstraat",
+    "Nieuwegracht",
+    "Molenweg",
+    "Industrieweg",
+    "Parkweg",
+    "Julianalaan",
+    "Beatrixlaan",
+    "Spoorlaan",
+    "Vaartweg",
+    "Dijkweg",
+    "Brugstraat",
+    "Poortstraat",
+    "Rijnkade",
+    "Leidseweg",
+    "Amsterdamsestraatweg",
 )
 
 
@@ -87,7 +104,9 @@ def make_sites(muni: Municipality, n_locations: int, rng: np.random.Generator) -
         street = STREETS[i % len(STREETS)] + ("" if i < len(STREETS) else f" {i // len(STREETS) + 1}")
         volume = float(rng.lognormal(np.log(p.MEAN_DAILY_PASSAGES_PER_LOCATION), 0.45))
         locations.append(
-            Location(f"{muni.code}_L{i + 1:03d}", f"{street} ({muni.name})", zone, direction, round(lat, 6), round(lon, 6), volume)
+            Location(
+                f"{muni.code}_L{i + 1:03d}", f"{street} ({muni.name})", zone, direction, round(lat, 6), round(lon, 6), volume
+            )
         )
     return locations, zones
 
@@ -107,7 +126,7 @@ def clock_hours_in_day(day: dt.date) -> int:
     """
     start = dt.datetime(day.year, day.month, day.day, tzinfo=LOCAL_TIME)
     end = start + dt.timedelta(days=1)  # wall-clock arithmetic: the next local midnight
-    return round((end.astimezone(dt.timezone.utc) - start.astimezone(dt.timezone.utc)).total_seconds() / 3600)
+    return round((end.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds() / 3600)
 
 
 def dst_dates(dates: list[dt.date], hours: int) -> list[dt.date]:
@@ -158,7 +177,9 @@ def camera_counts(
     date_ids = np.array([d.isoformat() for d in dates])
     categories = np.array(c.VEHICLE_CATEGORIES)
     hourly = _cell_table(
-        passages, distinct, [("Location", loc_ids), ("Date", date_ids), ("Hour", np.array(c.HOURS)), ("VehicleCategory", categories)]
+        passages,
+        distinct,
+        [("Location", loc_ids), ("Date", date_ids), ("Hour", np.array(c.HOURS)), ("VehicleCategory", categories)],
     )
 
     daily = passages.sum(axis=2)  # location x day x category
@@ -167,7 +188,9 @@ def camera_counts(
         fuel[:, :, k, :] = rng.multinomial(daily[:, :, k], mix[k])
     fuel_distinct = fuel - rng.binomial(fuel, p.REPEAT_SHARE_DAILY)
     by_fuel = _cell_table(
-        fuel, fuel_distinct, [("Location", loc_ids), ("Date", date_ids), ("VehicleCategory", categories), ("FuelType", np.array(c.FUEL_TYPES))]
+        fuel,
+        fuel_distinct,
+        [("Location", loc_ids), ("Date", date_ids), ("VehicleCategory", categories), ("FuelType", np.array(c.FUEL_TYPES))],
     )
     return hourly, by_fuel, passages.sum(axis=(1, 2, 3))
 
@@ -255,9 +278,7 @@ def zone_population(
     )
 
 
-def simulate_month(
-    muni: Municipality, year: int, month: int, n_locations: int, rng: np.random.Generator
-) -> MonthTraffic:
+def simulate_month(muni: Municipality, year: int, month: int, n_locations: int, rng: np.random.Generator) -> MonthTraffic:
     locations, zones = make_sites(muni, n_locations, np.random.default_rng(int.from_bytes(muni.code.encode(), "big")))
     dates = month_dates(year, month)
     mix = fuel_mix(year, month)

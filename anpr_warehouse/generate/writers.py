@@ -51,12 +51,18 @@ def _write_csv(path: Path, header: tuple[str, ...], rows: list[tuple], delimiter
 def _code_list_rows(file: str, code_list: c.CodeList, traffic: MonthTraffic) -> tuple[tuple[str, ...], list[tuple]]:
     header = c.CODE_LIST_HEADER + code_list.extra_columns
     if file == "Locations.csv":
-        rows = [(x.identifier, x.title, "", x.zone or "", x.direction, f"{x.latitude:.6f}", f"{x.longitude:.6f}") for x in traffic.locations]
+        rows = [
+            (x.identifier, x.title, "", x.zone or "", x.direction, f"{x.latitude:.6f}", f"{x.longitude:.6f}")
+            for x in traffic.locations
+        ]
         return header, rows
     if file == "Zones.csv":
         return header, [(z.identifier, z.title, "", z.zone_type, z.valid_from) for z in traffic.zones]
     if file == "FirstAdmissionYears.csv":
-        titles = {code: ("1999 of eerder" if code == "FA1999" else "Onbekend" if code == "ONBK" else code[2:]) for code in code_list.identifiers}
+        titles = {
+            code: ("1999 of eerder" if code == "FA1999" else "Onbekend" if code == "ONBK" else code[2:])
+            for code in code_list.identifiers
+        }
     else:
         titles = dutch_titles(CODE_LIST_SEEDS[file])
     rows = [(code, titles[code], "") for code in code_list.identifiers]
@@ -89,7 +95,7 @@ def write_v1(
     for code, table in c.OBSERVATION_TABLES.items():
         con.execute(f"copy (select * from {observations[code]} order by Id) to '{folder / table.file}' (header, delimiter ',')")
         rows[table.file] = con.execute(f"select count(*) from {observations[code]}").fetchone()[0]
-    last_day = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1))
+    last_day = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
     produced = dt.datetime(last_day.year, last_day.month, last_day.day, 10, 0) + dt.timedelta(days=20 + 14 * (version - 1))
     manifest = {
         "contract": c.CONTRACT_V1,
@@ -130,16 +136,20 @@ def write_legacy(con: duckdb.DuckDBPyConnection, traffic: MonthTraffic, observat
     con.execute(
         f"""copy (
             select Location as Locatie, strftime(Date::date, '%d-%m-%Y') as Datum, substr(Hour, 2)::int as Uur, {hourly_cols}
-            from {observations['T01']} group by Location, Date, Hour order by Location, Date, Hour
+            from {observations["T01"]} group by Location, Date, Hour order by Location, Date, Hour
         ) to '{hourly_path}' (header, delimiter ';', quote '')"""
     )
-    category_word = "case VehicleCategory " + " ".join(f"when '{code}' then '{word}'" for word, code in c.LEGACY_CATEGORY_WORDS.items()) + " end"
+    category_word = (
+        "case VehicleCategory "
+        + " ".join(f"when '{code}' then '{word}'" for word, code in c.LEGACY_CATEGORY_WORDS.items())
+        + " end"
+    )
     fuel_cols = ", ".join(cell(code).format(dim="FuelType") + f' as "{word}"' for word, code in c.LEGACY_FUEL_WORDS.items())
     fuel_path = folder / c.legacy_file_name(muni.code, year, month, "brandstof")
     con.execute(
         f"""copy (
             select Location as Locatie, strftime(Date::date, '%d-%m-%Y') as Datum, {category_word} as Voertuigcategorie, {fuel_cols}
-            from {observations['T02']} group by Location, Date, VehicleCategory
+            from {observations["T02"]} group by Location, Date, VehicleCategory
             order by Location, Date, list_position({list(c.LEGACY_CATEGORY_WORDS.values())}, VehicleCategory)
         ) to '{fuel_path}' (header, delimiter ';', quote '')"""
     )

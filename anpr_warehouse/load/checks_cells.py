@@ -42,7 +42,10 @@ def check_minimum_totals(con: duckdb.DuckDBPyConnection, problems: Collector, ta
     key_sql = ", ".join(_quoted(keys))
     described = ", ".join(f"{k}={{{i}}}" for i, k in enumerate(keys))
     report_rows(
-        con, problems, table.file, "totals",
+        con,
+        problems,
+        table.file,
+        "totals",
         f"select min(_line), {key_sql} from {view} group by {key_sql} having count(*) filter (where {all_total}) = 0",
         f"no total row ({', '.join(f'{d}={c.TOTAL}' for d in totals)}) for {described}",
     )
@@ -63,7 +66,10 @@ def check_totals_not_below_parts(
         same = ", ".join(_quoted(("Measure",) + tuple(d for d in table.dimensions if d != dimension)))
         total, part = f"\"{dimension}\" = '{c.TOTAL}'", f"\"{dimension}\" <> '{c.TOTAL}'"
         report_rows(
-            con, problems, table.file, "totals",
+            con,
+            problems,
+            table.file,
+            "totals",
             f"""select total_line, total, part_code, part, part_line from (
                     select
                         max(_line) filter (where {total}) as total_line,
@@ -86,7 +92,10 @@ def check_spring_forward_hour(con: duckdb.DuckDBPyConnection, problems: Collecto
     if day is None:
         return
     report_rows(
-        con, problems, c.OBSERVATION_TABLES["T01"].file, "dst",
+        con,
+        problems,
+        c.OBSERVATION_TABLES["T01"].file,
+        "dst",
         f"""select _line, Value, ValueAttribute from {view}
             where Date = '{day.isoformat()}' and Hour = '{c.DST_GAP_HOUR}' and ValueAttribute <> 'Impossible'""",
         f"{day.isoformat()} {c.DST_GAP_HOUR} does not exist (clocks go from 02:00 to 03:00): "
@@ -94,9 +103,14 @@ def check_spring_forward_hour(con: duckdb.DuckDBPyConnection, problems: Collecto
     )
 
 
-def check_rounding(con: duckdb.DuckDBPyConnection, problems: Collector, table: c.ObservationTable, view: str, rounding_base: int) -> None:
+def check_rounding(
+    con: duckdb.DuckDBPyConnection, problems: Collector, table: c.ObservationTable, view: str, rounding_base: int
+) -> None:
     report_rows(
-        con, problems, table.file, "rounding",
+        con,
+        problems,
+        table.file,
+        "rounding",
         f"""select _line, Value from {view}
             where ValueAttribute = 'None' and try_cast(Value as bigint) % {rounding_base} <> 0""",
         "Value {0} is not a multiple of the delivery's sdc.rounding_base " + str(rounding_base),

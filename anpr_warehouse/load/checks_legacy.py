@@ -58,7 +58,9 @@ def _identity(raw: RawDelivery, problems: Collector) -> tuple[str, int, int] | N
         keys.add((match.group(1), match.group(2), match.group(3)))
         found[match.group(4)] = name
     if len(keys) > 1:
-        problems.add(sorted(raw.files)[0], "layout", "files belong to different municipalities or months: " + ", ".join(sorted(raw.files)))
+        problems.add(
+            sorted(raw.files)[0], "layout", "files belong to different municipalities or months: " + ", ".join(sorted(raw.files))
+        )
         return None
     if not keys:
         return None
@@ -75,7 +77,9 @@ def _identity(raw: RawDelivery, problems: Collector) -> tuple[str, int, int] | N
         return None
     for kind in c.LEGACY_KINDS:
         if kind not in found:
-            problems.add(c.legacy_file_name(gm, int(year), int(month), kind), "missing-file", "required file is not in the delivery")
+            problems.add(
+                c.legacy_file_name(gm, int(year), int(month), kind), "missing-file", "required file is not in the delivery"
+            )
     return gm, int(year), int(month)
 
 
@@ -116,7 +120,10 @@ def check_legacy(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Col
     ):
         _check_counts(con, kind, names[kind], start, end, word_column, words, problems)
     report_rows(
-        con, problems, names["passages_per_uur"], "hour",
+        con,
+        problems,
+        names["passages_per_uur"],
+        "hour",
         "select _line, Uur from l_passages_per_uur where not regexp_full_match(Uur, '[0-9]|1[0-9]|2[0-3]')",
         "Uur {0!r} is not an hour 0..23",
     )
@@ -131,34 +138,64 @@ def check_legacy(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Col
 
 
 def _check_locations(con, gm: str, file: str, problems: Collector) -> None:
-    check_pattern(con, problems, file, "l_locaties", "Locatie", f"{gm}_L[0-9]{{3}}", "Locatie {0!r} is not " + gm + "_L + 3 digits")
+    check_pattern(
+        con, problems, file, "l_locaties", "Locatie", f"{gm}_L[0-9]{{3}}", "Locatie {0!r} is not " + gm + "_L + 3 digits"
+    )
     report_rows(
-        con, problems, file, "duplicate-code",
+        con,
+        problems,
+        file,
+        "duplicate-code",
         "select min(_line), Locatie from l_locaties group by Locatie having count(*) > 1",
         "Locatie {0!r} occurs more than once",
     )
-    check_pattern(con, problems, file, "l_locaties", "Zone", f"{gm}_Z[0-9]{{2}}", "Zone {0!r} is not empty or " + gm + "_Z + 2 digits", optional=True)
+    check_pattern(
+        con,
+        problems,
+        file,
+        "l_locaties",
+        "Zone",
+        f"{gm}_Z[0-9]{{2}}",
+        "Zone {0!r} is not empty or " + gm + "_Z + 2 digits",
+        optional=True,
+    )
     words = ", ".join(f"'{w}'" for w in c.LEGACY_DIRECTION_WORDS)
     report_rows(
-        con, problems, file, "unknown-code",
+        con,
+        problems,
+        file,
+        "unknown-code",
         f"select _line, Richting from l_locaties where Richting not in ({words})",
         "Richting {0!r} is not in, uit or beide",
     )
-    check_position(con, problems, file, "l_locaties", ("X_RD", "Y_RD"), (RD_X, RD_Y),
-                   "({0}, {1}) is not an RD New position (EPSG:28992) in the Netherlands")
+    check_position(
+        con,
+        problems,
+        file,
+        "l_locaties",
+        ("X_RD", "Y_RD"),
+        (RD_X, RD_Y),
+        "({0}, {1}) is not an RD New position (EPSG:28992) in the Netherlands",
+    )
 
 
 def _check_counts(con, kind, file, start, end, word_column, words, problems: Collector) -> None:
     view = f"l_{kind}"
     report_rows(
-        con, problems, file, "unknown-code",
+        con,
+        problems,
+        file,
+        "unknown-code",
         f"select _line, Locatie from {view} where Locatie not in (select Locatie from l_locaties)",
         "Locatie {0!r} is not in the locaties file",
     )
     report_rows(
-        con, problems, file, "date-range",
+        con,
+        problems,
+        file,
+        "date-range",
         f"""select _line, Datum from {view}
-            where not {strict_date_sql('Datum', c.LEGACY_DATE_PATTERN, '%d-%m-%Y')}
+            where not {strict_date_sql("Datum", c.LEGACY_DATE_PATTERN, "%d-%m-%Y")}
                or try_strptime(Datum, '%d-%m-%Y')::date not between '{start}' and '{end}'""",
         "Datum {0!r} is not a day (DD-MM-YYYY) of the delivery period " + f"{start}..{end}",
     )
@@ -166,7 +203,10 @@ def _check_counts(con, kind, file, start, end, word_column, words, problems: Col
     value_columns = header[3:]
     for column in value_columns:
         report_rows(
-            con, problems, file, "value",
+            con,
+            problems,
+            file,
+            "value",
             f"""select _line, "{column}" from {view}
                 where "{column}" <> '{c.LEGACY_SECRET}' and not regexp_full_match("{column}", '{c.VALUE_PATTERN}')""",
             column + " {0!r} is not '.' or a plain whole number >= 0 of at most " + f"{c.VALUE_MAX_DIGITS} ASCII digits",
@@ -174,13 +214,19 @@ def _check_counts(con, kind, file, start, end, word_column, words, problems: Col
     if word_column:
         allowed = ", ".join(f"'{w}'" for w in words)
         report_rows(
-            con, problems, file, "unknown-code",
+            con,
+            problems,
+            file,
+            "unknown-code",
             f"select _line, {word_column} from {view} where {word_column} not in ({allowed})",
             word_column + " {0!r} is not a known vehicle category",
         )
     keys = ", ".join(header[:3])
     report_rows(
-        con, problems, file, "duplicate-cell",
+        con,
+        problems,
+        file,
+        "duplicate-cell",
         f"select max(_line), {keys} from {view} group by {keys} having count(*) > 1",
         "the same row occurs more than once ({0}, {1}, {2})",
     )
@@ -190,7 +236,10 @@ def _check_category_total_rows(con, file: str, problems: Collector) -> None:
     """The fuel file's minimum total: a `Totaal` category row for each location and date."""
     total_word = next(word for word, code in c.LEGACY_CATEGORY_WORDS.items() if code == c.TOTAL)
     report_rows(
-        con, problems, file, "totals",
+        con,
+        problems,
+        file,
+        "totals",
         f"""select min(_line), Locatie, Datum from l_brandstof group by Locatie, Datum
             having count(*) filter (where Voertuigcategorie = '{total_word}') = 0""",
         "no " + total_word + " row (all vehicle categories) for Locatie {0}, Datum {1}",
@@ -205,7 +254,10 @@ def _check_spring_forward_hour(con, file: str, year: int, month: int, problems: 
     hour = str(int(c.DST_GAP_HOUR[1:]))
     numbers = " or ".join(f""""{column}" <> '{c.LEGACY_SECRET}'""" for column in c.LEGACY_HOURLY_HEADER[3:])
     report_rows(
-        con, problems, file, "dst",
+        con,
+        problems,
+        file,
+        "dst",
         f"""select _line, Datum from l_passages_per_uur
             where Datum = '{day:%d-%m-%Y}' and Uur = '{hour}' and ({numbers})""",
         "{0} hour " + hour + " does not exist (clocks go from 02:00 to 03:00): the row must be absent or all '.'",

@@ -116,7 +116,7 @@ def _meta_from_manifest(doc: dict, problems: Collector) -> DeliveryMeta | None:
         need(supersedes is None, "version 1 cannot supersede another delivery")
     else:
         prefix = f"CBS-ANPR-{code}-{c.period_code(year, month)}-"
-        earlier = supersedes[len(prefix):] if isinstance(supersedes, str) and supersedes.startswith(prefix) else ""
+        earlier = supersedes[len(prefix) :] if isinstance(supersedes, str) and supersedes.startswith(prefix) else ""
         ok = re.fullmatch("[1-9][0-9]{0,3}", earlier) is not None and int(earlier) < version
         need(ok, f"supersedes {supersedes!r} must name an earlier version of {prefix}<n>")
     if len(problems.problems) > bad:
@@ -203,7 +203,10 @@ def _view(file: str) -> str:
 
 def _check_identifier_column(con, file: str, column: str, allowed_sql: str, problems: Collector, what: str) -> None:
     report_rows(
-        con, problems, file, "unknown-code",
+        con,
+        problems,
+        file,
+        "unknown-code",
         f'select _line, "{column}" from {_view(file)} where "{column}" is null or "{column}" not in ({allowed_sql})',
         column + " {0!r} is not " + what,
     )
@@ -214,12 +217,18 @@ def _check_code_lists(con, meta: DeliveryMeta, lists: dict[str, c.CodeList], pro
     for file, cl in list(lists.items()) + [(c.MEASURE_CODES_FILE, None)]:
         view = _view(file)
         report_rows(
-            con, problems, file, "duplicate-code",
+            con,
+            problems,
+            file,
+            "duplicate-code",
             f"select min(_line), Identifier from {view} group by Identifier having count(*) > 1",
             "identifier {0!r} occurs more than once",
         )
         report_rows(
-            con, problems, file, "identifier",
+            con,
+            problems,
+            file,
+            "identifier",
             f"select _line, Title from {view} where trim(coalesce(Identifier, '')) = '' or trim(coalesce(Title, '')) = ''",
             "identifier and title must not be empty (title {0!r})",
         )
@@ -232,32 +241,58 @@ def _check_code_lists(con, meta: DeliveryMeta, lists: dict[str, c.CodeList], pro
         for missing in [v for v in fixed if v not in present]:
             problems.add(file, "missing-code", f"identifier {missing!r} is missing")
     loc, zone = _view("Locations.csv"), _view("Zones.csv")
-    check_pattern(con, problems, "Locations.csv", loc, "Identifier", f"{gm}_L[0-9]{{3}}", "location {0!r} is not " + gm + "_L + 3 digits")
+    check_pattern(
+        con, problems, "Locations.csv", loc, "Identifier", f"{gm}_L[0-9]{{3}}", "location {0!r} is not " + gm + "_L + 3 digits"
+    )
     report_rows(
-        con, problems, "Locations.csv", "unknown-code",
+        con,
+        problems,
+        "Locations.csv",
+        "unknown-code",
         f"select _line, ZoneIdentifier from {loc} where ZoneIdentifier <> '' and ZoneIdentifier not in (select Identifier from {zone})",
         "ZoneIdentifier {0!r} is not in Zones.csv",
     )
     report_rows(
-        con, problems, "Locations.csv", "unknown-code",
+        con,
+        problems,
+        "Locations.csv",
+        "unknown-code",
         f"select _line, Direction from {loc} where Direction not in ('IN', 'OUT', 'BOTH')",
         "Direction {0!r} is not IN, OUT or BOTH",
     )
-    check_position(con, problems, "Locations.csv", loc, ("Latitude", "Longitude"), (NL_LAT, NL_LON),
-                   "({0}, {1}) is not a WGS84 position in the Netherlands")
-    check_pattern(con, problems, "Zones.csv", zone, "Identifier", f"{gm}_Z[0-9]{{2}}", "zone {0!r} is not " + gm + "_Z + 2 digits")
+    check_position(
+        con,
+        problems,
+        "Locations.csv",
+        loc,
+        ("Latitude", "Longitude"),
+        (NL_LAT, NL_LON),
+        "({0}, {1}) is not a WGS84 position in the Netherlands",
+    )
+    check_pattern(
+        con, problems, "Zones.csv", zone, "Identifier", f"{gm}_Z[0-9]{{2}}", "zone {0!r} is not " + gm + "_Z + 2 digits"
+    )
     report_rows(
-        con, problems, "Zones.csv", "unknown-code",
+        con,
+        problems,
+        "Zones.csv",
+        "unknown-code",
         f"select _line, ZoneType from {zone} where ZoneType not in ({', '.join(repr(z) for z in c.ZONE_TYPES)})",
         "ZoneType {0!r} is not ZE, MILIEU or OVERIG",
     )
     report_rows(
-        con, problems, "Zones.csv", "date",
+        con,
+        problems,
+        "Zones.csv",
+        "date",
         f"select _line, ValidFrom from {zone} where not {strict_date_sql('ValidFrom', c.ISO_DATE_PATTERN, '%Y-%m-%d')}",
         "ValidFrom {0!r} is not a date YYYY-MM-DD " + f"in {c.YEARS[0]}-{c.YEARS[1]}",
     )
     report_rows(
-        con, problems, c.MEASURE_CODES_FILE, "value",
+        con,
+        problems,
+        c.MEASURE_CODES_FILE,
+        "value",
         f"select _line, Decimals from {_view(c.MEASURE_CODES_FILE)} where not regexp_full_match(Decimals, '[0-9]{{1,2}}')",
         "Decimals {0!r} is not a whole number of at most 2 digits",
     )
@@ -269,12 +304,18 @@ def _check_observations(con, meta: DeliveryMeta, problems: Collector) -> None:
     for table in c.OBSERVATION_TABLES.values():
         file, view = table.file, _view(table.file)
         report_rows(
-            con, problems, file, "identifier",
+            con,
+            problems,
+            file,
+            "identifier",
             f"select _line, Id from {view} where not regexp_full_match(Id, '[1-9][0-9]*')",
             "Id {0!r} is not a positive whole number",
         )
         report_rows(
-            con, problems, file, "duplicate-id",
+            con,
+            problems,
+            file,
+            "duplicate-id",
             f"select min(_line), Id from {view} group by Id having count(*) > 1",
             "Id {0!r} occurs more than once",
         )
@@ -283,9 +324,12 @@ def _check_observations(con, meta: DeliveryMeta, problems: Collector) -> None:
         for dim in table.dimensions:
             if dim == "Date":
                 report_rows(
-                    con, problems, file, "date-range",
+                    con,
+                    problems,
+                    file,
+                    "date-range",
                     f"""select _line, Date from {view}
-                        where not {strict_date_sql('Date', c.ISO_DATE_PATTERN, '%Y-%m-%d')}
+                        where not {strict_date_sql("Date", c.ISO_DATE_PATTERN, "%Y-%m-%d")}
                            or try_strptime(Date, '%Y-%m-%d')::date not between '{start}' and '{end}'""",
                     "Date {0!r} is not a day (YYYY-MM-DD) of the delivery period " + f"{start}..{end}",
                 )
@@ -297,7 +341,10 @@ def _check_observations(con, meta: DeliveryMeta, problems: Collector) -> None:
                     con, file, dim, f"select Identifier from {_view(source)}", problems, f"an identifier in {source}"
                 )
         report_rows(
-            con, problems, file, "value",
+            con,
+            problems,
+            file,
+            "value",
             f"""select _line, Value from {view}
                 where Value <> '' and not regexp_full_match(Value, '{c.VALUE_PATTERN}')""",
             "Value {0!r} is not a plain whole number >= 0 of at most " + f"{c.VALUE_MAX_DIGITS} ASCII digits",
@@ -306,14 +353,20 @@ def _check_observations(con, meta: DeliveryMeta, problems: Collector) -> None:
             con, file, "ValueAttribute", ", ".join(f"'{v}'" for v in c.VALUE_ATTRIBUTES), problems, "a CBS value attribute"
         )
         report_rows(
-            con, problems, file, "value-attribute",
+            con,
+            problems,
+            file,
+            "value-attribute",
             f"""select _line, Value, ValueAttribute from {view}
                 where (ValueAttribute = 'None' and Value = '') or (ValueAttribute <> 'None' and Value <> '')""",
             "Value {0!r} does not fit ValueAttribute {1!r} (None needs a value; Confidential, Impossible and Unknown need none)",
         )
         keys = ", ".join(("Measure",) + table.dimensions)
         report_rows(
-            con, problems, file, "duplicate-cell",
+            con,
+            problems,
+            file,
+            "duplicate-cell",
             f"select max(_line), {keys} from {view} group by {keys} having count(*) > 1",
-            "the same cell occurs more than once (" + ", ".join("{%d}" % i for i in range(len(table.dimensions) + 1)) + ")",
+            "the same cell occurs more than once (" + ", ".join(f"{{{i}}}" for i in range(len(table.dimensions) + 1)) + ")",
         )

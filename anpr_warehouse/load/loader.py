@@ -46,7 +46,9 @@ class RegisterEntry:
     superseded_by: str | None
 
 
-def _register_rows(con: duckdb.DuckDBPyConnection, db: str, municipality: str, period: str, delivery_id: str) -> tuple[RegisterEntry | None, RegisterEntry | None, dict[str, RegisterEntry]]:
+def _register_rows(
+    con: duckdb.DuckDBPyConnection, db: str, municipality: str, period: str, delivery_id: str
+) -> tuple[RegisterEntry | None, RegisterEntry | None, dict[str, RegisterEntry]]:
     """(this delivery's entry, the current delivery of its month, all entries of its month)."""
     exists = con.execute(
         "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
@@ -64,7 +66,9 @@ def _register_rows(con: duckdb.DuckDBPyConnection, db: str, municipality: str, p
     return entries.get(delivery_id), current, entries
 
 
-def decide(checked: CheckedDelivery, own: RegisterEntry | None, current: RegisterEntry | None, entries: dict[str, RegisterEntry]) -> tuple[str, CheckedDelivery, str]:
+def decide(
+    checked: CheckedDelivery, own: RegisterEntry | None, current: RegisterEntry | None, entries: dict[str, RegisterEntry]
+) -> tuple[str, CheckedDelivery, str]:
     """What loading this delivery means given the register: ("noop"|"load"|"correction", delivery, message).
 
     Raises DeliveryRefused when the register makes the delivery unacceptable.
@@ -125,7 +129,10 @@ def load_delivery(
         raise DeliveryRefused(str(path), problems)
     if supersedes is not None:
         if checked.layout != "legacy":
-            raise DeliveryRefused(str(path), [Problem(path.name, "supersedes", "--supersedes is only for the legacy layout; v1 says it in delivery.json")])
+            raise DeliveryRefused(
+                str(path),
+                [Problem(path.name, "supersedes", "--supersedes is only for the legacy layout; v1 says it in delivery.json")],
+            )
         checked.meta = dataclasses.replace(checked.meta, supersedes=supersedes)
     meta = checked.meta
 
@@ -134,7 +141,9 @@ def load_delivery(
     try:
         if warehouse.exists():
             _attach(con, warehouse, read_only=True, lock=lock)
-            action, checked, message = decide(checked, *_register_rows(con, "wh", meta.municipality_code, meta.period_code, meta.delivery_id))
+            action, checked, message = decide(
+                checked, *_register_rows(con, "wh", meta.municipality_code, meta.period_code, meta.delivery_id)
+            )
             con.execute("detach wh")
         else:
             action, checked, message = decide(checked, None, None, {})
@@ -187,7 +196,7 @@ def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str
             rows += len(table)
             if i == 0 and os.environ.get(FAULT_ENV) == "mid-load":
                 os._exit(86)
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         if action == "correction":
             con.execute(
                 f"update wh.{RAW_SCHEMA}.{REGISTER} set status = 'superseded', superseded_by = ?, superseded_at = ? where delivery_id = ?",
@@ -200,11 +209,24 @@ def _write(con: duckdb.DuckDBPyConnection, checked: CheckedDelivery, action: str
                  source_path, row_count, loaded_at, status)
                 values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'current')""",
             [
-                meta.delivery_id, meta.contract, checked.layout, meta.municipality_code, meta.municipality_name,
-                meta.period_code, meta.period_start, meta.period_end, meta.version, meta.supersedes, meta.produced_at,
-                meta.min_cell, meta.rounding_base, checked.content_sha256,
+                meta.delivery_id,
+                meta.contract,
+                checked.layout,
+                meta.municipality_code,
+                meta.municipality_name,
+                meta.period_code,
+                meta.period_start,
+                meta.period_end,
+                meta.version,
+                meta.supersedes,
+                meta.produced_at,
+                meta.min_cell,
+                meta.rounding_base,
+                checked.content_sha256,
                 # only the delivery's own name: the plate guard scanned it; the folders above it are the operator's
-                Path(checked.source).name, rows, now,
+                Path(checked.source).name,
+                rows,
+                now,
             ],
         )
         # --- disclosure audit hook (anpr_warehouse/audit/register.py): its own table, same transaction ---

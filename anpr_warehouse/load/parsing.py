@@ -116,9 +116,7 @@ def _read_careful(file: str, text: str, delimiter: str, expected: tuple[str, ...
     return ParsedTable(file, header, pa.table(data))
 
 
-def report_rows(
-    con: duckdb.DuckDBPyConnection, problems: Collector, file: str, rule: str, sql: str, message: str
-) -> None:
+def report_rows(con: duckdb.DuckDBPyConnection, problems: Collector, file: str, rule: str, sql: str, message: str) -> None:
     """Runs `sql` (returning `_line` first, then values) and files one problem per offending row.
 
     `message` is formatted with the remaining columns as positional arguments.
@@ -141,19 +139,37 @@ def strict_date_sql(column: str, pattern: str, fmt: str) -> str:
     return f"""(regexp_full_match("{column}", '{pattern}') and try_strptime("{column}", '{fmt}') is not null)"""
 
 
-def check_pattern(con, problems: Collector, file: str, view: str, column: str, pattern: str, message: str, optional: bool = False) -> None:
+def check_pattern(
+    con, problems: Collector, file: str, view: str, column: str, pattern: str, message: str, optional: bool = False
+) -> None:
     """Values of `column` must fully match the regular expression (empty allowed when `optional`)."""
-    empty = f'"{column}" <> \'\' and ' if optional else ""
-    report_rows(con, problems, file, "identifier",
-                f'select _line, "{column}" from {view} where {empty}not regexp_full_match("{column}", \'{pattern}\')', message)
+    empty = f"\"{column}\" <> '' and " if optional else ""
+    report_rows(
+        con,
+        problems,
+        file,
+        "identifier",
+        f'select _line, "{column}" from {view} where {empty}not regexp_full_match("{column}", \'{pattern}\')',
+        message,
+    )
 
 
-def check_position(con, problems: Collector, file: str, view: str, columns: tuple[str, str],
-                   bounds: tuple[tuple[float, float], tuple[float, float]], message: str) -> None:
+def check_position(
+    con,
+    problems: Collector,
+    file: str,
+    view: str,
+    columns: tuple[str, str],
+    bounds: tuple[tuple[float, float], tuple[float, float]],
+    message: str,
+) -> None:
     """Both coordinate columns are numbers inside the given (first, second) ranges."""
     (a, b), ((a_lo, a_hi), (b_lo, b_hi)) = columns, bounds
     report_rows(
-        con, problems, file, "coordinates",
+        con,
+        problems,
+        file,
+        "coordinates",
         f"""select _line, "{a}", "{b}" from {view}
             where try_cast("{a}" as double) is null or try_cast("{b}" as double) is null
                or cast("{a}" as double) not between {a_lo} and {a_hi} or cast("{b}" as double) not between {b_lo} and {b_hi}""",

@@ -28,8 +28,8 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,9 +40,20 @@ MAX_FIELD_CHARS = 1000
 LETTER, DIGIT = "[A-Z]", "[0-9]"
 # Side codes 1-14: (letters/digits per group).
 SIDE_CODES = (
-    ("LL", "DD", "DD"), ("DD", "DD", "LL"), ("DD", "LL", "DD"), ("LL", "DD", "LL"), ("LL", "LL", "DD"),
-    ("DD", "LL", "LL"), ("DD", "LLL", "D"), ("D", "LLL", "DD"), ("LL", "DDD", "L"), ("L", "DDD", "LL"),
-    ("LLL", "DD", "L"), ("L", "DD", "LLL"), ("D", "LL", "DDD"), ("DDD", "LL", "D"),
+    ("LL", "DD", "DD"),
+    ("DD", "DD", "LL"),
+    ("DD", "LL", "DD"),
+    ("LL", "DD", "LL"),
+    ("LL", "LL", "DD"),
+    ("DD", "LL", "LL"),
+    ("DD", "LLL", "D"),
+    ("D", "LLL", "DD"),
+    ("LL", "DDD", "L"),
+    ("L", "DDD", "LL"),
+    ("LLL", "DD", "L"),
+    ("L", "DD", "LLL"),
+    ("D", "LL", "DDD"),
+    ("DDD", "LL", "D"),
 )
 _NOT_ALNUM_BEFORE, _NOT_ALNUM_AFTER = "(?<![A-Z0-9])", "(?![A-Z0-9])"
 _MARK = "[-._]"
@@ -134,9 +145,18 @@ def judge(value: str, *, text_rule: bool = True, allow_digest: bool = False, lab
     plate = _plate_in(folded)
     if plate:
         reads_as = "" if folded == value else f" (reads as {_shown(folded)})"
-        findings.append(Finding("licence-plate", f"{label} {_shown(value)}{reads_as} looks like a licence plate; no plate may enter the warehouse"))
+        findings.append(
+            Finding(
+                "licence-plate", f"{label} {_shown(value)}{reads_as} looks like a licence plate; no plate may enter the warehouse"
+            )
+        )
     if not allow_digest and _digest_in(folded):
-        findings.append(Finding("hashed-identifier", f"{label} {_shown(value)} looks like a hashed identifier; no plate may enter the warehouse, hashed or not"))
+        findings.append(
+            Finding(
+                "hashed-identifier",
+                f"{label} {_shown(value)} looks like a hashed identifier; no plate may enter the warehouse, hashed or not",
+            )
+        )
     if text_rule:
         findings += _text_faults(value, whole_field=True)
     return findings
@@ -147,7 +167,12 @@ def _text_faults(value: str, *, whole_field: bool) -> list[Finding]:
     findings = []
     control = CONTROL.search(value)
     if control:
-        findings.append(Finding("text", f"value {_shown(value)} holds control character U+{ord(control.group()):04X}; fields are text without control characters"))
+        findings.append(
+            Finding(
+                "text",
+                f"value {_shown(value)} holds control character U+{ord(control.group()):04X}; fields are text without control characters",
+            )
+        )
     if whole_field and len(value) > MAX_FIELD_CHARS:
         findings.append(Finding("text", f"a field of {len(value)} characters; at most {MAX_FIELD_CHARS:,} are allowed"))
     return findings
@@ -188,7 +213,9 @@ def scan_json(text: str) -> list[Finding] | None:
         return None
     findings = []
     for path, value in _json_strings(document):
-        is_checksum = re.fullmatch(r"files\[\d+\]\.sha256", path) is not None and re.fullmatch("[0-9a-fA-F]{64}", value) is not None
+        is_checksum = (
+            re.fullmatch(r"files\[\d+\]\.sha256", path) is not None and re.fullmatch("[0-9a-fA-F]{64}", value) is not None
+        )
         for finding in judge(value, allow_digest=is_checksum):
             findings.append(Finding(finding.rule, f"{path or '(document)'}: {finding.message}", _json_line(text, value)))
     return findings
@@ -264,7 +291,7 @@ def _with_lines(text: str, judged: dict[str, list[Finding]]) -> list[Finding]:
                 located.append(Finding(finding.rule, finding.message, _piece_line(text, piece)))
             else:
                 unlocated.append(finding)
-    return sorted(located, key=lambda f: (f.line or 0)) + unlocated
+    return sorted(located, key=lambda f: f.line or 0) + unlocated
 
 
 def _piece_line(text: str, piece: str) -> int | None:
@@ -282,13 +309,25 @@ def _line_break_faults(text: str) -> list[Finding]:
     findings = []
     if text.count("\r") > text.count("\r\n"):
         for match in list(re.finditer(r"\r(?!\n)", text))[:_LOCATED_PER_RULE]:
-            findings.append(Finding("text", "a carriage return inside a line; fields are text without control characters", text.count("\n", 0, match.start()) + 1))
+            findings.append(
+                Finding(
+                    "text",
+                    "a carriage return inside a line; fields are text without control characters",
+                    text.count("\n", 0, match.start()) + 1,
+                )
+            )
     if '"' in text:
         rows = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
         try:
             for row in rows:
                 if any("\n" in field or "\r" in field for field in row):
-                    findings.append(Finding("text", "a line break inside a quoted field; fields are text without control characters", rows.line_num))
+                    findings.append(
+                        Finding(
+                            "text",
+                            "a line break inside a quoted field; fields are text without control characters",
+                            rows.line_num,
+                        )
+                    )
         except csv.Error:
             pass  # the CSV checks name a malformed file themselves
     return findings
@@ -302,7 +341,9 @@ def _long_field_faults(text: str, long_lines: list[int]) -> list[Finding]:
         for number in long_lines:
             longest = _longest_field(lines[number - 1], delimiter)
             if longest > MAX_FIELD_CHARS:
-                findings.append(Finding("text", f"a field of {longest} characters; at most {MAX_FIELD_CHARS:,} are allowed", number))
+                findings.append(
+                    Finding("text", f"a field of {longest} characters; at most {MAX_FIELD_CHARS:,} are allowed", number)
+                )
     return findings
 
 

@@ -62,7 +62,9 @@ class Collector:
 
     def summarise(self) -> list[Problem]:
         extra = [
-            Problem(_files_label(self._unlisted_in.get(rule, [])), rule, f"... and {n - self.per_rule} more problem(s) of this kind")
+            Problem(
+                _files_label(self._unlisted_in.get(rule, [])), rule, f"... and {n - self.per_rule} more problem(s) of this kind"
+            )
             for rule, n in self._counts.items()
             if n > self.per_rule
         ]

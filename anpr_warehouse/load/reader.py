@@ -40,9 +40,10 @@ import stat
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 from .. import contract as c
 from .problems import Problem
@@ -116,7 +117,9 @@ def _layout_names(names: Iterable[str]) -> frozenset[str] | None:
 
 
 def _no_layout(where: str) -> Problem:
-    return Problem(where, "layout", f"neither {c.CONTRACT_V1} (no delivery.json) nor {c.CONTRACT_LEGACY} (no GMxxxx_YYYY-MM_*.csv files)")
+    return Problem(
+        where, "layout", f"neither {c.CONTRACT_V1} (no delivery.json) nor {c.CONTRACT_LEGACY} (no GMxxxx_YYYY-MM_*.csv files)"
+    )
 
 
 def _extra(where: str, names: frozenset[str]) -> Problem:
@@ -171,13 +174,29 @@ class _Budget:
 
     def _check(self, where: str, size: int, compressed: int | None) -> None:
         if size > MAX_FILE_BYTES:
-            raise Refusal(Problem(where, "limits", f"unpacks to more than {MAX_FILE_BYTES} bytes, the limit for one file (1 GiB); reading stopped"))
+            raise Refusal(
+                Problem(
+                    where,
+                    "limits",
+                    f"unpacks to more than {MAX_FILE_BYTES} bytes, the limit for one file (1 GiB); reading stopped",
+                )
+            )
         if compressed is not None and size > MAX_ZIP_RATIO * compressed:
             raise Refusal(
-                Problem(where, "limits", f"unpacks to more than {MAX_ZIP_RATIO} times its {compressed} compressed bytes (a zip bomb); reading stopped")
+                Problem(
+                    where,
+                    "limits",
+                    f"unpacks to more than {MAX_ZIP_RATIO} times its {compressed} compressed bytes (a zip bomb); reading stopped",
+                )
             )
         if self.total > MAX_DELIVERY_BYTES:
-            raise Refusal(Problem(where, "limits", f"the delivery unpacks to more than {MAX_DELIVERY_BYTES} bytes, the limit (4 GiB); reading stopped"))
+            raise Refusal(
+                Problem(
+                    where,
+                    "limits",
+                    f"the delivery unpacks to more than {MAX_DELIVERY_BYTES} bytes, the limit (4 GiB); reading stopped",
+                )
+            )
 
 
 # ---- folders -----------------------------------------------------------------------------------
@@ -230,7 +249,9 @@ def _scan(path: Path) -> list[os.DirEntry]:
         for entry in it:
             entries.append(entry)
             if len(entries) > MAX_ENTRIES:
-                raise Refusal(Problem(path.name, "limits", f"more than {MAX_ENTRIES} entries in the folder; a delivery has a few files"))
+                raise Refusal(
+                    Problem(path.name, "limits", f"more than {MAX_ENTRIES} entries in the folder; a delivery has a few files")
+                )
     return sorted(entries, key=lambda e: e.name)
 
 
@@ -241,7 +262,9 @@ def _refuse_known_sizes(sizes: list[tuple[str, int]]) -> None:
             raise Refusal(Problem(name, "limits", f"{size} bytes, more than the limit for one file (1 GiB); not read"))
     total = sum(size for _, size in sizes)
     if total > MAX_DELIVERY_BYTES:
-        raise Refusal(Problem(sizes[-1][0], "limits", f"the delivery's files hold {total} bytes, more than the limit (4 GiB); not read"))
+        raise Refusal(
+            Problem(sizes[-1][0], "limits", f"the delivery's files hold {total} bytes, more than the limit (4 GiB); not read")
+        )
 
 
 def _read_regular(entry: os.DirEntry, budget: _Budget) -> bytes:
@@ -307,7 +330,9 @@ def _refuse_huge_directory(stream: BinaryIO, zname: str) -> None:
         raise zipfile.BadZipFile("File is not a zip file")
     entries, size = record[zipfile._ECD_ENTRIES_TOTAL], record[zipfile._ECD_SIZE]
     if entries > MAX_ENTRIES or size > MAX_ZIP_DIRECTORY_BYTES:
-        raise Refusal(Problem(zname, "limits", f"{entries} entries in a {size}-byte directory; a delivery has a few files; not read"))
+        raise Refusal(
+            Problem(zname, "limits", f"{entries} entries in a {size}-byte directory; a delivery has a few files; not read")
+        )
     stream.seek(0)
 
 
@@ -367,7 +392,9 @@ def _entry_problem(info: zipfile.ZipInfo, where: str) -> tuple[Problem | None, t
     if info.flag_bits & ENCRYPTED_FLAG:
         return Problem(where, "zip", f"entry is encrypted; a delivery is never encrypted{NOT_OPENED}"), parts
     if info.compress_type not in ZIP_METHODS:
-        return Problem(where, "zip", f"compression method {info.compress_type} is not stored (0) or deflate (8){NOT_OPENED}"), parts
+        return Problem(
+            where, "zip", f"compression method {info.compress_type} is not stored (0) or deflate (8){NOT_OPENED}"
+        ), parts
     return None, parts
 
 
@@ -391,4 +418,3 @@ def _read_entries(archive: zipfile.ZipFile, entries: list[_Entry], keep: bool) -
         except ZIP_ERRORS as exc:
             raise Refusal(Problem(entry.where, "zip", f"entry cannot be read (truncated, corrupt or forged): {exc}")) from exc
     return files
-

@@ -83,7 +83,11 @@ def check_delivery(path: Path) -> tuple[CheckedDelivery | None, list[Problem]]:
         elif is_legacy(raw):
             checked = check_legacy(raw, con, problems)
         else:
-            problems.add(path.name, "layout", f"neither {c.CONTRACT_V1} (no delivery.json) nor {c.CONTRACT_LEGACY} (no GMxxxx_YYYY-MM_*.csv files)")
+            problems.add(
+                path.name,
+                "layout",
+                f"neither {c.CONTRACT_V1} (no delivery.json) nor {c.CONTRACT_LEGACY} (no GMxxxx_YYYY-MM_*.csv files)",
+            )
     finally:
         con.close()
     if problems or checked is None:

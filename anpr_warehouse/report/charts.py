@@ -25,7 +25,14 @@ WIDTH = 1000
 TEXT_COLOUR, MUTED_TEXT = "#1a202c", "#2d3748"  # contrast >= 11:1 on white (WCAG 2.1 AA asks 4.5:1; Vega's default grey is 3.5:1)
 CONFIG = {
     "title": {"color": TEXT_COLOUR, "anchor": "start", "fontSize": 15, "subtitleColor": MUTED_TEXT},
-    "axis": {"labelColor": MUTED_TEXT, "titleColor": TEXT_COLOUR, "titlePadding": 14, "domainColor": "#4a5568", "tickColor": "#4a5568", "labelFontSize": 11},
+    "axis": {
+        "labelColor": MUTED_TEXT,
+        "titleColor": TEXT_COLOUR,
+        "titlePadding": 14,
+        "domainColor": "#4a5568",
+        "tickColor": "#4a5568",
+        "labelFontSize": 11,
+    },
     "legend": {"labelColor": MUTED_TEXT, "titleColor": TEXT_COLOUR, "labelLimit": 320},
     "header": {"labelColor": TEXT_COLOUR, "titleColor": TEXT_COLOUR},
     "text": {"color": TEXT_COLOUR},
@@ -42,8 +49,10 @@ SERIES_SENTINELS = [f"#fe01f{i}" for i in range(len(SERIES_COLOURS))]
 
 def _series_hatch(index: int) -> str:
     colour = SERIES_COLOURS[index]
-    return (f'<pattern id="hatch{index}" patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)">'
-            f'<rect width="6" height="6" fill="#ffffff"/><line x1="0" y1="0" x2="0" y2="6" stroke="{colour}" stroke-width="3"/></pattern>')
+    return (
+        f'<pattern id="hatch{index}" patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)">'
+        f'<rect width="6" height="6" fill="#ffffff"/><line x1="0" y1="0" x2="0" y2="6" stroke="{colour}" stroke-width="3"/></pattern>'
+    )
 
 
 def chart_title(text: str, width: int = WIDTH, subtitle: str | None = None) -> dict:
@@ -72,7 +81,9 @@ class Chart:
     def _wrap_title(self) -> None:
         """Wraps the (translated) title when the chart is written, not when built: translation works on whole strings."""
         if isinstance(self.spec.get("title"), str):
-            self.spec["title"] = chart_title(self.spec["title"], self.spec.get("width") if isinstance(self.spec.get("width"), int) else WIDTH)
+            self.spec["title"] = chart_title(
+                self.spec["title"], self.spec.get("width") if isinstance(self.spec.get("width"), int) else WIDTH
+            )
 
     def svg(self) -> str:
         svg = vlc.vegalite_to_svg(self.spec, format_locale="nl-NL")
@@ -94,9 +105,13 @@ class Chart:
         """Writes `<name>.vl.json` (spec with data) and `<name>.data.json`; returns the SVG for inlining ('' if empty)."""
         self._wrap_title()
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{self.name}.vl.json").write_text(json.dumps(self.spec, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+        (folder / f"{self.name}.vl.json").write_text(
+            json.dumps(self.spec, indent=1, ensure_ascii=False, default=str), encoding="utf-8"
+        )
         data = self.spec.get("data", {}).get("values") or self.rows
-        (folder / f"{self.name}.data.json").write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+        (folder / f"{self.name}.data.json").write_text(
+            json.dumps(data, indent=1, ensure_ascii=False, default=str), encoding="utf-8"
+        )
         return "" if self.empty else self.svg()
 
 
@@ -104,8 +119,18 @@ def _bar_colour() -> dict:
     return {"condition": {"test": "datum.complete === false", "value": INCOMPLETE_COLOUR}, "value": BASE_COLOUR}
 
 
-def bar_chart(name: str, title: str, rows: list[dict], category: str, value: str, category_title: str | None, value_title: str,
-              horizontal: bool = False, sort: list[str] | None = None, value_format: str = ",.0f") -> Chart:
+def bar_chart(
+    name: str,
+    title: str,
+    rows: list[dict],
+    category: str,
+    value: str,
+    category_title: str | None,
+    value_title: str,
+    horizontal: bool = False,
+    sort: list[str] | None = None,
+    value_format: str = ",.0f",
+) -> Chart:
     """Bars with a lower-bound label ('minstens ...') where confidential cells are inside."""
     cat_axis = {"field": category, "type": "nominal", "title": category_title, "sort": sort or None}
     val_axis = {"field": value, "type": "quantitative", "title": value_title, "axis": {"format": value_format}}
@@ -122,8 +147,13 @@ def bar_chart(name: str, title: str, rows: list[dict], category: str, value: str
         "layer": [
             {"mark": {"type": "bar"}, "encoding": {**encoding, "color": _bar_colour()}},
             {
-                "mark": {"type": "text", "align": "left" if horizontal else "center", "dx": 4 if horizontal else 0,
-                         "dy": 0 if horizontal else -6, "fontSize": 10},
+                "mark": {
+                    "type": "text",
+                    "align": "left" if horizontal else "center",
+                    "dx": 4 if horizontal else 0,
+                    "dy": 0 if horizontal else -6,
+                    "fontSize": 10,
+                },
                 "encoding": {**encoding, "text": {"field": "label", "type": "nominal"}},
             },
         ],
@@ -134,8 +164,13 @@ def bar_chart(name: str, title: str, rows: list[dict], category: str, value: str
 def line_chart(name: str, title: str, rows: list[dict], x: str, value: str, x_title: str, value_title: str) -> Chart:
     """A daily series; ticks fall on whole days (at most ~12 of them), so a short month never repeats a date."""
     step = max(1, -(-len(rows) // 12))
-    time_axis = {"field": x, "type": "temporal", "timeUnit": "yearmonthdate", "title": x_title,
-                 "axis": {"format": "%d %b", "tickCount": {"interval": "day", "step": step}, "labelOverlap": True}}
+    time_axis = {
+        "field": x,
+        "type": "temporal",
+        "timeUnit": "yearmonthdate",
+        "title": x_title,
+        "axis": {"format": "%d %b", "tickCount": {"interval": "day", "step": step}, "labelOverlap": True},
+    }
     spec = {
         "$schema": SCHEMA,
         "title": title,
@@ -143,18 +178,33 @@ def line_chart(name: str, title: str, rows: list[dict], x: str, value: str, x_ti
         "height": 240,
         "data": {"values": rows},
         "layer": [
-            {"mark": {"type": "line", "color": BASE_COLOUR}, "encoding": {
-                "x": time_axis, "y": {"field": value, "type": "quantitative", "title": value_title}}},
-            {"mark": {"type": "point", "filled": True, "size": 40}, "encoding": {
-                "x": {"field": x, "type": "temporal", "timeUnit": "yearmonthdate"}, "y": {"field": value, "type": "quantitative"},
-                "color": _bar_colour(), "shape": {"condition": {"test": "datum.complete === false", "value": "triangle-up"}, "value": "circle"}}},
+            {
+                "mark": {"type": "line", "color": BASE_COLOUR},
+                "encoding": {"x": time_axis, "y": {"field": value, "type": "quantitative", "title": value_title}},
+            },
+            {
+                "mark": {"type": "point", "filled": True, "size": 40},
+                "encoding": {
+                    "x": {"field": x, "type": "temporal", "timeUnit": "yearmonthdate"},
+                    "y": {"field": value, "type": "quantitative"},
+                    "color": _bar_colour(),
+                    "shape": {"condition": {"test": "datum.complete === false", "value": "triangle-up"}, "value": "circle"},
+                },
+            },
         ],
     }
     return Chart(name, title, spec, rows, [(x, x_title), ("label", value_title)])
 
 
-def month_bars(name: str, title: str, rows: list[dict], value_title: str, value_format: str = ",.0f", group: str | None = None,
-               group_title: str | None = None) -> Chart:
+def month_bars(
+    name: str,
+    title: str,
+    rows: list[dict],
+    value_title: str,
+    value_format: str = ",.0f",
+    group: str | None = None,
+    group_title: str | None = None,
+) -> Chart:
     """One bar per month (per group side by side when `group` is set, never stacked or summed).
 
     Rows: `month` (label, in order), `value` (None in a gap), `label`, `complete`, `gap` (why a month has no
@@ -170,10 +220,16 @@ def month_bars(name: str, title: str, rows: list[dict], value_title: str, value_
         for row in rows:  # a lower bound is drawn in its series' hatch: key "<series> *" maps to that series' sentinel
             row["series"] = row.get(group) if row.get("complete", True) else f"{row.get(group)} *"
         bar_encoding["xOffset"] = {"field": group, "type": "nominal", "sort": groups}
-        bar_encoding["color"] = {"field": "series", "type": "nominal", "title": group_title,
-                                 "scale": {"domain": groups + [f"{g} *" for g in groups],
-                                           "range": SERIES_COLOURS[: len(groups)] + SERIES_SENTINELS[: len(groups)]},
-                                 "legend": {"values": groups}}
+        bar_encoding["color"] = {
+            "field": "series",
+            "type": "nominal",
+            "title": group_title,
+            "scale": {
+                "domain": groups + [f"{g} *" for g in groups],
+                "range": SERIES_COLOURS[: len(groups)] + SERIES_SENTINELS[: len(groups)],
+            },
+            "legend": {"values": groups},
+        }
     label_encoding = {k: v for k, v in bar_encoding.items() if k != "color"}
     spec = {
         "$schema": SCHEMA,
@@ -183,12 +239,24 @@ def month_bars(name: str, title: str, rows: list[dict], value_title: str, value_
         "data": {"values": rows},
         "layer": [
             {"transform": [{"filter": "datum.value != null"}], "mark": {"type": "bar"}, "encoding": bar_encoding},
-            {"transform": [{"filter": "datum.value != null"}],
-             "mark": {"type": "text", "dy": -6, "fontSize": 10 if not group else 9}, "encoding": {**label_encoding, "text": {"field": "label"}}},
-            {"transform": [{"filter": "datum.value == null"}],
-             "mark": {"type": "text", "angle": -90, "align": "left", "baseline": "middle", "fontSize": 11, "fontStyle": "italic",
-                      "color": MUTED_TEXT},
-             "encoding": {"x": x, "y": {"value": 232}, "text": {"field": "gap"}}},
+            {
+                "transform": [{"filter": "datum.value != null"}],
+                "mark": {"type": "text", "dy": -6, "fontSize": 10 if not group else 9},
+                "encoding": {**label_encoding, "text": {"field": "label"}},
+            },
+            {
+                "transform": [{"filter": "datum.value == null"}],
+                "mark": {
+                    "type": "text",
+                    "angle": -90,
+                    "align": "left",
+                    "baseline": "middle",
+                    "fontSize": 11,
+                    "fontStyle": "italic",
+                    "color": MUTED_TEXT,
+                },
+                "encoding": {"x": x, "y": {"value": 232}, "text": {"field": "gap"}},
+            },
         ],
     }
     table = [("month", "maand")] + ([(group, group_title or group)] if group else []) + [("label", value_title)]
@@ -207,12 +275,22 @@ def heatmap(name: str, title: str, rows: list[dict], facet_sort: list[str], days
             "width": (WIDTH - 260) // 2,
             "height": 140,
             "layer": [
-                {"mark": "rect", "encoding": {
-                    "x": {"field": "hour", "type": "ordinal", "title": "uur"},
-                    "y": {"field": "day", "type": "ordinal", "title": None, "sort": days},
-                    "color": {"field": "passages", "type": "quantitative", "title": "passages", "scale": {"scheme": "blues"}}}},
-                {"transform": [{"filter": "datum.complete === false"}], "mark": {"type": "point", "size": 6, "color": "#c05621", "filled": True},
-                 "encoding": {"x": {"field": "hour", "type": "ordinal"}, "y": {"field": "day", "type": "ordinal", "sort": days}}},
+                {
+                    "mark": "rect",
+                    "encoding": {
+                        "x": {"field": "hour", "type": "ordinal", "title": "uur"},
+                        "y": {"field": "day", "type": "ordinal", "title": None, "sort": days},
+                        "color": {"field": "passages", "type": "quantitative", "title": "passages", "scale": {"scheme": "blues"}},
+                    },
+                },
+                {
+                    "transform": [{"filter": "datum.complete === false"}],
+                    "mark": {"type": "point", "size": 6, "color": "#c05621", "filled": True},
+                    "encoding": {
+                        "x": {"field": "hour", "type": "ordinal"},
+                        "y": {"field": "day", "type": "ordinal", "sort": days},
+                    },
+                },
             ],
         },
         "resolve": {"scale": {"color": "independent"}},
@@ -230,9 +308,20 @@ def stacked_share_chart(name: str, title: str, rows: list[dict], statuses: list[
         "mark": {"type": "bar"},
         "encoding": {
             "y": {"field": "group", "type": "nominal", "title": None, "sort": {"field": "sort"}},
-            "x": {"field": "share", "type": "quantitative", "title": "aandeel van de passages", "axis": {"format": ".0%"}, "stack": "zero"},
-            "color": {"field": "status", "type": "nominal", "title": "toegang", "sort": statuses,
-                      "scale": {"domain": statuses, "range": colours}},
+            "x": {
+                "field": "share",
+                "type": "quantitative",
+                "title": "aandeel van de passages",
+                "axis": {"format": ".0%"},
+                "stack": "zero",
+            },
+            "color": {
+                "field": "status",
+                "type": "nominal",
+                "title": "toegang",
+                "sort": statuses,
+                "scale": {"domain": statuses, "range": colours},
+            },
             "order": {"field": "order", "type": "quantitative"},
             "opacity": {"condition": {"test": "datum.complete === false", "value": 0.6}, "value": 1},
         },
@@ -248,31 +337,68 @@ def map_chart(name: str, title: str, points: list[dict], zone: dict | None, muni
     """
     layers = []
     if municipality:
-        layers.append({"data": {"values": [municipality]},
-                       "mark": {"type": "geoshape", "fill": "#edf2f7", "stroke": "#4a5568", "strokeWidth": 1.2}})
+        layers.append(
+            {
+                "data": {"values": [municipality]},
+                "mark": {"type": "geoshape", "fill": "#edf2f7", "stroke": "#4a5568", "strokeWidth": 1.2},
+            }
+        )
     if zone:
-        layers.append({"data": {"values": [zone]}, "mark": {"type": "geoshape", "fill": "#e6f0fa", "stroke": "#2b6cb0", "strokeDash": [4, 3]}})
-    layers.append({
-        "data": {"values": points},
-        "mark": {"type": "circle", "opacity": 0.85, "stroke": "#1a202c", "strokeWidth": 0.5},
-        "encoding": {
-            "longitude": {"field": "lon", "type": "quantitative"},
-            "latitude": {"field": "lat", "type": "quantitative"},
-            "size": {"field": "passages", "type": "quantitative", "title": "passages", "scale": {"range": [40, 900]}},
-            "color": {"field": "ze_share", "type": "quantitative", "title": "aandeel ZE", "scale": {"scheme": "greens"}, "legend": {"format": ".1%"}},
-        },
-    })
-    layers.append({
-        "data": {"values": points},
-        "mark": {"type": "text", "dy": -12, "fontSize": 9},
-        "encoding": {"longitude": {"field": "lon", "type": "quantitative"}, "latitude": {"field": "lat", "type": "quantitative"},
-                     "text": {"field": "code", "type": "nominal"}},
-    })
-    layers.append({  # attribution of the boundaries, in the chart itself so it travels with the SVG and the spec
-        "data": {"values": [{}]},
-        "mark": {"type": "text", "align": "right", "baseline": "bottom", "fontSize": 10, "color": MUTED_TEXT},
-        "encoding": {"x": {"value": "width"}, "y": {"value": "height"}, "text": {"value": attribution}},
-    })
-    spec = {"$schema": SCHEMA, "title": title, "width": WIDTH - 200, "height": 560, "projection": {"type": "mercator"}, "layer": layers}
-    table = [("code", "locatie"), ("name", "naam"), ("zone", "zone"), ("passages_label", "passages"), ("ze_share_label", "aandeel ZE")]
+        layers.append(
+            {
+                "data": {"values": [zone]},
+                "mark": {"type": "geoshape", "fill": "#e6f0fa", "stroke": "#2b6cb0", "strokeDash": [4, 3]},
+            }
+        )
+    layers.append(
+        {
+            "data": {"values": points},
+            "mark": {"type": "circle", "opacity": 0.85, "stroke": "#1a202c", "strokeWidth": 0.5},
+            "encoding": {
+                "longitude": {"field": "lon", "type": "quantitative"},
+                "latitude": {"field": "lat", "type": "quantitative"},
+                "size": {"field": "passages", "type": "quantitative", "title": "passages", "scale": {"range": [40, 900]}},
+                "color": {
+                    "field": "ze_share",
+                    "type": "quantitative",
+                    "title": "aandeel ZE",
+                    "scale": {"scheme": "greens"},
+                    "legend": {"format": ".1%"},
+                },
+            },
+        }
+    )
+    layers.append(
+        {
+            "data": {"values": points},
+            "mark": {"type": "text", "dy": -12, "fontSize": 9},
+            "encoding": {
+                "longitude": {"field": "lon", "type": "quantitative"},
+                "latitude": {"field": "lat", "type": "quantitative"},
+                "text": {"field": "code", "type": "nominal"},
+            },
+        }
+    )
+    layers.append(
+        {  # attribution of the boundaries, in the chart itself so it travels with the SVG and the spec
+            "data": {"values": [{}]},
+            "mark": {"type": "text", "align": "right", "baseline": "bottom", "fontSize": 10, "color": MUTED_TEXT},
+            "encoding": {"x": {"value": "width"}, "y": {"value": "height"}, "text": {"value": attribution}},
+        }
+    )
+    spec = {
+        "$schema": SCHEMA,
+        "title": title,
+        "width": WIDTH - 200,
+        "height": 560,
+        "projection": {"type": "mercator"},
+        "layer": layers,
+    }
+    table = [
+        ("code", "locatie"),
+        ("name", "naam"),
+        ("zone", "zone"),
+        ("passages_label", "passages"),
+        ("ze_share_label", "aandeel ZE"),
+    ]
     return Chart(name, title, spec, points, table)

@@ -42,8 +42,11 @@ def _rate(numerator: MetricValue | None, denominator: MetricValue | None) -> Met
     """Per 1,000; complete only if both parts are (a ratio of lower bounds is approximate, not a bound)."""
     if numerator is None or denominator is None or numerator.value is None or not denominator.value:
         return None
-    return MetricValue(numerator.value / denominator.value * PER, numerator.confidential_cells + denominator.confidential_cells,
-                       numerator.complete and denominator.complete)
+    return MetricValue(
+        numerator.value / denominator.value * PER,
+        numerator.confidential_cells + denominator.confidential_cells,
+        numerator.complete and denominator.complete,
+    )
 
 
 def _share_rate(share: MetricValue | None) -> MetricValue | None:
@@ -56,13 +59,25 @@ def comparison_values(data: ReportData, municipalities: list[str]) -> dict[str, 
     """municipality -> measure -> value for the report's month, from the metric layer (three queries for all)."""
     month = f"{{{{ TimeDimension('metric_time', 'month') }}}} = '{data.month}'"
     where = [_in_list(municipalities), month]
-    totals = {str(r["municipality"]): r for r in data.layer.query(
-        ["passages", "logistics_passages", "logistics_zero_emission_share"], ["municipality", "metric_time__month"], where).rows}
-    zones = [r for r in data.layer.query(["ze_not_allowed_share", "ze_not_allowed_share_next"],
-                                         ["municipality", "zone", "metric_time__month"], where).rows if str(r["zone"]).endswith("_Z01")]
+    totals = {
+        str(r["municipality"]): r
+        for r in data.layer.query(
+            ["passages", "logistics_passages", "logistics_zero_emission_share"], ["municipality", "metric_time__month"], where
+        ).rows
+    }
+    zones = [
+        r
+        for r in data.layer.query(
+            ["ze_not_allowed_share", "ze_not_allowed_share_next"], ["municipality", "zone", "metric_time__month"], where
+        ).rows
+        if str(r["zone"]).endswith("_Z01")
+    ]
     access = {str(r["municipality"]): r for r in zones}
-    vehicles = {str(r["municipality"]): r for r in data.layer.query(
-        ["unique_vehicles"], ["municipality", "zone", "metric_time__month"], where).rows if str(r["zone"]).endswith("_Z01")}
+    vehicles = {
+        str(r["municipality"]): r
+        for r in data.layer.query(["unique_vehicles"], ["municipality", "zone", "metric_time__month"], where).rows
+        if str(r["zone"]).endswith("_Z01")
+    }
     values = {}
     for code in municipalities:
         total, ze, seen = totals.get(code), access.get(code), vehicles.get(code)
@@ -78,24 +93,50 @@ def comparison_values(data: ReportData, municipalities: list[str]) -> dict[str, 
 
 
 def compare(data: ReportData, municipalities: list[str]) -> Page:
-    page = Page("compare", "Vergelijking", "De gemeenten die u mag zien, naast elkaar voor dezelfde maand: absoluut en per 1.000 passages, "
-                "gerangschikt van hoog naar laag.")
+    page = Page(
+        "compare",
+        "Vergelijking",
+        "De gemeenten die u mag zien, naast elkaar voor dezelfde maand: absoluut en per 1.000 passages, "
+        "gerangschikt van hoog naar laag.",
+    )
     names = dict(data.con.execute("select municipality_code, municipality_name from marts.dim_municipality").fetchall())
     values = comparison_values(data, municipalities)
     no_data = data.t("geen gegevens voor deze maand")
     for measure in MEASURES:
-        ranked = sorted(municipalities, key=lambda c: -(values[c][measure.key].value if values[c][measure.key] and
-                                                        values[c][measure.key].value is not None else -1))
+        ranked = sorted(
+            municipalities,
+            key=lambda c: (
+                -(values[c][measure.key].value if values[c][measure.key] and values[c][measure.key].value is not None else -1)
+            ),
+        )
         rows = []
         for rank, code in enumerate(ranked, start=1):
             value = values[code][measure.key]
             known = value is not None and value.value is not None
             label = fmt_value(value, "count" if measure.kind == "count" else "rate", data.lang) if known else no_data
-            rows.append({"code": code, "category": f"{rank}. {names.get(code, code)}", "municipality": names.get(code, code),
-                         "rank": rank if known else None, "value": value.value if known else None,
-                         "complete": value.complete if known else True, "label": label, "measure": measure.key})
-        chart = bar_chart(f"compare_{measure.key}", measure.title, rows, "category", "value", None, measure.title, horizontal=True,
-                          sort=[r["category"] for r in rows])
+            rows.append(
+                {
+                    "code": code,
+                    "category": f"{rank}. {names.get(code, code)}",
+                    "municipality": names.get(code, code),
+                    "rank": rank if known else None,
+                    "value": value.value if known else None,
+                    "complete": value.complete if known else True,
+                    "label": label,
+                    "measure": measure.key,
+                }
+            )
+        chart = bar_chart(
+            f"compare_{measure.key}",
+            measure.title,
+            rows,
+            "category",
+            "value",
+            None,
+            measure.title,
+            horizontal=True,
+            sort=[r["category"] for r in rows],
+        )
         chart.table = [("category", "gemeente"), ("label", measure.title)]
         page.charts.append(chart)
     page.notes += _cbs_notes(data, municipalities, names)
@@ -112,7 +153,9 @@ def _cbs_notes(data: ReportData, municipalities: list[str], names: dict[str, str
     ]
     rows = data.con.execute(
         """select municipality_code, delivery_id, layout, version, sdc_min_cell, sdc_rounding_base from raw.cbs_deliveries
-           where status = 'current' and period_start = ? order by municipality_code""", [data.month]).fetchall()
+           where status = 'current' and period_start = ? order by municipality_code""",
+        [data.month],
+    ).fetchall()
     delivered = {r[0]: r for r in rows}
     for code in municipalities:
         row = delivered.get(code)
@@ -124,6 +167,8 @@ def _cbs_notes(data: ReportData, municipalities: list[str], names: dict[str, str
         if layout == "legacy":
             text += f" ({data.t('oud formaat: geen zonetabellen')})"
         else:
-            text += f", {data.t('versie')} {version}, {data.t('minimale celwaarde')} {min_cell}, {data.t('afronding op')} {rounding}"
+            text += (
+                f", {data.t('versie')} {version}, {data.t('minimale celwaarde')} {min_cell}, {data.t('afronding op')} {rounding}"
+            )
         notes.append(text + ".")
     return notes

@@ -21,20 +21,43 @@ from .english import MONTHS_EN, translator
 from .pages import EMPTY_NO_DELIVERIES, ReportData, build_pages, latest_month
 
 TEMPLATES = Path(__file__).parent / "templates"
-MONTHS_NL = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"]
+MONTHS_NL = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
 
 
 def warehouse_municipalities(warehouse: Path) -> list[str]:
     """Every municipality with loaded data: what the analyst view (no vendor) may compare."""
     con = duckdb.connect(str(warehouse))  # same configuration as the metric layer's connection (DuckDB refuses a second one)
     try:
-        return [r[0] for r in con.execute("select distinct municipality_code from marts.fct_passages_hourly order by 1").fetchall()]
+        return [
+            r[0] for r in con.execute("select distinct municipality_code from marts.fct_passages_hourly order by 1").fetchall()
+        ]
     finally:
         con.close()
 
 
-def build_report(warehouse: Path, municipality: str, out: Path, month: str | None = None, lang: str = "nl",
-                 layer: MetricLayer | None = None, visible: list[str] | None = None, docs: Path | None = None) -> Path:
+def build_report(
+    warehouse: Path,
+    municipality: str,
+    out: Path,
+    month: str | None = None,
+    lang: str = "nl",
+    layer: MetricLayer | None = None,
+    visible: list[str] | None = None,
+    docs: Path | None = None,
+) -> Path:
     """Writes the site for one municipality and month; returns the index page.
 
     `visible`: the municipalities the reader may see on compare.html (a vendor's entitlements; default every
@@ -48,14 +71,26 @@ def build_report(warehouse: Path, municipality: str, out: Path, month: str | Non
         if not month_start:
             con.close()
             return _no_deliveries(warehouse, municipality, out, lang)
-        available = {r[0].isoformat() for r in con.execute(
-            "select distinct month_start from marts.fct_passages_hourly where municipality_code = ?", [municipality]).fetchall()}
+        available = {
+            r[0].isoformat()
+            for r in con.execute(
+                "select distinct month_start from marts.fct_passages_hourly where municipality_code = ?", [municipality]
+            ).fetchall()
+        }
         if month_start not in available:
-            raise UserError(f"{municipality} has no data for {month_start[:7]} (available: {', '.join(sorted(a[:7] for a in available))})")
-        name = con.execute("select municipality_name from marts.dim_municipality where municipality_code = ?", [municipality]).fetchone()
-        deliveries = [r[0] for r in con.execute(
-            "select delivery_id from staging.stg_cbs__deliveries where municipality_code = ? and period_start = ? and is_flowing",
-            [municipality, month_start]).fetchall()]
+            raise UserError(
+                f"{municipality} has no data for {month_start[:7]} (available: {', '.join(sorted(a[:7] for a in available))})"
+            )
+        name = con.execute(
+            "select municipality_name from marts.dim_municipality where municipality_code = ?", [municipality]
+        ).fetchone()
+        deliveries = [
+            r[0]
+            for r in con.execute(
+                "select delivery_id from staging.stg_cbs__deliveries where municipality_code = ? and period_start = ? and is_flowing",
+                [municipality, month_start],
+            ).fetchall()
+        ]
         data = ReportData(layer, con, municipality, month_start, lang, visible or [municipality])
         pages = build_pages(data)
     finally:
@@ -66,15 +101,21 @@ def build_report(warehouse: Path, municipality: str, out: Path, month: str | Non
     env = _environment()
     months = MONTHS_EN if lang == "en" else MONTHS_NL
     context = {
-        "lang": lang, "municipality_name": name[0] if name else municipality, "deliveries": deliveries, "nav": pages,
-        "month_label": f"{months[int(month_start[5:7]) - 1]} {month_start[:4]}", "t": translator(lang),
+        "lang": lang,
+        "municipality_name": name[0] if name else municipality,
+        "deliveries": deliveries,
+        "nav": pages,
+        "month_label": f"{months[int(month_start[5:7]) - 1]} {month_start[:4]}",
+        "t": translator(lang),
         "docs_href": Path(os.path.relpath(docs, site)).as_posix() if docs and docs.exists() else None,
     }
     for page in pages:
         page.rendered = {chart.name: chart.write(site / "charts") for chart in page.charts}
         html = env.get_template("page.html").render(page=page, slug=page.slug, page_title=page.title, **context)
         (site / f"{page.slug}.html").write_text(html, encoding="utf-8")
-    (site / "index.html").write_text(env.get_template("index.html").render(slug="index", page_title="Start", **context), encoding="utf-8")
+    (site / "index.html").write_text(
+        env.get_template("index.html").render(slug="index", page_title="Start", **context), encoding="utf-8"
+    )
     shutil.copy(TEMPLATES / "style.css", site / "style.css")
     print(f"report {municipality} {month_start[:7]}: {site / 'index.html'}", file=sys.stderr)
     return site / "index.html"
@@ -90,9 +131,19 @@ def _no_deliveries(warehouse: Path, municipality: str, out: Path, lang: str) -> 
     site = out / municipality / "none"
     shutil.rmtree(site, ignore_errors=True)
     site.mkdir(parents=True)
-    context = {"lang": lang, "municipality_name": municipality, "deliveries": [], "nav": [], "month_label": "", "t": t, "docs_href": None,
-               "empty": t(EMPTY_NO_DELIVERIES)}
-    (site / "index.html").write_text(_environment().get_template("index.html").render(slug="index", page_title="Start", **context), encoding="utf-8")
+    context = {
+        "lang": lang,
+        "municipality_name": municipality,
+        "deliveries": [],
+        "nav": [],
+        "month_label": "",
+        "t": t,
+        "docs_href": None,
+        "empty": t(EMPTY_NO_DELIVERIES),
+    }
+    (site / "index.html").write_text(
+        _environment().get_template("index.html").render(slug="index", page_title="Start", **context), encoding="utf-8"
+    )
     shutil.copy(TEMPLATES / "style.css", site / "style.css")
     print(f"report {municipality}: no deliveries yet ({warehouse})", file=sys.stderr)
     return site / "index.html"

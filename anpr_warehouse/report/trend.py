@@ -35,9 +35,11 @@ def _month_key(value) -> str:
 
 
 def _window_filter(data: ReportData, months: list[str]) -> list[str]:
-    return [f"{{{{ Entity('municipality') }}}} = '{data.municipality}'",
-            f"{{{{ TimeDimension('metric_time', 'month') }}}} >= '{months[0]}'",
-            f"{{{{ TimeDimension('metric_time', 'month') }}}} <= '{months[-1]}'"]
+    return [
+        f"{{{{ Entity('municipality') }}}} = '{data.municipality}'",
+        f"{{{{ TimeDimension('metric_time', 'month') }}}} >= '{months[0]}'",
+        f"{{{{ TimeDimension('metric_time', 'month') }}}} <= '{months[-1]}'",
+    ]
 
 
 class YearSeries:
@@ -57,7 +59,9 @@ class YearSeries:
             return self.data.t(GAP_LEGACY)
         return ""
 
-    def rows(self, values: dict[tuple[str, str], MetricValue], kind: str, zone_table: bool, groups: list[str] | None = None) -> list[dict]:
+    def rows(
+        self, values: dict[tuple[str, str], MetricValue], kind: str, zone_table: bool, groups: list[str] | None = None
+    ) -> list[dict]:
         rows = []
         for month in self.months:
             for group in groups or [""]:
@@ -66,9 +70,14 @@ class YearSeries:
                 if not gap and value is None:
                     gap = self.data.t("geen gegevens")
                 known = value is not None and value.value is not None and not gap
-                row = {"month": self.label(month), "month_start": month, "value": value.value if known else None,
-                       "complete": value.complete if value is not None else True, "gap": gap,
-                       "label": fmt_value(value, kind, self.data.lang) if known else gap}
+                row = {
+                    "month": self.label(month),
+                    "month_start": month,
+                    "value": value.value if known else None,
+                    "complete": value.complete if value is not None else True,
+                    "gap": gap,
+                    "label": fmt_value(value, kind, self.data.lang) if known else gap,
+                }
                 if groups is not None:  # a grouped chart (even with no group known yet, e.g. only a legacy month)
                     row["group"] = group
                 rows.append(row)
@@ -80,20 +89,41 @@ def _by_month(result: MetricResult, metric: str, group: str | None = None) -> di
 
 
 def trend(data: ReportData) -> Page:
-    page = Page("trend", "Jaaroverzicht", "De laatste twaalf geleverde maanden: logistieke passages, aandeel zero-emissie, toegang tot de "
-                "ZE-zone nu en na de volgende regelwijziging, en unieke voertuigen per zone.")
-    layouts = {r[0].isoformat(): r[1] for r in data.con.execute(
-        "select period_start, layout from raw.cbs_deliveries where municipality_code = ? and status = 'current'", [data.municipality]).fetchall()}
+    page = Page(
+        "trend",
+        "Jaaroverzicht",
+        "De laatste twaalf geleverde maanden: logistieke passages, aandeel zero-emissie, toegang tot de "
+        "ZE-zone nu en na de volgende regelwijziging, en unieke voertuigen per zone.",
+    )
+    layouts = {
+        r[0].isoformat(): r[1]
+        for r in data.con.execute(
+            "select period_start, layout from raw.cbs_deliveries where municipality_code = ? and status = 'current'",
+            [data.municipality],
+        ).fetchall()
+    }
     months = month_window(sorted(layouts), data.month)
     series = YearSeries(data, months, layouts)
     where = _window_filter(data, months)
 
     month = data.layer.query(["logistics_passages", "logistics_zero_emission_share"], ["metric_time__month"], where)
-    page.charts.append(month_bars("trend_logistics", "Logistieke passages per maand",
-                                  series.rows(_by_month(month, "logistics_passages"), "count", zone_table=False), "passages"))
-    page.charts.append(month_bars("trend_zero_emission", "Aandeel zero-emissie in de logistieke passages per maand",
-                                  series.rows(_by_month(month, "logistics_zero_emission_share"), "share", zone_table=False),
-                                  "aandeel zero-emissie", value_format=".0%"))
+    page.charts.append(
+        month_bars(
+            "trend_logistics",
+            "Logistieke passages per maand",
+            series.rows(_by_month(month, "logistics_passages"), "count", zone_table=False),
+            "passages",
+        )
+    )
+    page.charts.append(
+        month_bars(
+            "trend_zero_emission",
+            "Aandeel zero-emissie in de logistieke passages per maand",
+            series.rows(_by_month(month, "logistics_zero_emission_share"), "share", zone_table=False),
+            "aandeel zero-emissie",
+            value_format=".0%",
+        )
+    )
 
     access = data.layer.query(["ze_not_allowed_share", "ze_not_allowed_share_next"], ["zone", "metric_time__month"], where)
     zone = next((str(r["zone"]) for r in access.rows if str(r["zone"]).endswith("_Z01")), None)
@@ -103,15 +133,30 @@ def trend(data: ReportData) -> Page:
         if str(row["zone"]) == zone:
             access_values[(_month_key(row["metric_time__month"]), now)] = row["ze_not_allowed_share"]
             access_values[(_month_key(row["metric_time__month"]), after)] = row["ze_not_allowed_share_next"]
-    page.charts.append(month_bars("trend_ze_access", "Niet toegestane zone-inritten (ZE-zone), nu en na de volgende regelwijziging",
-                                  series.rows(access_values, "share", zone_table=True, groups=[now, after]),
-                                  "aandeel niet toegestaan", value_format=".0%", group="group", group_title="regels"))
+    page.charts.append(
+        month_bars(
+            "trend_ze_access",
+            "Niet toegestane zone-inritten (ZE-zone), nu en na de volgende regelwijziging",
+            series.rows(access_values, "share", zone_table=True, groups=[now, after]),
+            "aandeel niet toegestaan",
+            value_format=".0%",
+            group="group",
+            group_title="regels",
+        )
+    )
 
     vehicles = data.layer.query(["unique_vehicles"], ["zone", "metric_time__month"], where)
     zones = sorted({str(r["zone"]) for r in vehicles.rows})
-    page.charts.append(month_bars("trend_unique_vehicles", "Unieke voertuigen per zone en maand",
-                                  series.rows(_by_month(vehicles, "unique_vehicles", "zone"), "count", zone_table=True, groups=zones),
-                                  "unieke voertuigen", group="group", group_title="zone"))
+    page.charts.append(
+        month_bars(
+            "trend_unique_vehicles",
+            "Unieke voertuigen per zone en maand",
+            series.rows(_by_month(vehicles, "unique_vehicles", "zone"), "count", zone_table=True, groups=zones),
+            "unieke voertuigen",
+            group="group",
+            group_title="zone",
+        )
+    )
     page.notes += [
         "Unieke voertuigen telt CBS per zone en maand: de balken staan naast elkaar en worden nooit opgeteld.",
         "Een lege maand is een gat, geen nul: niet geleverd, of geleverd in het oude formaat zonder zonetabellen.",

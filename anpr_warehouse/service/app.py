@@ -45,8 +45,11 @@ COMMON_RESPONSES = {
     401: {"description": "No valid API key (missing, malformed, unknown or revoked)", "content": PROBLEM_CONTENT},
     404: {"description": "Not found; a municipality your key may not read is not found either", "content": PROBLEM_CONTENT},
     422: {"description": "The request is not valid; `detail` says what to change", "content": PROBLEM_CONTENT},
-    429: {"description": "Rate limit of this key reached; retry after `Retry-After` seconds", "content": PROBLEM_CONTENT,
-          "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}},
+    429: {
+        "description": "Rate limit of this key reached; retry after `Retry-After` seconds",
+        "content": PROBLEM_CONTENT,
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}},
+    },
     503: {"description": "No published snapshot yet (the warehouse has not been built)", "content": PROBLEM_CONTENT},
 }
 
@@ -59,12 +62,20 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     """The caller of this request: a valid, unrevoked key within its rate limit."""
     service = state_of(request)
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Problem(401, "unauthorized", "send 'Authorization: Bearer <key>'; the operator creates keys with 'anpr keys create'",
-                      {"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "unauthorized",
+            "send 'Authorization: Bearer <key>'; the operator creates keys with 'anpr keys create'",
+            {"WWW-Authenticate": "Bearer"},
+        )
     key = service.keys.verify(credentials.credentials)
     if key is None:
-        raise Problem(401, "unauthorized", "this API key is not valid (unknown, malformed or revoked); ask the operator for a new one",
-                      {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise Problem(
+            401,
+            "unauthorized",
+            "this API key is not valid (unknown, malformed or revoked); ask the operator for a new one",
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     request.state.key_id = key.id
     wait = service.limiter.retry_after(key.id)
     if wait is not None:
@@ -119,25 +130,43 @@ class SnapshotAndLog:
             except Exception:  # answered nowhere yet: log it and answer a problem (never a traceback)
                 problems.log.exception("unexpected error on %s", path)
                 if not status["sent"]:
-                    response = problem_response(Request(scope), 500, "internal-error",
-                                                "the service failed to answer; the operator has the details in the server log",
-                                                {"X-Snapshot-Id": snapshot_id})
+                    response = problem_response(
+                        Request(scope),
+                        500,
+                        "internal-error",
+                        "the service failed to answer; the operator has the details in the server log",
+                        {"X-Snapshot-Id": snapshot_id},
+                    )
                     await response(scope, receive, send)
                 status["code"] = 500
-        self.service.access_log.write({
-            "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
-            "key_id": state.get("key_id"), "method": scope.get("method"), "endpoint": path,
-            "municipality": state.get("municipality"), "rows": state.get("rows"),
-            "status": status["code"], "ms": round((time.perf_counter() - started) * 1000, 1), "snapshot": snapshot_id,
-        })
+        self.service.access_log.write(
+            {
+                "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+                "key_id": state.get("key_id"),
+                "method": scope.get("method"),
+                "endpoint": path,
+                "municipality": state.get("municipality"),
+                "rows": state.get("rows"),
+                "status": status["code"],
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+                "snapshot": snapshot_id,
+            }
+        )
 
 
 def create_app(warehouse: Path, vendors: Path, rate_per_second: float = 50.0, burst: int = 100) -> FastAPI:
     from . import routes_odata, routes_ogc, routes_v1, spec_html
 
-    app = FastAPI(title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION, openapi_url=None, docs_url=None,
-                  redoc_url=None, servers=[{"url": "/", "description": "this service"}],
-                  generate_unique_id_function=lambda route: route.name)  # operationIds a vendor's client generator can use
+    app = FastAPI(
+        title=API_TITLE,
+        version=API_VERSION,
+        description=API_DESCRIPTION,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        servers=[{"url": "/", "description": "this service"}],
+        generate_unique_id_function=lambda route: route.name,
+    )  # operationIds a vendor's client generator can use
     app.state.service = ServiceState(warehouse, vendors, rate_per_second, burst)
     problems.install(app)
     app.include_router(routes_v1.router, dependencies=[Depends(authenticate)], responses=COMMON_RESPONSES)
@@ -150,7 +179,9 @@ def create_app(warehouse: Path, vendors: Path, rate_per_second: float = 50.0, bu
         """FastAPI's document plus the problem schema the error responses refer to."""
         if app.openapi_schema is None:
             spec = base_openapi()
-            spec.setdefault("components", {}).setdefault("schemas", {})["ProblemModel"] = problems.ProblemModel.model_json_schema()
+            spec.setdefault("components", {}).setdefault("schemas", {})["ProblemModel"] = (
+                problems.ProblemModel.model_json_schema()
+            )
             app.openapi_schema = spec
         return app.openapi_schema
 

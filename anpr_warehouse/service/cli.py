@@ -7,9 +7,8 @@ untouched; heavy imports (FastAPI, uvicorn, MetricFlow) happen when a command ru
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..paths import default_warehouse
 
@@ -32,8 +31,14 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
     rows = []
     for snapshot in snapshots:
         info = snapshot.info()
-        rows.append((snapshot.id, "*" if snapshot.id == current else "", info.get("published_at", ""),
-                     sum(t[0] for t in info.get("tables", {}).values())))
+        rows.append(
+            (
+                snapshot.id,
+                "*" if snapshot.id == current else "",
+                info.get("published_at", ""),
+                sum(t[0] for t in info.get("tables", {}).values()),
+            )
+        )
     print(tabulate(rows, headers=("snapshot", "current", "published_at (UTC)", "rows")))
     print(f"analysts: duckdb.connect('{stable_path(warehouse)}', read_only=True)")
     return 0
@@ -57,7 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     warehouse = _warehouse(args)
     snapshot = current_snapshot(warehouse)  # refuse to start without one: a clear message beats 503s
     app = create_app(warehouse, _vendors(args), args.rate, args.burst)
-    app.state.service.context().layer.engine  # plan once before the first request
+    _ = app.state.service.context().layer.engine  # plan once before the first request
     base = f"http://{args.host}:{args.port}"
     print(f"serving snapshot {snapshot.id} of {warehouse} (ready in {time.perf_counter() - started:.1f} s)")
     print(f"listening on {base}  spec: {base}/v1/openapi.json  reference: {base}/v1/docs  OGC: {base}/ogc/", flush=True)
@@ -71,7 +76,9 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     from .keys import ANALYST, KeyStore, keys_file
 
     if args.vendor != ANALYST and args.vendor not in load_vendors(_vendors(args)):
-        raise UserError(f"unknown vendor {args.vendor!r}: add it to {_vendors(args)} first, or use --vendor {ANALYST} for full access")
+        raise UserError(
+            f"unknown vendor {args.vendor!r}: add it to {_vendors(args)} first, or use --vendor {ANALYST} for full access"
+        )
     record, key = KeyStore(keys_file(_warehouse(args))).create(args.vendor)
     print(f"key {record.id} for {record.vendor} ({record.role}); it is shown once, store it now:")
     print(key)
@@ -84,8 +91,12 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     from .keys import KeyStore, keys_file
 
     keys = KeyStore(keys_file(_warehouse(args))).list()
-    print(tabulate([(k.id, k.vendor, k.role, k.created_at, k.revoked_at or "") for k in keys],
-                   headers=("id", "vendor", "role", "created_at", "revoked_at")))
+    print(
+        tabulate(
+            [(k.id, k.vendor, k.role, k.created_at, k.revoked_at or "") for k in keys],
+            headers=("id", "vendor", "role", "created_at", "revoked_at"),
+        )
+    )
     return 0
 
 
@@ -103,9 +114,24 @@ def cmd_access_log(args: argparse.Namespace) -> int:
     from .access_log import access_log_file, tail
 
     entries = tail(access_log_file(_warehouse(args)), args.last)
-    print(tabulate([(e["time"], e.get("key_id") or "-", e.get("method", ""), e["endpoint"], e.get("municipality") or "",
-                     "" if e.get("rows") is None else e["rows"], e["status"], e["ms"]) for e in entries],
-                   headers=("time (UTC)", "key", "method", "endpoint", "municipality", "rows", "status", "ms")))
+    print(
+        tabulate(
+            [
+                (
+                    e["time"],
+                    e.get("key_id") or "-",
+                    e.get("method", ""),
+                    e["endpoint"],
+                    e.get("municipality") or "",
+                    "" if e.get("rows") is None else e["rows"],
+                    e["status"],
+                    e["ms"],
+                )
+                for e in entries
+            ],
+            headers=("time (UTC)", "key", "method", "endpoint", "municipality", "rows", "status", "ms"),
+        )
+    )
     return 0
 
 

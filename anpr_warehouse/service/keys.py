@@ -74,11 +74,16 @@ class KeyStore:
         key_id = secrets.token_hex(4)
         secret = secrets.token_urlsafe(24)
         salt = secrets.token_bytes(16)
-        record = ApiKey(key_id, vendor, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        record = ApiKey(key_id, vendor, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         with self._lock:
             doc = self._read()
-            doc["keys"][key_id] = {"vendor": vendor, "created_at": record.created_at, "revoked_at": None,
-                                   "salt": salt.hex(), "scrypt": _hash(secret, salt)}
+            doc["keys"][key_id] = {
+                "vendor": vendor,
+                "created_at": record.created_at,
+                "revoked_at": None,
+                "salt": salt.hex(),
+                "scrypt": _hash(secret, salt),
+            }
             self._write(doc)
         return record, f"anpr_{key_id}_{secret}"
 
@@ -91,7 +96,7 @@ class KeyStore:
             doc = self._read()
             if key_id not in doc["keys"]:
                 raise UserError(f"no key {key_id!r}; 'anpr keys list' shows them")
-            doc["keys"][key_id]["revoked_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            doc["keys"][key_id]["revoked_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             self._write(doc)
             entry = doc["keys"][key_id]
         return ApiKey(key_id, entry["vendor"], entry["created_at"], entry["revoked_at"])

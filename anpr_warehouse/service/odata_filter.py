@@ -26,13 +26,16 @@ MAX_IN = 500
 COMPARISONS = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 FUNCTIONS = {"startswith": "starts_with({0}, ?)", "endswith": "ends_with({0}, ?)", "contains": "contains({0}, ?)"}
 KEYWORDS = {"and", "or", "not", "in", *COMPARISONS}
-TOKEN = re.compile(r"""
+TOKEN = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<string>'(?:[^']|'')*')
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<punct>[(),])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 
 class FilterError(ValueError):
@@ -61,8 +64,10 @@ def tokenize(text: str) -> list[Token]:
     while pos < len(text):
         match = TOKEN.match(text, pos)
         if match is None:
-            raise FilterError(f"unexpected character {text[pos]!r} at position {pos + 1}; "
-                              "strings take single quotes, e.g. VehicleCategory eq 'BEST'")
+            raise FilterError(
+                f"unexpected character {text[pos]!r} at position {pos + 1}; "
+                "strings take single quotes, e.g. VehicleCategory eq 'BEST'"
+            )
         if match.lastgroup != "space":
             tokens.append(Token(match.lastgroup, match.group(), pos))
         pos = match.end()
@@ -193,8 +198,10 @@ class Parser:
             return ("lit", value)
         if token.kind == "name" and token.text.lower() in ("true", "false", "null"):
             return ("lit", {"true": True, "false": False, "null": None}[token.text.lower()])
-        raise FilterError(f"expected a literal ('text', a number, true, false or null) at position {token.pos + 1}, "
-                          f"found {token.text or 'the end'!r}")
+        raise FilterError(
+            f"expected a literal ('text', a number, true, false or null) at position {token.pos + 1}, "
+            f"found {token.text or 'the end'!r}"
+        )
 
 
 def parse(text: str) -> tuple:
@@ -276,8 +283,10 @@ def compile_orderby(text: str, columns: dict[str, Column]) -> list[str]:
     while True:
         token = tokens[i]
         if token.kind != "name" or token.text not in columns:
-            raise FilterError(f"$orderby takes property names with optional asc or desc; unknown {token.text or 'nothing'!r}; "
-                              f"properties: {', '.join(columns)}")
+            raise FilterError(
+                f"$orderby takes property names with optional asc or desc; unknown {token.text or 'nothing'!r}; "
+                f"properties: {', '.join(columns)}"
+            )
         direction = "asc"
         i += 1
         if tokens[i].kind == "name" and tokens[i].text.lower() in ("asc", "desc"):
@@ -287,5 +296,7 @@ def compile_orderby(text: str, columns: dict[str, Column]) -> list[str]:
         if tokens[i].kind == "end":
             return items
         if tokens[i].text != "," or len(items) >= 10:
-            raise FilterError(f"unexpected {tokens[i].text!r} in $orderby at position {tokens[i].pos + 1}; separate properties with ','")
+            raise FilterError(
+                f"unexpected {tokens[i].text!r} in $orderby at position {tokens[i].pos + 1}; separate properties with ','"
+            )
         i += 1

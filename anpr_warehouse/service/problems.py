@@ -16,8 +16,17 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_TYPE = "https://github.com/anpr-warehouse/api/problems/"
-TITLES = {400: "Bad request", 401: "Unauthorized", 404: "Not found", 405: "Method not allowed", 406: "Not acceptable",
-          422: "Unprocessable request", 429: "Too many requests", 500: "Internal error", 503: "Service unavailable"}
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    422: "Unprocessable request",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
 log = logging.getLogger("anpr.service")
 
 
@@ -27,8 +36,10 @@ class ProblemModel(BaseModel):
     type: str = Field(description="URI naming the kind of problem", examples=[PROBLEM_TYPE + "not-found"])
     title: str = Field(description="Short summary of the kind of problem", examples=["Not found"])
     status: int = Field(description="HTTP status code", examples=[404])
-    detail: str = Field(description="What went wrong with this request and what to do about it",
-                        examples=["no municipality 'GM9999' (GET /v1/municipalities lists yours)"])
+    detail: str = Field(
+        description="What went wrong with this request and what to do about it",
+        examples=["no municipality 'GM9999' (GET /v1/municipalities lists yours)"],
+    )
     instance: str | None = Field(default=None, description="The request path", examples=["/v1/municipalities/GM9999/periods"])
     closest: list[str] | None = Field(default=None, description="Closest known names, when a name was not found")
 
@@ -42,8 +53,14 @@ class Problem(Exception):
 
 
 def problem_response(request: Request, status: int, slug: str, detail: str, headers: dict | None = None, **extra) -> JSONResponse:
-    body = {"type": PROBLEM_TYPE + slug, "title": TITLES.get(status, "Error"), "status": status, "detail": detail,
-            "instance": request.url.path, **{k: v for k, v in extra.items() if v is not None}}
+    body = {
+        "type": PROBLEM_TYPE + slug,
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
     return JSONResponse(body, status_code=status, headers=headers, media_type="application/problem+json")
 
 
@@ -69,10 +86,17 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "error")
         if exc.status_code == 404:
             detail = f"no such resource {request.url.path}; GET /v1/openapi.json lists every operation"
-        return problem_response(request, exc.status_code, "http-error" if exc.status_code != 404 else "not-found", detail,
-                                getattr(exc, "headers", None))
+        return problem_response(
+            request,
+            exc.status_code,
+            "http-error" if exc.status_code != 404 else "not-found",
+            detail,
+            getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unexpected error on %s", request.url.path)
-        return problem_response(request, 500, "internal-error", "the service failed to answer; the operator has the details in the server log")
+        return problem_response(
+            request, 500, "internal-error", "the service failed to answer; the operator has the details in the server log"
+        )

@@ -19,10 +19,22 @@ MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class QueryRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "metrics": ["logistics_passages", "zero_emission_share"], "group_by": ["metric_time__month"],
-        "filters": {"municipality": ["GM0344"]}, "month_from": "2025-01", "month_to": "2025-03",
-        "order_by": ["-metric_time__month"], "limit": 100}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "metrics": ["logistics_passages", "zero_emission_share"],
+                    "group_by": ["metric_time__month"],
+                    "filters": {"municipality": ["GM0344"]},
+                    "month_from": "2025-01",
+                    "month_to": "2025-03",
+                    "order_by": ["-metric_time__month"],
+                    "limit": 100,
+                }
+            ]
+        },
+    )
 
     metrics: list[str] = Field(min_length=1, max_length=20, description="Metric names from GET /v1/metrics")
     group_by: list[str] = Field(default=[], max_length=6, description="Names from the metrics' `group_by` lists")
@@ -46,13 +58,19 @@ def run_query(ctx: SnapshotContext, caller: Caller, body: QueryRequest, catalogu
     allowed_filter = set.intersection(*(set(catalogue[m]["filters"]) for m in body.metrics))
     for name in body.group_by:
         if name not in allowed_group:
-            raise Problem(422, "invalid-group-by", f"cannot group {', '.join(body.metrics)} by {name[:60]!r}; "
-                                                   f"accepted: {', '.join(sorted(allowed_group))}")
+            raise Problem(
+                422,
+                "invalid-group-by",
+                f"cannot group {', '.join(body.metrics)} by {name[:60]!r}; accepted: {', '.join(sorted(allowed_group))}",
+            )
     where = []
     for name, values in body.filters.items():
         if name not in allowed_filter:
-            raise Problem(422, "invalid-filter", f"cannot filter {', '.join(body.metrics)} by {name[:60]!r}; "
-                                                 f"accepted: {', '.join(sorted(allowed_filter))}")
+            raise Problem(
+                422,
+                "invalid-filter",
+                f"cannot filter {', '.join(body.metrics)} by {name[:60]!r}; accepted: {', '.join(sorted(allowed_filter))}",
+            )
         if not values or len(values) > 200:
             raise Problem(422, "invalid-filter", f"filter {name} needs between 1 and 200 values")
         codes = [_check_code(v) for v in values]

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from .app import PROBLEM_CONTENT, authenticate
@@ -31,18 +32,28 @@ PREFIX = "/odata/v4/ANPR"
 PAGE_SIZE = 10_000
 TABLE_IDS = ("T01", "T02", "T03", "T04", "T05", "T06")
 TableId = Literal["T01", "T02", "T03", "T04", "T05", "T06"]
-STATUS_ATTRIBUTE = ("case {0} when 'published' then 'None' when 'confidential' then 'Confidential' "
-                    "when 'impossible' then 'Impossible' else 'Unknown' end")
+STATUS_ATTRIBUTE = (
+    "case {0} when 'published' then 'None' when 'confidential' then 'Confidential' "
+    "when 'impossible' then 'Impossible' else 'Unknown' end"
+)
 MEASURES = {
     "M_PASSAGES": ("Passages", "Passages counted at the locations (T01, T02) or entering the zone (T03-T06)", "aantal", 0),
-    "M_VEHICLES": ("Unieke voertuigen", "Unique vehicles within the table's own month and zone; not additive over months or zones",
-                   "aantal", 0),
+    "M_VEHICLES": (
+        "Unieke voertuigen",
+        "Unique vehicles within the table's own month and zone; not additive over months or zones",
+        "aantal",
+        0,
+    ),
 }
 ODATA_HEADERS = {"OData-Version": "4.0"}
 
-router = APIRouter(prefix=PREFIX, tags=["odata"], responses={400: {"description": "A query option the feed cannot express; "
-                                                                                   "`detail` says what is accepted",
-                                                                    "content": PROBLEM_CONTENT}})
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["odata"],
+    responses={
+        400: {"description": "A query option the feed cannot express; `detail` says what is accepted", "content": PROBLEM_CONTENT}
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -61,44 +72,92 @@ TOTAL = "select 'T001' as Identifier, 'Totaal' as Title, 'Totaal, door CBS berek
 
 def _code_list(table: str, code: str, description: str = "title_en", order: str = "sort_order nulls last, 1") -> str:
     """A CBS code list from its dim mart, with CBS's total `T001` (the marts keep only the detail codes)."""
-    return (f"{TOTAL} union all (select {code} as Identifier, title_nl as Title, {description} as Description "
-            f"from marts.{table} order by {order})")
+    return (
+        f"{TOTAL} union all (select {code} as Identifier, title_nl as Title, {description} as Description "
+        f"from marts.{table} order by {order})"
+    )
 
 
-MUNICIPALITY = Dimension("Municipality", "municipality_code", "GeoDimension", "Gemeente",
-                         "select municipality_code as Identifier, municipality_name as Title, province_name as Description "
-                         "from marts.dim_municipality where {entitled} order by 1")
-PERIODS = Dimension("Periods", "period_code", "TimeDimension", "Perioden",
-                    "select distinct period_code as Identifier, strftime(month_start, '%Y-%m') as Title, "
-                    "'Maand ' || strftime(month_start, '%Y-%m') as Description from marts.dim_date "
-                    "where month_start in (select period_start from raw.cbs_deliveries where status = 'current' and {entitled}) order by 1")
-LOCATION = Dimension("Location", "location_code", "GeoDimension", "Meetlocatie",
-                     "select location_code as Identifier, location_name as Title, "
-                     "'Zone ' || coalesce(zone_code, '-') || ', richting ' || coalesce(direction_code, '-') as Description "
-                     "from marts.dim_location where {entitled} order by 1")
-ZONE = Dimension("Zone", "zone_code", "GeoDimension", "Zone",
-                 "select zone_code as Identifier, zone_name as Title, 'Type ' || coalesce(zone_type, '-') as Description "
-                 "from marts.dim_zone where {entitled} order by 1")
-DATE = Dimension("Date", "strftime(passage_date, '%Y-%m-%d')", "TimeDimension", "Datum",
-                 "select strftime(date_day, '%Y-%m-%d') as Identifier, strftime(date_day, '%Y-%m-%d') as Title, "
-                 "day_name_nl as Description from marts.dim_date "
-                 "where month_start in (select period_start from raw.cbs_deliveries where status = 'current' and {entitled}) order by 1")
-HOUR = Dimension("Hour", "'H' || lpad(cast(hour_of_day as varchar), 2, '0')", "Dimension", "Uur",
-                 "select 'H' || lpad(cast(h as varchar), 2, '0') as Identifier, lpad(cast(h as varchar), 2, '0') || ':00-' "
-                 "|| lpad(cast(h + 1 as varchar), 2, '0') || ':00' as Title, 'Uur van de dag (lokale tijd)' as Description "
-                 "from range(24) as t(h) order by 1")
-CATEGORY = Dimension("VehicleCategory", "vehicle_category_code", "Dimension", "Voertuigcategorie",
-                     _code_list("dim_vehicle_category", "vehicle_category_code", "coalesce(description_nl, title_en)"))
+MUNICIPALITY = Dimension(
+    "Municipality",
+    "municipality_code",
+    "GeoDimension",
+    "Gemeente",
+    "select municipality_code as Identifier, municipality_name as Title, province_name as Description "
+    "from marts.dim_municipality where {entitled} order by 1",
+)
+PERIODS = Dimension(
+    "Periods",
+    "period_code",
+    "TimeDimension",
+    "Perioden",
+    "select distinct period_code as Identifier, strftime(month_start, '%Y-%m') as Title, "
+    "'Maand ' || strftime(month_start, '%Y-%m') as Description from marts.dim_date "
+    "where month_start in (select period_start from raw.cbs_deliveries where status = 'current' and {entitled}) order by 1",
+)
+LOCATION = Dimension(
+    "Location",
+    "location_code",
+    "GeoDimension",
+    "Meetlocatie",
+    "select location_code as Identifier, location_name as Title, "
+    "'Zone ' || coalesce(zone_code, '-') || ', richting ' || coalesce(direction_code, '-') as Description "
+    "from marts.dim_location where {entitled} order by 1",
+)
+ZONE = Dimension(
+    "Zone",
+    "zone_code",
+    "GeoDimension",
+    "Zone",
+    "select zone_code as Identifier, zone_name as Title, 'Type ' || coalesce(zone_type, '-') as Description "
+    "from marts.dim_zone where {entitled} order by 1",
+)
+DATE = Dimension(
+    "Date",
+    "strftime(passage_date, '%Y-%m-%d')",
+    "TimeDimension",
+    "Datum",
+    "select strftime(date_day, '%Y-%m-%d') as Identifier, strftime(date_day, '%Y-%m-%d') as Title, "
+    "day_name_nl as Description from marts.dim_date "
+    "where month_start in (select period_start from raw.cbs_deliveries where status = 'current' and {entitled}) order by 1",
+)
+HOUR = Dimension(
+    "Hour",
+    "'H' || lpad(cast(hour_of_day as varchar), 2, '0')",
+    "Dimension",
+    "Uur",
+    "select 'H' || lpad(cast(h as varchar), 2, '0') as Identifier, lpad(cast(h as varchar), 2, '0') || ':00-' "
+    "|| lpad(cast(h + 1 as varchar), 2, '0') || ':00' as Title, 'Uur van de dag (lokale tijd)' as Description "
+    "from range(24) as t(h) order by 1",
+)
+CATEGORY = Dimension(
+    "VehicleCategory",
+    "vehicle_category_code",
+    "Dimension",
+    "Voertuigcategorie",
+    _code_list("dim_vehicle_category", "vehicle_category_code", "coalesce(description_nl, title_en)"),
+)
 FUEL = Dimension("FuelType", "fuel_type_code", "Dimension", "Brandstof", _code_list("dim_fuel_type", "fuel_type_code"))
-EMISSION = Dimension("EmissionClass", "emission_class_code", "Dimension", "Emissieklasse",
-                     _code_list("dim_emission_class", "emission_class_code"))
-ADMISSION = Dimension("FirstAdmissionYear", "first_admission_year_code", "Dimension", "Jaar eerste toelating",
-                      _code_list("dim_first_admission_year", "first_admission_year_code", order="1"))
-OWNER_TYPE = Dimension("OwnerType", "owner_type_code", "Dimension", "Soort eigenaar", _code_list("dim_owner_type", "owner_type_code"))
+EMISSION = Dimension(
+    "EmissionClass", "emission_class_code", "Dimension", "Emissieklasse", _code_list("dim_emission_class", "emission_class_code")
+)
+ADMISSION = Dimension(
+    "FirstAdmissionYear",
+    "first_admission_year_code",
+    "Dimension",
+    "Jaar eerste toelating",
+    _code_list("dim_first_admission_year", "first_admission_year_code", order="1"),
+)
+OWNER_TYPE = Dimension(
+    "OwnerType", "owner_type_code", "Dimension", "Soort eigenaar", _code_list("dim_owner_type", "owner_type_code")
+)
 SBI = Dimension("SbiSection", "sbi_section_code", "Dimension", "SBI-sectie", _code_list("dim_sbi_section", "sbi_section_code"))
-REGION = Dimension("OwnerRegion", "owner_region_code", "Dimension", "Regio eigenaar", _code_list("dim_owner_region", "owner_region_code"))
-VISITS = Dimension("VisitDayClass", "visit_day_class_code", "Dimension", "Bezoekdagen",
-                   _code_list("dim_visit_day_class", "visit_day_class_code"))
+REGION = Dimension(
+    "OwnerRegion", "owner_region_code", "Dimension", "Regio eigenaar", _code_list("dim_owner_region", "owner_region_code")
+)
+VISITS = Dimension(
+    "VisitDayClass", "visit_day_class_code", "Dimension", "Bezoekdagen", _code_list("dim_visit_day_class", "visit_day_class_code")
+)
 
 
 @dataclass(frozen=True)
@@ -113,22 +172,63 @@ class Table:
 
 PASSAGES_CELL = (("M_PASSAGES", "passages", "cell_status"),)
 ZONE_MEASURES = (("M_PASSAGES", "passages", "passages_status"), ("M_VEHICLES", "vehicles", "vehicles_status"))
-TABLES = {t.id: t for t in (
-    Table("T01", "Passages per uur", "fct_passages_hourly", "passage_hourly_id",
-          (MUNICIPALITY, PERIODS, LOCATION, DATE, HOUR, CATEGORY), PASSAGES_CELL),
-    Table("T02", "Passages per brandstof", "fct_passages_by_fuel", "passage_fuel_id",
-          (MUNICIPALITY, PERIODS, LOCATION, DATE, CATEGORY, FUEL), PASSAGES_CELL),
-    Table("T03", "Emissieprofiel", "fct_emission_profile", "emission_profile_id",
-          (MUNICIPALITY, PERIODS, ZONE, CATEGORY, EMISSION, ADMISSION), ZONE_MEASURES),
-    Table("T04", "Sectoren", "fct_sector_profile", "sector_profile_id",
-          (MUNICIPALITY, PERIODS, ZONE, CATEGORY, OWNER_TYPE, SBI), ZONE_MEASURES),
-    Table("T05", "Herkomst", "fct_origin_profile", "origin_profile_id",
-          (MUNICIPALITY, PERIODS, ZONE, CATEGORY, REGION), ZONE_MEASURES),
-    Table("T06", "Bezoekfrequentie", "fct_visit_frequency", "visit_frequency_id",
-          (MUNICIPALITY, PERIODS, ZONE, CATEGORY, VISITS), (("M_VEHICLES", "vehicles", "vehicles_status"),)),
-)}
+TABLES = {
+    t.id: t
+    for t in (
+        Table(
+            "T01",
+            "Passages per uur",
+            "fct_passages_hourly",
+            "passage_hourly_id",
+            (MUNICIPALITY, PERIODS, LOCATION, DATE, HOUR, CATEGORY),
+            PASSAGES_CELL,
+        ),
+        Table(
+            "T02",
+            "Passages per brandstof",
+            "fct_passages_by_fuel",
+            "passage_fuel_id",
+            (MUNICIPALITY, PERIODS, LOCATION, DATE, CATEGORY, FUEL),
+            PASSAGES_CELL,
+        ),
+        Table(
+            "T03",
+            "Emissieprofiel",
+            "fct_emission_profile",
+            "emission_profile_id",
+            (MUNICIPALITY, PERIODS, ZONE, CATEGORY, EMISSION, ADMISSION),
+            ZONE_MEASURES,
+        ),
+        Table(
+            "T04",
+            "Sectoren",
+            "fct_sector_profile",
+            "sector_profile_id",
+            (MUNICIPALITY, PERIODS, ZONE, CATEGORY, OWNER_TYPE, SBI),
+            ZONE_MEASURES,
+        ),
+        Table(
+            "T05",
+            "Herkomst",
+            "fct_origin_profile",
+            "origin_profile_id",
+            (MUNICIPALITY, PERIODS, ZONE, CATEGORY, REGION),
+            ZONE_MEASURES,
+        ),
+        Table(
+            "T06",
+            "Bezoekfrequentie",
+            "fct_visit_frequency",
+            "visit_frequency_id",
+            (MUNICIPALITY, PERIODS, ZONE, CATEGORY, VISITS),
+            (("M_VEHICLES", "vehicles", "vehicles_status"),),
+        ),
+    )
+}
 
-CodeSet = Literal[tuple(dict.fromkeys(["Dimensions", "MeasureCodes", *(f"{d.name}Codes" for t in TABLES.values() for d in t.dimensions)]))]  # type: ignore[valid-type]
+CodeSet = Literal[
+    tuple(dict.fromkeys(["Dimensions", "MeasureCodes", *(f"{d.name}Codes" for t in TABLES.values() for d in t.dimensions)]))
+]  # type: ignore[valid-type]
 CODE_COLUMNS = {"Identifier": "Edm.String", "Title": "Edm.String", "Description": "Edm.String"}
 SETS_FIXED = {
     "Dimensions": ("Dimension", {**CODE_COLUMNS, "Kind": "Edm.String"}),
@@ -138,14 +238,22 @@ SETS_FIXED = {
 
 def _observation_columns(table: Table) -> dict[str, str]:
     """Observation property -> Edm type, in StatLine's order."""
-    return {"Id": "Edm.String", "Measure": "Edm.String", **{d.name: "Edm.String" for d in table.dimensions},
-            "Value": "Edm.Int64", "ValueAttribute": "Edm.String"}
+    return {
+        "Id": "Edm.String",
+        "Measure": "Edm.String",
+        **{d.name: "Edm.String" for d in table.dimensions},
+        "Value": "Edm.Int64",
+        "ValueAttribute": "Edm.String",
+    }
 
 
 def _entity_sets(table: Table) -> dict[str, tuple[str, dict[str, str]]]:
     """Entity set name -> (entity type name, property -> Edm type)."""
-    return {"Observations": ("Observation", _observation_columns(table)), **SETS_FIXED,
-            **{f"{d.name}Codes": ("DimensionCode", CODE_COLUMNS) for d in table.dimensions}}
+    return {
+        "Observations": ("Observation", _observation_columns(table)),
+        **SETS_FIXED,
+        **{f"{d.name}Codes": ("DimensionCode", CODE_COLUMNS) for d in table.dimensions},
+    }
 
 
 def _observations_sql(table: Table, entitled: str) -> str:
@@ -159,7 +267,8 @@ def _observations_sql(table: Table, entitled: str) -> str:
         parts.append(
             f"select {table.key} || '-{code}' as Id, '{code}' as Measure, {dims}, "
             f"case when {status} = 'published' then {value} end as Value, {STATUS_ATTRIBUTE.format(status)} as ValueAttribute "
-            f"from marts.{table.fact} where {status} is not null and {entitled}")
+            f"from marts.{table.fact} where {status} is not null and {entitled}"
+        )
     return " union all ".join(parts)
 
 
@@ -196,8 +305,10 @@ def _values_sql(rows: int, columns: dict[str, str]) -> str:
 
 
 def _dimension_description(d: Dimension) -> str:
-    return {"Municipality": "Gemeente (CBS-code GMxxxx); de feed omvat alleen de gemeenten van uw sleutel",
-            "Periods": "Maand van de levering (CBS-code JJJJMMmm)"}.get(d.name, f"{d.title} (CBS-codelijst {d.name}Codes)")
+    return {
+        "Municipality": "Gemeente (CBS-code GMxxxx); de feed omvat alleen de gemeenten van uw sleutel",
+        "Periods": "Maand van de levering (CBS-code JJJJMMmm)",
+    }.get(d.name, f"{d.title} (CBS-codelijst {d.name}Codes)")
 
 
 def _base(request: Request) -> str:
@@ -205,8 +316,11 @@ def _base(request: Request) -> str:
 
 
 def _json(body: dict) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode(),
-                    media_type="application/json", headers=ODATA_HEADERS)
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode(),
+        media_type="application/json",
+        headers=ODATA_HEADERS,
+    )
 
 
 def _bad(detail: str) -> Problem:
@@ -215,25 +329,50 @@ def _bad(detail: str) -> Problem:
 
 # ---- service documents ----------------------------------------------------------------------------------------------------
 
-@router.get("/", summary="The tables of the OData feed", response_model=dict[str, Any],
-            response_description="One entry per table (T01..T06) with the URL of its service root")
+
+@router.get(
+    "/",
+    summary="The tables of the OData feed",
+    response_model=dict[str, Any],
+    response_description="One entry per table (T01..T06) with the URL of its service root",
+)
 def odata_tables(request: Request) -> Response:
     base = _base(request)
-    return _json({"@odata.context": f"{base}/$metadata#Datasets", "value": [
-        {"Identifier": t.id, "Title": t.title, "Url": f"{base}/{t.id}/"} for t in TABLES.values()]})
+    return _json(
+        {
+            "@odata.context": f"{base}/$metadata#Datasets",
+            "value": [{"Identifier": t.id, "Title": t.title, "Url": f"{base}/{t.id}/"} for t in TABLES.values()],
+        }
+    )
 
 
-@router.get("/{table}/", summary="Service document of one table: its entity sets", response_model=dict[str, Any],
-            response_description="The entity sets: Observations, Dimensions, MeasureCodes and one <Dimension>Codes per dimension")
+@router.get(
+    "/{table}/",
+    summary="Service document of one table: its entity sets",
+    response_model=dict[str, Any],
+    response_description="The entity sets: Observations, Dimensions, MeasureCodes and one <Dimension>Codes per dimension",
+)
 def odata_service(request: Request, table: TableId = PathParam(examples=["T01"])) -> Response:
     base = f"{_base(request)}/{table}"
-    return _json({"@odata.context": f"{base}/$metadata", "value": [
-        {"name": name, "kind": "EntitySet", "url": name} for name in _entity_sets(TABLES[table])]})
+    return _json(
+        {
+            "@odata.context": f"{base}/$metadata",
+            "value": [{"name": name, "kind": "EntitySet", "url": name} for name in _entity_sets(TABLES[table])],
+        }
+    )
 
 
-@router.get("/{table}/$metadata", summary="CSDL (EDMX 4.0) document of one table", response_class=Response,
-            responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}},
-                             "description": "The entity types and sets of the table, as Excel and Power BI read them"}})
+@router.get(
+    "/{table}/$metadata",
+    summary="CSDL (EDMX 4.0) document of one table",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/xml": {"schema": {"type": "string"}}},
+            "description": "The entity types and sets of the table, as Excel and Power BI read them",
+        }
+    },
+)
 def odata_metadata(table: TableId = PathParam(examples=["T01"])) -> Response:
     return Response(csdl(TABLES[table]), media_type="application/xml", headers=ODATA_HEADERS)
 
@@ -264,6 +403,7 @@ def csdl(table: Table) -> bytes:
 
 # ---- entity sets ----------------------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class QueryOptions:
     """The system query options both kinds of entity set take."""
@@ -279,15 +419,23 @@ class QueryOptions:
 
 
 def query_options(
-    filter_: str | None = Query(default=None, alias="$filter", max_length=4000,
-                                examples=["VehicleCategory eq 'BEST' and Municipality eq 'GM0344'"],
-                                description="OData filter: eq ne gt ge lt le, and or not, ( ), in (...), startswith/endswith/contains"),
+    filter_: str | None = Query(
+        default=None,
+        alias="$filter",
+        max_length=4000,
+        examples=["VehicleCategory eq 'BEST' and Municipality eq 'GM0344'"],
+        description="OData filter: eq ne gt ge lt le, and or not, ( ), in (...), startswith/endswith/contains",
+    ),
     select: str | None = Query(default=None, alias="$select", max_length=1000, examples=["Date,Hour,Value,ValueAttribute"]),
     orderby: str | None = Query(default=None, alias="$orderby", max_length=1000, examples=["Date desc,Hour"]),
     top: int | None = Query(default=None, alias="$top", ge=0, le=100_000_000),
     skip: int | None = Query(default=None, alias="$skip", ge=0, le=100_000_000),
-    skiptoken: str | None = Query(default=None, alias="$skiptoken", max_length=200,
-                                  description="Opaque; from @odata.nextLink (the key of the previous page's last row)"),
+    skiptoken: str | None = Query(
+        default=None,
+        alias="$skiptoken",
+        max_length=200,
+        description="Opaque; from @odata.nextLink (the key of the previous page's last row)",
+    ),
     count: bool | None = Query(default=None, alias="$count", description="true adds @odata.count, the number of matching rows"),
     format_: str | None = Query(default=None, alias="$format", description="Only json"),
 ) -> QueryOptions:
@@ -313,8 +461,10 @@ def _compile(options: QueryOptions, columns: dict[str, str]) -> tuple[str, list,
         chosen = [name.strip() for name in options.select.split(",")]
         unknown = [name for name in chosen if name not in columns]
         if unknown or len(set(chosen)) != len(chosen):
-            raise _bad(f"$select takes distinct property names; unknown {', '.join(unknown) or 'none (a name repeats)'}; "
-                       f"properties: {', '.join(columns)}")
+            raise _bad(
+                f"$select takes distinct property names; unknown {', '.join(unknown) or 'none (a name repeats)'}; "
+                f"properties: {', '.join(columns)}"
+            )
     return where, params, order, chosen
 
 
@@ -342,8 +492,10 @@ def _query_set(request: Request, table: Table, entity_set: str, caller: Caller, 
     size = PAGE_SIZE if top is None else min(top, PAGE_SIZE)
     projection = ", ".join(f'"{name}"' for name in [*chosen, key])
     order_sql = ", ".join([*order, f'"{key}"'])
-    rows = ctx.rows(f"select {projection} from ({selection}) where {page_where} order by {order_sql} "
-                    f"limit {size + 1} offset {skip}", [*params, *where_params, *page_params])
+    rows = ctx.rows(
+        f"select {projection} from ({selection}) where {page_where} order by {order_sql} limit {size + 1} offset {skip}",
+        [*params, *where_params, *page_params],
+    )
     more = len(rows) > size and (top is None or top > size)
     rows = rows[:size]
     request.state.rows = len(rows)
@@ -365,17 +517,33 @@ def _query_set(request: Request, table: Table, entity_set: str, caller: Caller, 
     return _json(body)
 
 
-@router.get("/{table}/Observations", summary="Observations of one table (StatLine long form)", response_model=dict[str, Any],
-            response_description="`value`: rows of Id, Measure, the dimensions, Value and ValueAttribute (Value null unless "
-                                 "ValueAttribute is None); `@odata.nextLink` while more rows follow (pages of 10,000)")
-def odata_observations(request: Request, table: TableId = PathParam(examples=["T01"]),
-                       options: QueryOptions = Depends(query_options), caller: Caller = Depends(authenticate)) -> Response:
+@router.get(
+    "/{table}/Observations",
+    summary="Observations of one table (StatLine long form)",
+    response_model=dict[str, Any],
+    response_description="`value`: rows of Id, Measure, the dimensions, Value and ValueAttribute (Value null unless "
+    "ValueAttribute is None); `@odata.nextLink` while more rows follow (pages of 10,000)",
+)
+def odata_observations(
+    request: Request,
+    table: TableId = PathParam(examples=["T01"]),
+    options: QueryOptions = Depends(query_options),
+    caller: Caller = Depends(authenticate),
+) -> Response:
     return _query_set(request, TABLES[table], "Observations", caller, options)
 
 
-@router.get("/{table}/{entity_set}", summary="Dimensions, MeasureCodes or a <Dimension>Codes set of one table",
-            response_model=dict[str, Any], response_description="`value`: the codes with Identifier, Title and Description")
-def odata_codes(request: Request, table: TableId = PathParam(examples=["T01"]),
-                entity_set: CodeSet = PathParam(examples=["VehicleCategoryCodes"]),
-                options: QueryOptions = Depends(query_options), caller: Caller = Depends(authenticate)) -> Response:
+@router.get(
+    "/{table}/{entity_set}",
+    summary="Dimensions, MeasureCodes or a <Dimension>Codes set of one table",
+    response_model=dict[str, Any],
+    response_description="`value`: the codes with Identifier, Title and Description",
+)
+def odata_codes(
+    request: Request,
+    table: TableId = PathParam(examples=["T01"]),
+    entity_set: CodeSet = PathParam(examples=["VehicleCategoryCodes"]),
+    options: QueryOptions = Depends(query_options),
+    caller: Caller = Depends(authenticate),
+) -> Response:
     return _query_set(request, TABLES[table], entity_set, caller, options)

@@ -7,7 +7,8 @@ import difflib
 import json
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +32,7 @@ def ctx_of(request: Request) -> SnapshotContext:
 
 
 # ---- models -----------------------------------------------------------------------------------------------------------
+
 
 class Municipality(BaseModel):
     code: str = Field(examples=["GM0344"])
@@ -66,8 +68,12 @@ class MetricInfo(BaseModel):
     label: str | None = Field(examples=["Logistics passages"])
     description: str | None = None
     type: str = Field(examples=["simple"])
-    per_zone_and_month_only: bool = Field(description="Counted per zone and month (unique vehicles): group by zone and metric_time__month")
-    group_by: list[str] = Field(description="Names accepted in `group_by` for this metric", examples=[["metric_time__month", "zone"]])
+    per_zone_and_month_only: bool = Field(
+        description="Counted per zone and month (unique vehicles): group by zone and metric_time__month"
+    )
+    group_by: list[str] = Field(
+        description="Names accepted in `group_by` for this metric", examples=[["metric_time__month", "zone"]]
+    )
     filters: list[str] = Field(description="Names accepted as keys of `filters`", examples=[["municipality", "zone"]])
 
 
@@ -78,12 +84,27 @@ class MetricValueModel(BaseModel):
 
 
 class MetricRows(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "metrics": ["logistics_passages"], "group_by": ["metric_time__month"],
-        "rows": [{"metric_time__month": "2025-03-01", "logistics_passages": {"value": 1520, "confidential_cells": 3, "complete": False}}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "metrics": ["logistics_passages"],
+                    "group_by": ["metric_time__month"],
+                    "rows": [
+                        {
+                            "metric_time__month": "2025-03-01",
+                            "logistics_passages": {"value": 1520, "confidential_cells": 3, "complete": False},
+                        }
+                    ],
+                }
+            ]
+        }
+    )
     metrics: list[str]
     group_by: list[str]
-    rows: list[dict[str, Any]] = Field(description="Group-by values, and per metric an object {value, confidential_cells, complete}")
+    rows: list[dict[str, Any]] = Field(
+        description="Group-by values, and per metric an object {value, confidential_cells, complete}"
+    )
 
 
 class QuestionInfo(BaseModel):
@@ -109,42 +130,73 @@ class MartPage(BaseModel):
 
 # ---- municipalities -----------------------------------------------------------------------------------------------------
 
-@router.get("/municipalities", response_model=list[Municipality], tags=["municipalities"],
-            summary="Municipalities your key can read, with their loaded months",
-            response_description="One entry per municipality: code, name, province and the months with a current delivery")
+
+@router.get(
+    "/municipalities",
+    response_model=list[Municipality],
+    tags=["municipalities"],
+    summary="Municipalities your key can read, with their loaded months",
+    response_description="One entry per municipality: code, name, province and the months with a current delivery",
+)
 def list_municipalities(request: Request, caller: Caller = Depends(authenticate)) -> list[dict]:
     ctx = ctx_of(request)
-    rows = [info for code, info in ctx.municipalities.items() if caller.sees(code) and (caller.municipalities is not None or info["months"])]
+    rows = [
+        info
+        for code, info in ctx.municipalities.items()
+        if caller.sees(code) and (caller.municipalities is not None or info["months"])
+    ]
     request.state.rows = len(rows)
     return rows
 
 
-@router.get("/municipalities/{code}/periods", response_model=Periods, tags=["municipalities"],
-            summary="Per month: the current delivery, its version and the correction history",
-            response_description="The months of the municipality; `history` lists superseded deliveries too")
-def municipality_periods(request: Request, code: str = PathParam(pattern=MUNICIPALITY, examples=["GM0344"]),
-            caller: Caller = Depends(authenticate)) -> dict:
+@router.get(
+    "/municipalities/{code}/periods",
+    response_model=Periods,
+    tags=["municipalities"],
+    summary="Per month: the current delivery, its version and the correction history",
+    response_description="The months of the municipality; `history` lists superseded deliveries too",
+)
+def municipality_periods(
+    request: Request, code: str = PathParam(pattern=MUNICIPALITY, examples=["GM0344"]), caller: Caller = Depends(authenticate)
+) -> dict:
     ctx = ctx_of(request)
     request.state.municipality = code
     entitled_municipality(ctx, caller, code)
     history: dict[str, list[dict]] = {}
     for row in ctx.rows(
         """select period_start, delivery_id, version, layout, status, strftime(loaded_at, '%Y-%m-%dT%H:%M:%S'), superseded_by
-           from raw.cbs_deliveries where municipality_code = ? order by period_start, version, loaded_at""", [code]
+           from raw.cbs_deliveries where municipality_code = ? order by period_start, version, loaded_at""",
+        [code],
     ):
         history.setdefault(row[0].isoformat()[:7], []).append(
-            {"delivery_id": row[1], "version": row[2], "layout": row[3], "status": row[4], "loaded_at": row[5], "superseded_by": row[6]})
+            {
+                "delivery_id": row[1],
+                "version": row[2],
+                "layout": row[3],
+                "status": row[4],
+                "loaded_at": row[5],
+                "superseded_by": row[6],
+            }
+        )
     result = []
     for month, versions in history.items():
         current = [v for v in versions if v["status"] == "current"]
         if current:
-            result.append({"month": month, "delivery_id": current[-1]["delivery_id"], "version": current[-1]["version"],
-                           "corrected": len(versions) > 1, "history": versions})
+            result.append(
+                {
+                    "month": month,
+                    "delivery_id": current[-1]["delivery_id"],
+                    "version": current[-1]["version"],
+                    "corrected": len(versions) > 1,
+                    "history": versions,
+                }
+            )
     request.state.rows = len(result)
     return {"municipality": code, "periods": result}
 
 
 # ---- metrics --------------------------------------------------------------------------------------------------------------
+
 
 def metric_or_404(ctx: SnapshotContext, name: str) -> dict:
     catalogue = ctx.catalogue
@@ -155,16 +207,26 @@ def metric_or_404(ctx: SnapshotContext, name: str) -> dict:
     return catalogue[name]
 
 
-@router.get("/metrics", response_model=list[MetricInfo], tags=["metrics"], summary="The metric catalogue (semantic layer)",
-            response_description="Every public metric with label, description, type and the names it can be grouped and filtered by")
+@router.get(
+    "/metrics",
+    response_model=list[MetricInfo],
+    tags=["metrics"],
+    summary="The metric catalogue (semantic layer)",
+    response_description="Every public metric with label, description, type and the names it can be grouped and filtered by",
+)
 def list_metrics(request: Request) -> list[dict]:
     catalogue = list(ctx_of(request).catalogue.values())
     request.state.rows = len(catalogue)
     return catalogue
 
 
-@router.get("/metrics/{name}", response_model=MetricInfo, tags=["metrics"], summary="One metric: definition, group-by and filter names",
-            response_description="The metric; an unknown name gets 404 with the closest names in `closest`")
+@router.get(
+    "/metrics/{name}",
+    response_model=MetricInfo,
+    tags=["metrics"],
+    summary="One metric: definition, group-by and filter names",
+    response_description="The metric; an unknown name gets 404 with the closest names in `closest`",
+)
 def get_metric(request: Request, name: str = PathParam(max_length=100, examples=["logistics_passages"])) -> dict:
     return metric_or_404(ctx_of(request), name)
 
@@ -177,10 +239,16 @@ def _plain(value):
     return value.isoformat()[:10] if hasattr(value, "isoformat") else value
 
 
-@router.post("/query", response_model=MetricRows, tags=["metrics"], summary="Ad-hoc metric query", response_description="Rows of group-by values with {value, confidential_cells, complete} per metric",
-             description="Metrics grouped and filtered by names from the catalogue. Filters are validated and rendered by the "
-                         "service (no SQL or templates from the request reach the engine). A vendor key is always restricted "
-                         "to its municipalities. Unique-vehicle metrics need `zone` and `metric_time__month` in `group_by` (else 422).")
+@router.post(
+    "/query",
+    response_model=MetricRows,
+    tags=["metrics"],
+    summary="Ad-hoc metric query",
+    response_description="Rows of group-by values with {value, confidential_cells, complete} per metric",
+    description="Metrics grouped and filtered by names from the catalogue. Filters are validated and rendered by the "
+    "service (no SQL or templates from the request reach the engine). A vendor key is always restricted "
+    "to its municipalities. Unique-vehicle metrics need `zone` and `metric_time__month` in `group_by` (else 422).",
+)
 def query_metrics(request: Request, body: QueryRequest, caller: Caller = Depends(authenticate)) -> dict:
     ctx = ctx_of(request)
     key = ("query", caller.municipalities, body.model_dump_json())
@@ -200,26 +268,44 @@ def query_metrics(request: Request, body: QueryRequest, caller: Caller = Depends
 
 # ---- standard questions ---------------------------------------------------------------------------------------------------
 
-@router.get("/questions", response_model=list[QuestionInfo], tags=["questions"],
-            summary="The standard questions the export packages and the report answer",
-            response_description="Name, Dutch title, metrics and group-by of every standard question")
+
+@router.get(
+    "/questions",
+    response_model=list[QuestionInfo],
+    tags=["questions"],
+    summary="The standard questions the export packages and the report answer",
+    response_description="Name, Dutch title, metrics and group-by of every standard question",
+)
 def list_questions() -> list[dict]:
     return [{"name": q.name, "title_nl": q.title_nl, "metrics": list(q.metrics), "group_by": list(q.group_by)} for q in QUESTIONS]
 
 
-@router.get("/questions/{name}", response_model=QuestionAnswer, tags=["questions"],
-            summary="A standard question answered for one municipality (and month); cached per snapshot",
-            response_description="The same rows as metrics/<question>.json in the export package (values that would allow 'total minus visible parts' are withheld there and here)")
-def answer_question(request: Request, name: str = PathParam(max_length=100, examples=["overview_month"]),
-             municipality: str = Query(pattern=MUNICIPALITY, examples=["GM0344"]),
-             month: str | None = Query(default=None, pattern=MONTH, description="YYYY-MM; default: every loaded month", examples=["2025-03"]),
-             caller: Caller = Depends(authenticate)) -> dict:
+@router.get(
+    "/questions/{name}",
+    response_model=QuestionAnswer,
+    tags=["questions"],
+    summary="A standard question answered for one municipality (and month); cached per snapshot",
+    response_description="The same rows as metrics/<question>.json in the export package (values that would allow 'total minus visible parts' are withheld there and here)",
+)
+def answer_question(
+    request: Request,
+    name: str = PathParam(max_length=100, examples=["overview_month"]),
+    municipality: str = Query(pattern=MUNICIPALITY, examples=["GM0344"]),
+    month: str | None = Query(
+        default=None, pattern=MONTH, description="YYYY-MM; default: every loaded month", examples=["2025-03"]
+    ),
+    caller: Caller = Depends(authenticate),
+) -> dict:
     ctx = ctx_of(request)
     names = [q.name for q in QUESTIONS]
     if name not in names:
         closest = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-        raise Problem(404, "unknown-question", f"no question {name!r}" + (f"; did you mean {', '.join(closest)}?" if closest else ""),
-                      closest=closest)
+        raise Problem(
+            404,
+            "unknown-question",
+            f"no question {name!r}" + (f"; did you mean {', '.join(closest)}?" if closest else ""),
+            closest=closest,
+        )
     info = entitled_municipality(ctx, caller, municipality)
     if month and month not in info["months"]:
         raise not_found(f"{municipality} has no data for {month} (available: {', '.join(info['months']) or 'none'})")
@@ -228,8 +314,15 @@ def answer_question(request: Request, name: str = PathParam(max_length=100, exam
     if document is None:  # encoded once per snapshot: a cached answer costs no validation or serialisation
         result = ctx.question_answer(name, municipality, month)
         q = next(q for q in QUESTIONS if q.name == name)
-        body = {"question": name, "title_nl": q.title_nl, "municipality": municipality, "month": month,
-                "metrics": result.metrics, "group_by": result.group_by, "rows": rows_json(result)}
+        body = {
+            "question": name,
+            "title_nl": q.title_nl,
+            "municipality": municipality,
+            "month": month,
+            "metrics": result.metrics,
+            "group_by": result.group_by,
+            "rows": rows_json(result),
+        }
         document = ctx.remember(key, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), len(result.rows))
     request.state.rows = document[1]
     return Response(document[0], media_type="application/json")
@@ -237,9 +330,17 @@ def answer_question(request: Request, name: str = PathParam(max_length=100, exam
 
 # ---- marts ----------------------------------------------------------------------------------------------------------------
 
-def _mart_sql(ctx: SnapshotContext, caller: Caller, table: str, municipality: str | None, month: str | None) -> tuple[str, list, list[str]]:
-    columns = [r[0] for r in ctx.rows("select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ? "
-                                      "order by column_index", [table])]
+
+def _mart_sql(
+    ctx: SnapshotContext, caller: Caller, table: str, municipality: str | None, month: str | None
+) -> tuple[str, list, list[str]]:
+    columns = [
+        r[0]
+        for r in ctx.rows(
+            "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ? order by column_index",
+            [table],
+        )
+    ]
     where, params = [], []
     if municipality:
         entitled_municipality(ctx, caller, municipality)
@@ -260,20 +361,33 @@ def _mart_sql(ctx: SnapshotContext, caller: Caller, table: str, municipality: st
     return sql, params, columns
 
 
-@router.get("/marts/{table}", tags=["marts"], summary="Entitled rows of a fact or dimension table",
-            response_model=MartPage,
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}},
-                                         "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}},
-                             "description": "A JSON page, or the whole selection as CSV or Parquet (streamed)"}},
-            description="Facts are filtered to your municipalities (one with `municipality`) and optionally one `month`; code lists "
-                        "are returned whole. JSON comes in pages of `limit` rows with `next_cursor`; CSV and Parquet return every row.")
-def get_mart(request: Request, table: Literal[MARTS] = PathParam(examples=["fct_passages_hourly"]),  # type: ignore[valid-type]
-         municipality: str | None = Query(default=None, pattern=MUNICIPALITY, examples=["GM0344"]),
-         month: str | None = Query(default=None, pattern=MONTH, examples=["2025-03"]),
-         format: Literal["json", "csv", "parquet"] = Query(default="json"),
-         limit: int = Query(default=1000, ge=1, le=PAGE_MAX),
-         cursor: str | None = Query(default=None, max_length=64, description="next_cursor of the previous page"),
-         caller: Caller = Depends(authenticate)):
+@router.get(
+    "/marts/{table}",
+    tags=["marts"],
+    summary="Entitled rows of a fact or dimension table",
+    response_model=MartPage,
+    responses={
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+            },
+            "description": "A JSON page, or the whole selection as CSV or Parquet (streamed)",
+        }
+    },
+    description="Facts are filtered to your municipalities (one with `municipality`) and optionally one `month`; code lists "
+    "are returned whole. JSON comes in pages of `limit` rows with `next_cursor`; CSV and Parquet return every row.",
+)
+def get_mart(
+    request: Request,
+    table: Literal[MARTS] = PathParam(examples=["fct_passages_hourly"]),  # type: ignore[valid-type]
+    municipality: str | None = Query(default=None, pattern=MUNICIPALITY, examples=["GM0344"]),
+    month: str | None = Query(default=None, pattern=MONTH, examples=["2025-03"]),
+    format: Literal["json", "csv", "parquet"] = Query(default="json"),
+    limit: int = Query(default=1000, ge=1, le=PAGE_MAX),
+    cursor: str | None = Query(default=None, max_length=64, description="next_cursor of the previous page"),
+    caller: Caller = Depends(authenticate),
+):
     ctx = ctx_of(request)
     sql, params, columns = _mart_sql(ctx, caller, table, municipality, month)
     if format == "json":
@@ -298,7 +412,9 @@ def _offset(cursor: str | None) -> int:
         _, offset = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit(":", 1)
         return max(0, int(offset))
     except ValueError:
-        raise Problem(422, "invalid-cursor", "cursor is not a next_cursor this API gave out; start again without cursor") from None
+        raise Problem(
+            422, "invalid-cursor", "cursor is not a next_cursor this API gave out; start again without cursor"
+        ) from None
 
 
 def _stream(ctx: SnapshotContext, sql: str, params: list, fmt: str, table: str) -> StreamingResponse:
@@ -317,7 +433,9 @@ def _stream(ctx: SnapshotContext, sql: str, params: list, fmt: str, table: str) 
 
     def chunks():
         sink = io.BytesIO()
-        writer = pacsv.CSVWriter(sink, reader.schema) if fmt == "csv" else pq.ParquetWriter(sink, reader.schema, compression="zstd")
+        writer = (
+            pacsv.CSVWriter(sink, reader.schema) if fmt == "csv" else pq.ParquetWriter(sink, reader.schema, compression="zstd")
+        )
         try:
             for batch in reader:
                 writer.write_batch(batch)
@@ -330,22 +448,34 @@ def _stream(ctx: SnapshotContext, sql: str, params: list, fmt: str, table: str) 
             con.close()
 
     media = "text/csv" if fmt == "csv" else "application/vnd.apache.parquet"
-    return StreamingResponse(chunks(), media_type=media,
-                             headers={"Content-Disposition": f'attachment; filename="{table}.{fmt}"'})
+    return StreamingResponse(chunks(), media_type=media, headers={"Content-Disposition": f'attachment; filename="{table}.{fmt}"'})
 
 
 # ---- packages -------------------------------------------------------------------------------------------------------------
 
-@router.get("/packages/{municipality}/{month}", tags=["packages"], summary="The export package of a municipality and month, as one zip",
-            response_class=Response,
-            responses={200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
-                             "description": "The package (marts, metric answers, GeoJSON, data dictionary, manifest.json)",
-                             "headers": {"ETag": {"schema": {"type": "string"}, "description": "SHA-256 of the package's manifest.json"}}},
-                       304: {"description": "Not modified: your If-None-Match matches the current package"}},
-            description="The same package `anpr export` writes. `ETag` is the SHA-256 of its manifest.json; send it back in "
-                        "`If-None-Match` to get 304 when nothing changed.")
-def get_package(request: Request, municipality: str = PathParam(pattern=MUNICIPALITY, examples=["GM0344"]),
-            month: str = PathParam(pattern=MONTH, examples=["2025-03"]), caller: Caller = Depends(authenticate)):
+
+@router.get(
+    "/packages/{municipality}/{month}",
+    tags=["packages"],
+    summary="The export package of a municipality and month, as one zip",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The package (marts, metric answers, GeoJSON, data dictionary, manifest.json)",
+            "headers": {"ETag": {"schema": {"type": "string"}, "description": "SHA-256 of the package's manifest.json"}},
+        },
+        304: {"description": "Not modified: your If-None-Match matches the current package"},
+    },
+    description="The same package `anpr export` writes. `ETag` is the SHA-256 of its manifest.json; send it back in "
+    "`If-None-Match` to get 304 when nothing changed.",
+)
+def get_package(
+    request: Request,
+    municipality: str = PathParam(pattern=MUNICIPALITY, examples=["GM0344"]),
+    month: str = PathParam(pattern=MONTH, examples=["2025-03"]),
+    caller: Caller = Depends(authenticate),
+):
     from .packages import package_zip
 
     ctx = ctx_of(request)
@@ -359,7 +489,8 @@ def get_package(request: Request, municipality: str = PathParam(pattern=MUNICIPA
     quoted = f'"{etag}"'
     if request.headers.get("if-none-match") in (quoted, etag):
         return Response(status_code=304, headers={"ETag": quoted})
-    return Response(zip_path.read_bytes(), media_type="application/zip",
-                    headers={"ETag": quoted, "Content-Disposition": f'attachment; filename="{municipality}-{month}.zip"'})
-
-
+    return Response(
+        zip_path.read_bytes(),
+        media_type="application/zip",
+        headers={"ETag": quoted, "Content-Disposition": f'attachment; filename="{municipality}-{month}.zip"'},
+    )

@@ -22,7 +22,6 @@ from .keys import ANALYST, ApiKey, KeyStore, keys_file
 from .problems import Problem, not_found
 from .ratelimit import RateLimiter
 
-
 MAX_DOCUMENTS = 2000  # encoded answers kept per snapshot
 COARSER = {"day": ("week", "month", "quarter", "year"), "month": ("quarter", "year")}  # metric_time grains above the finest
 
@@ -56,13 +55,15 @@ class SnapshotContext:
     def municipalities(self) -> dict[str, dict]:
         """Every municipality the warehouse knows, with its loaded months (code -> info)."""
         months: dict[str, list[str]] = {}
-        for code, start in self.rows("select distinct municipality_code, period_start from raw.cbs_deliveries "
-                                     "where status = 'current' order by 1, 2"):
+        for code, start in self.rows(
+            "select distinct municipality_code, period_start from raw.cbs_deliveries where status = 'current' order by 1, 2"
+        ):
             months.setdefault(code, []).append(start.isoformat()[:7])
         return {
             code: {"code": code, "name": name, "province": province, "months": months.get(code, [])}
-            for code, name, province in self.rows("select municipality_code, municipality_name, province_name "
-                                                  "from marts.dim_municipality order by 1")
+            for code, name, province in self.rows(
+                "select municipality_code, municipality_name, province_name from marts.dim_municipality order by 1"
+            )
         }
 
     @cached_property
@@ -72,13 +73,22 @@ class SnapshotContext:
         catalogue = {}
         for metric in sorted(self.layer.public_metrics(), key=lambda m: m["name"]):
             dims = self.layer.group_by_names(metric["name"])
-            dims += [f"metric_time__{grain}" for finest, grains in COARSER.items() if f"metric_time__{finest}" in dims for grain in grains]
+            dims += [
+                f"metric_time__{grain}"
+                for finest, grains in COARSER.items()
+                if f"metric_time__{finest}" in dims
+                for grain in grains
+            ]
             linked = sorted({d.split("__")[0] for d in dims} & entities)
             meta = (metric.get("config") or {}).get("meta") or {}
             catalogue[metric["name"]] = {
-                "name": metric["name"], "label": metric.get("label"), "description": metric.get("description"), "type": metric["type"],
+                "name": metric["name"],
+                "label": metric.get("label"),
+                "description": metric.get("description"),
+                "type": metric["type"],
                 "per_zone_and_month_only": meta.get("grain") == "zone_month",
-                "group_by": sorted(set(dims) | set(linked)), "filters": linked,
+                "group_by": sorted(set(dims) | set(linked)),
+                "filters": linked,
             }
         return catalogue
 

@@ -10,8 +10,8 @@ import os
 import socket
 import stat
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .faulty import Fault
 from .hostile_archives import MIB, bytes_to_directory, patch_entry, zip_bomb, zip_delivery

@@ -72,20 +72,38 @@ PLATE_FAULTS = [
     _v1("plate with spaces", "MeasureCodes.csv", 1, 4, "Passages van VB 12 CD"),
     _v1("side code 8 glued", "VisitDayClasses.csv", 1, 2, "vanaf1-ABC-23"),
     _v1("postcode without its space", "Locations.csv", 4, 1, "Postbus 3511AB"),
-    Fault("plate in a csv header", "v1", edit_lines("T06_Observations.csv", lambda ls: [ls[0].replace("Zone", "Zone VB12CD")] + ls[1:]),
-          "T06_Observations.csv", "licence-plate"),
+    Fault(
+        "plate in a csv header",
+        "v1",
+        edit_lines("T06_Observations.csv", lambda ls: [ls[0].replace("Zone", "Zone VB12CD")] + ls[1:]),
+        "T06_Observations.csv",
+        "licence-plate",
+    ),
     # Manifest, names, archive
     Fault("json-escaped plate in the manifest", "v1", _escaped_name(b"\\u0056\\u0042-12-CD"), "delivery.json", "licence-plate"),
-    Fault("plate in a manifest file name", "v1",
-          edit_manifest(lambda d: d["files"].append({"name": "VB-12-CD.csv", "sha256": HEX_SHA256, "rows": 0})), "delivery.json", "licence-plate"),
-    Fault("digest outside the manifest checksums", "v1", _escaped_name(HEX_SHA256.encode()), "delivery.json", "hashed-identifier"),
+    Fault(
+        "plate in a manifest file name",
+        "v1",
+        edit_manifest(lambda d: d["files"].append({"name": "VB-12-CD.csv", "sha256": HEX_SHA256, "rows": 0})),
+        "delivery.json",
+        "licence-plate",
+    ),
+    Fault(
+        "digest outside the manifest checksums", "v1", _escaped_name(HEX_SHA256.encode()), "delivery.json", "hashed-identifier"
+    ),
     Fault("plate in the delivery folder name", "v1", _renamed("levering-VB-12-CD"), "levering-VB-12-CD", "licence-plate"),
     Fault("plate in a zip entry name", "v1", _zip_with_entry("kenteken_VB12CD.csv"), "kenteken_VB12CD.csv", "licence-plate"),
     # Hashed plates
     _v1("uuid as digest", "VisitDayClasses.csv", 2, 2, UUID, "hashed-identifier"),
     _v1("base64 digest", "OwnerRegions.csv", 3, 2, BASE64_SHA256, "hashed-identifier"),
-    _v1("fullwidth hex digest", "FuelTypes.csv", 3, 2, HEX_SHA256[:32].translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789abcdef"}),
-        "hashed-identifier"),
+    _v1(
+        "fullwidth hex digest",
+        "FuelTypes.csv",
+        3,
+        2,
+        HEX_SHA256[:32].translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789abcdef"}),
+        "hashed-identifier",
+    ),
     # Text rule
     _v1("control character in a title", "Locations.csv", 2, 1, "Kanaal\x00weg", "text"),
     _v1("escape character in a code list", "SbiSections.csv", 2, 2, "zie \x1b[31m", "text"),

@@ -14,9 +14,9 @@ import sys
 import time
 import warnings
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 1 << 20
@@ -27,7 +27,9 @@ CENTRAL = {"flags": 8, "method": 10, "compress_size": 20, "file_size": 24}
 FIELD_FORMAT = {"flags": "<H", "method": "<H", "compress_size": "<I", "file_size": "<I"}
 
 
-def zip_delivery(folder: Path, extra: Iterable[tuple[str, bytes]] = (), compression: int = zipfile.ZIP_DEFLATED, skip: Iterable[str] = ()) -> Path:
+def zip_delivery(
+    folder: Path, extra: Iterable[tuple[str, bytes]] = (), compression: int = zipfile.ZIP_DEFLATED, skip: Iterable[str] = ()
+) -> Path:
     """Packs a delivery folder as `<folder>.zip` (entries under the folder name) plus `extra` raw entries."""
     target = folder.with_suffix(".zip")
     skipped = set(skip)

@@ -32,7 +32,9 @@ def build_warehouse(folder: Path, municipalities=("GM0344", "GM0363"), month: in
     warehouse = folder / "wh" / "anpr.duckdb"
     warehouse.parent.mkdir(parents=True)
     for muni in municipalities:
-        load_delivery(generate_delivery(GenerateRequest(muni, 2025, month, seed=5, locations=4), folder / "deliveries"), warehouse)
+        load_delivery(
+            generate_delivery(GenerateRequest(muni, 2025, month, seed=5, locations=4), folder / "deliveries"), warehouse
+        )
     proc = anpr("build", "--warehouse", str(warehouse))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return warehouse
@@ -62,8 +64,12 @@ def serve(warehouse: Path, vendors: Path, *extra: str, startup_timeout: float = 
     port = free_port()
     log = warehouse.parent / f"serve-{port}.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--warehouse", str(warehouse), "--vendors", str(vendors), *extra],
-                                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port), "--warehouse", str(warehouse), "--vendors", str(vendors), *extra],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_timeout

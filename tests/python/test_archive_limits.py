@@ -159,7 +159,9 @@ def _naive_sha256(files: dict[str, bytes]) -> str:
 
 def test_valid_deliveries_read_byte_for_byte_as_before(deliveries, tmp_path):
     zipped = generate_delivery(GenerateRequest("GM0344", 2025, 3, seed=7, locations=4, as_zip=True), tmp_path)
-    legacy_zip = generate_delivery(GenerateRequest("GM0344", 2025, 3, seed=7, locations=4, layout="legacy", as_zip=True), tmp_path)
+    legacy_zip = generate_delivery(
+        GenerateRequest("GM0344", 2025, 3, seed=7, locations=4, layout="legacy", as_zip=True), tmp_path
+    )
     for path in (deliveries["v1"], deliveries["legacy"], zipped, legacy_zip):
         raw, problems = read_delivery(path)
         assert problems == [], (path, problems)

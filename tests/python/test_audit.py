@@ -100,9 +100,14 @@ def write_delivery(out: Path, tables: dict[str, list[tuple]]) -> Path:
         _write_csv(folder / table.file, table.header, lines)
         counts[table.file] = len(lines)
     manifest = {
-        "contract": c.CONTRACT_V1, "delivery_id": ident, "municipality": {"code": "GM0344", "name": "Utrecht"},
-        "period": {"code": "2025MM03", "start": "2025-03-01", "end": "2025-03-31"}, "version": 1, "supersedes": None,
-        "produced_at": "2025-04-20T10:00:00+02:00", "sdc": {"min_cell": 10, "rounding_base": 5},
+        "contract": c.CONTRACT_V1,
+        "delivery_id": ident,
+        "municipality": {"code": "GM0344", "name": "Utrecht"},
+        "period": {"code": "2025MM03", "start": "2025-03-01", "end": "2025-03-31"},
+        "version": 1,
+        "supersedes": None,
+        "produced_at": "2025-04-20T10:00:00+02:00",
+        "sdc": {"min_cell": 10, "rounding_base": 5},
         "files": [
             {"name": f, "sha256": sha256_file(folder / f), "rows": counts.get(f, len((folder / f).read_text().splitlines()) - 1)}
             for f in c.v1_files(year)
@@ -114,7 +119,14 @@ def write_delivery(out: Path, tables: dict[str, list[tuple]]) -> Path:
 
 def known_tables() -> dict[str, list[tuple]]:
     t04 = _zone_totals("T04") + [("M_VEHICLES", ZONE, c.TOTAL, c.TOTAL, "F", C), ("M_VEHICLES", ZONE, c.TOTAL, c.TOTAL, "G", 20)]
-    return {"T01": _t01_rows(), "T02": _t02_rows(), "T03": _zone_totals("T03"), "T04": t04, "T05": _t05_rows(), "T06": _zone_totals("T06")}
+    return {
+        "T01": _t01_rows(),
+        "T02": _t02_rows(),
+        "T03": _zone_totals("T03"),
+        "T04": t04,
+        "T05": _t05_rows(),
+        "T06": _zone_totals("T06"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +174,9 @@ def test_min_cell_rule_keeps_the_answer_and_the_warehouse_copy_audits_the_same(k
 
 def _anpr(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "ANPR_LOAD_AUDIT": "1"}  # loads here are audited, as outside the test suite
-    return subprocess.run([sys.executable, "-m", "anpr_warehouse.cli", *args], capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "anpr_warehouse.cli", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def test_cli_exit_codes_and_csv(known, tmp_path):
@@ -172,10 +186,17 @@ def test_cli_exit_codes_and_csv(known, tmp_path):
     assert "5 confidential, 2 at risk" in proc.stdout
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert sorted((r["file"], r["lower"], r["upper"], r["exact"]) for r in rows) == [
-        ("T02_Observations.csv", "48", "48", "True"), ("T05_Observations.csv", "48", "48", "True"),
+        ("T02_Observations.csv", "48", "48", "True"),
+        ("T05_Observations.csv", "48", "48", "True"),
     ]
-    safe = write_delivery(tmp_path / "safe", {**known_tables(), "T02": [r for r in _t02_rows() if r[-1] != C] + [("M_PASSAGES", LOC, DAY, "BEST", c.TOTAL, 50)],
-                                              "T05": _zone_totals("T05")})
+    safe = write_delivery(
+        tmp_path / "safe",
+        {
+            **known_tables(),
+            "T02": [r for r in _t02_rows() if r[-1] != C] + [("M_PASSAGES", LOC, DAY, "BEST", c.TOTAL, 50)],
+            "T05": _zone_totals("T05"),
+        },
+    )
     proc = _anpr("audit", str(safe), "--format", "json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout)[0]["cells_at_risk"] == 0
@@ -209,7 +230,9 @@ def test_every_load_is_audited_and_the_register_shows_it(known, tmp_path):
     assert "disclosure audit: 2 cells at risk" in proc.stdout
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        row = con.execute("select cells_confidential, cells_at_risk, cells_exact, min_cell_rule from raw.cbs_delivery_audits").fetchall()
+        row = con.execute(
+            "select cells_confidential, cells_at_risk, cells_exact, min_cell_rule from raw.cbs_delivery_audits"
+        ).fetchall()
     finally:
         con.close()
     assert row == [(5, 2, 2, True)]
@@ -250,8 +273,17 @@ def test_export_manifest_carries_the_audit_and_warns(tmp_path):
     assert build.returncode == 0, build.stdout[-3000:]
     entitlements = tmp_path / "vendors.yml"
     entitlements.write_text("vendors:\n  only0344:\n    municipalities: [GM0344]\n    formats: [csv]\n", encoding="utf-8")
-    proc = _anpr("export", "--vendor", "only0344", "--out", str(tmp_path / "out"), "--warehouse", str(warehouse),
-                 "--entitlements", str(entitlements))
+    proc = _anpr(
+        "export",
+        "--vendor",
+        "only0344",
+        "--out",
+        str(tmp_path / "out"),
+        "--warehouse",
+        str(warehouse),
+        "--entitlements",
+        str(entitlements),
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"has {at_risk} confidential cells at risk" in proc.stderr
     manifest = json.loads((tmp_path / "out" / "only0344" / "GM0344" / "2025-03" / "manifest.json").read_text())
@@ -259,11 +291,25 @@ def test_export_manifest_carries_the_audit_and_warns(tmp_path):
     assert (audit["delivery_id"], audit["cells_at_risk"], audit["cells_exact"], audit["audited"]) == (ident, at_risk, exact, True)
 
     before = table_checksums(warehouse)
-    protected = _anpr("export", "--vendor", "only0344", "--out", str(tmp_path / "protected"), "--warehouse", str(warehouse),
-                      "--entitlements", str(entitlements), "--protect", timeout=1200)
+    protected = _anpr(
+        "export",
+        "--vendor",
+        "only0344",
+        "--out",
+        str(tmp_path / "protected"),
+        "--warehouse",
+        str(warehouse),
+        "--entitlements",
+        str(entitlements),
+        "--protect",
+        timeout=1200,
+    )
     assert protected.returncode == 0, protected.stderr
-    hidden = int(re.search(rf"protected {ident}: (\d+) more published cells marked confidential .*\(0 cells still at risk\)",
-                           protected.stderr).group(1))
+    hidden = int(
+        re.search(
+            rf"protected {ident}: (\d+) more published cells marked confidential .*\(0 cells still at risk\)", protected.stderr
+        ).group(1)
+    )
     assert hidden > 0 and "at risk when its tables are read together" not in protected.stderr
     package = tmp_path / "protected" / "only0344" / "GM0344" / "2025-03"
     [audit] = json.loads((package / "manifest.json").read_text())["sdc"]["disclosure_audit"]
@@ -300,13 +346,25 @@ def test_nested_totals_give_only_the_constraints_that_exist():
     from anpr_warehouse.audit.constraints import build_system
 
     T = c.TOTAL
-    rows = [(T, T, T, 100), ("BEST", T, T, 100), ("BEST", "E6", T, 60), ("BEST", "EZ", T, 40),
-            ("BEST", "E6", "FA2020", 60), ("BEST", "EZ", "FA2023", C)]
-    lists = {"VehicleCategory": CATEGORIES, "EmissionClass": c.EMISSION_CLASSES, "FirstAdmissionYear": c.first_admission_years(2025)}
+    rows = [
+        (T, T, T, 100),
+        ("BEST", T, T, 100),
+        ("BEST", "E6", T, 60),
+        ("BEST", "EZ", T, 40),
+        ("BEST", "E6", "FA2020", 60),
+        ("BEST", "EZ", "FA2023", C),
+    ]
+    lists = {
+        "VehicleCategory": CATEGORIES,
+        "EmissionClass": c.EMISSION_CLASSES,
+        "FirstAdmissionYear": c.first_admission_years(2025),
+    }
 
     def delivery_of(rows):
-        cells = [Cell("T03", i + 2, "M_VEHICLES", (ZONE,) + tuple(key), None if v == C else v, C if v == C else "None")
-                 for i, (*key, v) in enumerate(rows)]
+        cells = [
+            Cell("T03", i + 2, "M_VEHICLES", (ZONE,) + tuple(key), None if v == C else v, C if v == C else "None")
+            for i, (*key, v) in enumerate(rows)
+        ]
         return DeliveryCells("nested", 10, 5, {"T03": cells}, lists)
 
     delivery = delivery_of(rows)

@@ -108,7 +108,9 @@ def test_failing_month_keeps_its_last_good_state(corrected):
     warehouse, before, _ = corrected
     assert all(before[table] for table in FACT_TABLES)
     assert facts_of(warehouse, "GM0363") == before
-    flowing = query(warehouse, "select delivery_id from staging.stg_cbs__deliveries where municipality_code = 'GM0363' and is_flowing")
+    flowing = query(
+        warehouse, "select delivery_id from staging.stg_cbs__deliveries where municipality_code = 'GM0363' and is_flowing"
+    )
     assert flowing == [(AMSTERDAM_MARCH,)]
 
 
@@ -158,8 +160,10 @@ def test_first_delivery_that_fails_leaves_its_month_out(generated, tmp_path):
         load_delivery(generated[delivery_id], warehouse)
     con = duckdb.connect(str(warehouse))
     try:  # a camera in a zone Amsterdam never delivered: the relationships test dim_location -> dim_zone fails
-        con.execute("update raw.cbs_v1_locations set ZoneIdentifier = 'GM0363_Z99' where delivery_id = ? and Identifier = 'GM0363_L001'",
-                    [AMSTERDAM_APRIL])
+        con.execute(
+            "update raw.cbs_v1_locations set ZoneIdentifier = 'GM0363_Z99' where delivery_id = ? and Identifier = 'GM0363_L001'",
+            [AMSTERDAM_APRIL],
+        )
     finally:
         con.close()
     proc = build(warehouse)
@@ -200,5 +204,8 @@ def test_later_builds_keep_naming_the_quarantined_month(corrected):
         lines = _summary(con, [])
     finally:
         con.close()
-    assert lines[0] == f"build: {AMSTERDAM_CORRECTION} failed an earlier build (anpr deliveries); GM0363 2025-03 keeps {AMSTERDAM_MARCH} (last good)"
+    assert (
+        lines[0]
+        == f"build: {AMSTERDAM_CORRECTION} failed an earlier build (anpr deliveries); GM0363 2025-03 keeps {AMSTERDAM_MARCH} (last good)"
+    )
     assert len(lines) == 2

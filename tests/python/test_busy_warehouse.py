@@ -40,7 +40,9 @@ class Holder:
     def __init__(self, warehouse: Path, mode: str, seconds: float):
         self.proc = subprocess.Popen(
             [sys.executable, "-c", HOLDER, str(warehouse), mode, str(seconds)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         line = self.proc.stdout.readline()
         assert line.strip() == "ready", self.proc.stderr.read()
@@ -55,7 +57,9 @@ class Holder:
 
 
 def anpr(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "anpr_warehouse.cli", *args], capture_output=True, text=True, timeout=timeout, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "anpr_warehouse.cli", *args], capture_output=True, text=True, timeout=timeout, **kwargs
+    )
 
 
 def assert_busy(proc: subprocess.CompletedProcess, command: str, warehouse: Path) -> None:
@@ -97,12 +101,15 @@ def test_load_gets_the_warehouse_when_the_holder_lets_go(deliveries, warehouse):
     assert holder.proc.returncode == 0  # the holder ended on its own, it was not pushed aside
 
 
-@pytest.mark.parametrize("command", [
-    ["deliveries"],
-    ["metrics", "list"],
-    ["export", "--vendor", "argaleo", "--out", "{tmp}/exports"],
-    ["report", "--municipality", "GM0344", "--out", "{tmp}/report"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["deliveries"],
+        ["metrics", "list"],
+        ["export", "--vendor", "argaleo", "--out", "{tmp}/exports"],
+        ["report", "--municipality", "GM0344", "--out", "{tmp}/report"],
+    ],
+)
 def test_reader_says_busy_while_a_writer_holds(command, warehouse, tmp_path):
     before = file_sha256(warehouse)
     holder = Holder(warehouse, "read-write", 120)
@@ -136,7 +143,10 @@ def test_full_disk_gives_one_line_and_leaves_the_warehouse_intact(deliveries, wa
 
     proc = subprocess.run(
         [sys.executable, "-m", "anpr_warehouse.cli", "load", str(deliveries["v1"]), "--warehouse", str(warehouse)],
-        capture_output=True, text=True, timeout=120, preexec_fn=limit_file_size,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit_file_size,
     )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -18,7 +18,9 @@ def manifest() -> dict:
     dbt = Path(sys.executable).parent / "dbt"
     proc = subprocess.run(
         [str(dbt), "parse", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT / "profiles")],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     return json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
@@ -63,7 +65,9 @@ def test_yaml_written_for_people():
         name = path.relative_to(PROJECT_ROOT)
         assert len(text.splitlines()) <= 400, f"{name} has {len(text.splitlines())} lines (at most 400)"
         assert not re.search(r"(:|-)\s+[&*]id\d+", text), f"{name} uses YAML anchors/aliases"
-        assert not re.search(r"^(models|semantic_models|metrics|unit_tests|sources):\n- ", text, re.M), f"{name} has unindented lists"
+        assert not re.search(r"^(models|semantic_models|metrics|unit_tests|sources):\n- ", text, re.M), (
+            f"{name} has unindented lists"
+        )
 
 
 def test_every_model_and_column_documented(manifest):
@@ -87,14 +91,15 @@ def test_every_model_tested(manifest):
 
 def test_marts_never_read_sources_and_staging_reads_only_base_models(manifest):
     models = _models(manifest)
-    for key, node in models.items():
+    for _key, node in models.items():
         parents = node["depends_on"]["nodes"]
         name = node["name"]
         if name.startswith(("fct_", "dim_", "int_")):
             assert not [p for p in parents if p.startswith("source.")], f"{name} reads a source directly"
         if name.startswith("stg_"):  # a staging model reads its source and at most the source's base models
-            assert not [p for p in parents if p.startswith("model.") and not p.split(".")[-1].startswith("base_")], \
+            assert not [p for p in parents if p.startswith("model.") and not p.split(".")[-1].startswith("base_")], (
                 f"{name} depends on a model that is not a base model"
+            )
         if name.startswith("base_"):
             assert not [p for p in parents if p.startswith("model.")], f"{name} depends on another model"
 
@@ -226,9 +231,24 @@ def test_export_tables_are_the_vendor_package_exposure(manifest):
 def test_building_one_consumer_selects_only_what_it_reads():
     dbt = Path(sys.executable).parent / "dbt"
     proc = subprocess.run(
-        [str(dbt), "ls", "-s", "+exposure:report_time_profile", "--resource-type", "model", "--output", "name", "--quiet",
-         "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT / "profiles")],
-        capture_output=True, text=True, timeout=600,
+        [
+            str(dbt),
+            "ls",
+            "-s",
+            "+exposure:report_time_profile",
+            "--resource-type",
+            "model",
+            "--output",
+            "name",
+            "--quiet",
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--profiles-dir",
+            str(PROJECT_ROOT / "profiles"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     selected = set(proc.stdout.split())
@@ -241,7 +261,8 @@ def test_minimal_dataset_doc_is_up_to_date(manifest):
     from anpr_warehouse.minimal_dataset import OUTPUT, render
 
     assert OUTPUT.read_text(encoding="utf-8") == render(manifest), (
-        "docs/minimal-dataset.md is out of date: run `.venv/bin/python -m anpr_warehouse.minimal_dataset`")
+        "docs/minimal-dataset.md is out of date: run `.venv/bin/python -m anpr_warehouse.minimal_dataset`"
+    )
 
 
 def test_every_mart_reaches_vendors(manifest):

@@ -45,8 +45,19 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
 
 def test_build_fills_every_mart_from_current_deliveries_only(built_warehouse):
     marts = [r[0] for r in query(built_warehouse, "select table_name from duckdb_tables() where schema_name = 'marts'")]
-    assert {"fct_passages_hourly", "fct_passages_by_fuel", "fct_emission_profile", "fct_sector_profile", "fct_origin_profile",
-            "fct_visit_frequency", "fct_ze_access", "dim_location", "dim_zone", "dim_date", "dim_municipality"} <= set(marts)
+    assert {
+        "fct_passages_hourly",
+        "fct_passages_by_fuel",
+        "fct_emission_profile",
+        "fct_sector_profile",
+        "fct_origin_profile",
+        "fct_visit_frequency",
+        "fct_ze_access",
+        "dim_location",
+        "dim_zone",
+        "dim_date",
+        "dim_municipality",
+    } <= set(marts)
     for table in marts:
         assert query(built_warehouse, f"select count(*) from marts.{table}")[0][0] > 0, table
     deliveries = {r[0] for r in query(built_warehouse, "select distinct delivery_id from marts.fct_passages_hourly")}
@@ -56,7 +67,7 @@ def test_build_fills_every_mart_from_current_deliveries_only(built_warehouse):
 def test_totals_are_cbs_published_totals_not_reaggregations(built_warehouse, deliveries):
     """The fact's T001 rows equal CBS's T001 values in the delivered file, cell for cell."""
     delivered = duckdb.sql(
-        f"""select Location, Date::date, cast(substr(Hour, 2) as int), Value from read_csv('{deliveries['v1_correction']}/T01_Observations.csv', all_varchar=true)
+        f"""select Location, Date::date, cast(substr(Hour, 2) as int), Value from read_csv('{deliveries["v1_correction"]}/T01_Observations.csv', all_varchar=true)
             where VehicleCategory = 'T001' and ValueAttribute = 'None'"""
     ).fetchall()
     warehouse = query(
@@ -69,8 +80,18 @@ def test_totals_are_cbs_published_totals_not_reaggregations(built_warehouse, del
 
 def dbt(*args: str, warehouse: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT / "profiles")],
-        capture_output=True, text=True, timeout=900, env={**os.environ, "ANPR_WAREHOUSE": str(warehouse)},
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            *args,
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--profiles-dir",
+            str(PROJECT_ROOT / "profiles"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "ANPR_WAREHOUSE": str(warehouse)},
     )
 
 
@@ -117,10 +138,16 @@ def test_legacy_and_v1_of_the_same_month_give_the_same_fact_rows(deliveries, tmp
         load_delivery(deliveries[layout], path)
         anpr("build", "--warehouse", str(path))
         facts[layout] = (
-            query(path, """select location_code, passage_date, hour_of_day, vehicle_category_code, passages, cell_status = 'published'
-                           from marts.fct_passages_hourly order by all"""),
-            query(path, """select location_code, passage_date, vehicle_category_code, fuel_type_code, passages, cell_status = 'published'
-                           from marts.fct_passages_by_fuel order by all"""),
+            query(
+                path,
+                """select location_code, passage_date, hour_of_day, vehicle_category_code, passages, cell_status = 'published'
+                           from marts.fct_passages_hourly order by all""",
+            ),
+            query(
+                path,
+                """select location_code, passage_date, vehicle_category_code, fuel_type_code, passages, cell_status = 'published'
+                           from marts.fct_passages_by_fuel order by all""",
+            ),
         )
     assert len(facts["v1"][0]) > 1000 and len(facts["v1"][1]) > 1000
     assert facts["v1"] == facts["legacy"]

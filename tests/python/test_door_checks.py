@@ -136,12 +136,26 @@ def _set(doc: dict, path: str, value) -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("version", True), ("version", 1.0), ("version", [1]), ("version", None), ("version", -1), ("version", 10000),
-        ("sdc.min_cell", "10"), ("sdc.min_cell", 0), ("sdc.rounding_base", 10**6), ("sdc", [5]),
-        ("period.code", 202503), ("period.code", "\uff12\uff10\uff12\uff15MM03"), ("period.code", "2025MM3"),
-        ("period.code", "1999MM03"), ("period", "2025MM03"),
-        ("municipality.code", None), ("municipality.code", "gm0344"), ("municipality.code", "GM0344\n"),
-        ("municipality", ["GM0344"]), ("files", {"name": "T01_Observations.csv"}),
+        ("version", True),
+        ("version", 1.0),
+        ("version", [1]),
+        ("version", None),
+        ("version", -1),
+        ("version", 10000),
+        ("sdc.min_cell", "10"),
+        ("sdc.min_cell", 0),
+        ("sdc.rounding_base", 10**6),
+        ("sdc", [5]),
+        ("period.code", 202503),
+        ("period.code", "\uff12\uff10\uff12\uff15MM03"),
+        ("period.code", "2025MM3"),
+        ("period.code", "1999MM03"),
+        ("period", "2025MM03"),
+        ("municipality.code", None),
+        ("municipality.code", "gm0344"),
+        ("municipality.code", "GM0344\n"),
+        ("municipality", ["GM0344"]),
+        ("files", {"name": "T01_Observations.csv"}),
     ],
     ids=str,
 )
@@ -167,9 +181,23 @@ def test_unparseable_json_is_refused_never_raised(copy_delivery, text):
 @pytest.mark.parametrize(
     ("pattern", "fmt", "good", "bad"),
     [
-        (c.ISO_DATE_PATTERN, "%Y-%m-%d", "2025-03-05",
-         ["2025-3-5", " 2025-03-05", "2025-03-05 ", "0000-01-01", "1999-12-31", "2100-01-01", "2025-02-29",
-          "\uff12\uff10\uff12\uff15-03-05", "2025-03-05\n", "2025-03-05T00:00"]),
+        (
+            c.ISO_DATE_PATTERN,
+            "%Y-%m-%d",
+            "2025-03-05",
+            [
+                "2025-3-5",
+                " 2025-03-05",
+                "2025-03-05 ",
+                "0000-01-01",
+                "1999-12-31",
+                "2100-01-01",
+                "2025-02-29",
+                "\uff12\uff10\uff12\uff15-03-05",
+                "2025-03-05\n",
+                "2025-03-05T00:00",
+            ],
+        ),
         (c.LEGACY_DATE_PATTERN, "%d-%m-%Y", "05-03-2025", ["5-3-2025", "05-03-25", " 05-03-2025", "31-04-2025", "05-03-0000"]),
     ],
     ids=["iso", "legacy"],
@@ -213,7 +241,11 @@ def test_seed_holds_every_municipality_of_2025():
     assert {r["municipality_code"]: r["municipality_name"] for r in seed} == cbs
     assert "GM1680" in cbs and "GM9999" not in cbs
     utrecht = next(r for r in seed if r["municipality_code"] == "GM0344")
-    assert (utrecht["province_code"], utrecht["centre_latitude"], utrecht["ze_zone_start_date"]) == ("PV26", "52.0907", "2025-01-01")
+    assert (utrecht["province_code"], utrecht["centre_latitude"], utrecht["ze_zone_start_date"]) == (
+        "PV26",
+        "52.0907",
+        "2025-01-01",
+    )
     for row in seed:  # every centre lies in the Netherlands
         assert 50.7 < float(row["centre_latitude"]) < 53.6 and 3.3 < float(row["centre_longitude"]) < 7.3, row
 

@@ -30,7 +30,12 @@ def warehouse(tmp_path_factory) -> Path:
     path = out / "warehouse.duckdb"
     for muni in ("GM0344", "GM0363"):
         load_delivery(generate_delivery(GenerateRequest(muni, 2025, 3, seed=5, locations=4), out / "deliveries"), path)
-    proc = subprocess.run([sys.executable, "-m", "anpr_warehouse.cli", "build", "--warehouse", str(path)], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "anpr_warehouse.cli", "build", "--warehouse", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     return path
 
@@ -38,7 +43,9 @@ def warehouse(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def entitlements(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("vendors") / "vendors.yml"
-    path.write_text("vendors:\n  only0344:\n    municipalities: [GM0344]\n    formats: [parquet, csv, geojson]\n", encoding="utf-8")
+    path.write_text(
+        "vendors:\n  only0344:\n    municipalities: [GM0344]\n    formats: [parquet, csv, geojson]\n", encoding="utf-8"
+    )
     return path
 
 
@@ -52,18 +59,36 @@ def package(warehouse, entitlements, tmp_path_factory) -> Path:
 
 def _cli_export(warehouse: Path, entitlements: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "anpr_warehouse.cli", "export", "--vendor", "only0344", "--out", str(out),
-         "--warehouse", str(warehouse), "--entitlements", str(entitlements), *options],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "anpr_warehouse.cli",
+            "export",
+            "--vendor",
+            "only0344",
+            "--out",
+            str(out),
+            "--warehouse",
+            str(warehouse),
+            "--entitlements",
+            str(entitlements),
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
-@pytest.mark.parametrize("options", [
-    ["--municipality", "GM0363"],
-    ["--municipality", "GM0344", "GM0363"],
-    ["--municipality", "GM0363", "--month", "2025-03"],
-    ["--municipality", "gm0363"],
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--municipality", "GM0363"],
+        ["--municipality", "GM0344", "GM0363"],
+        ["--municipality", "GM0363", "--month", "2025-03"],
+        ["--municipality", "gm0363"],
+    ],
+)
 def test_vendor_cannot_get_an_unentitled_municipality(warehouse, entitlements, tmp_path, options):
     out = tmp_path / "out"
     proc = _cli_export(warehouse, entitlements, out, *options)
@@ -74,8 +99,23 @@ def test_vendor_cannot_get_an_unentitled_municipality(warehouse, entitlements, t
 
 def test_unknown_vendor_is_refused(warehouse, entitlements, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "anpr_warehouse.cli", "export", "--vendor", "esri", "--out", str(tmp_path / "o"),
-         "--warehouse", str(warehouse), "--entitlements", str(entitlements)], capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "anpr_warehouse.cli",
+            "export",
+            "--vendor",
+            "esri",
+            "--out",
+            str(tmp_path / "o"),
+            "--warehouse",
+            str(warehouse),
+            "--entitlements",
+            str(entitlements),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 2 and "unknown vendor" in proc.stderr
 
@@ -109,7 +149,9 @@ def test_manifest_checksums_rows_and_schema(package, warehouse):
             assert all(c["description"] and c["type"] for c in entry["schema"])
             model = Path(entry["name"]).stem
             if model.startswith("fct_"):
-                expected = con.execute(f"select count(*) from marts.{model} where municipality_code = 'GM0344' and month_start = '{MONTH}'").fetchone()[0]
+                expected = con.execute(
+                    f"select count(*) from marts.{model} where municipality_code = 'GM0344' and month_start = '{MONTH}'"
+                ).fetchone()[0]
                 assert table.num_rows == expected > 0
     con.close()
     assert "| passages |" in (package / "data_dictionary.md").read_text()
@@ -118,8 +160,12 @@ def test_manifest_checksums_rows_and_schema(package, warehouse):
 def _result_from_json(doc: dict) -> MetricResult:
     result = MetricResult(group_by=doc["group_by"], metrics=doc["metrics"])
     for row in doc["rows"]:
-        result.rows.append({**{g: row[g] for g in doc["group_by"]},
-                            **{m: MetricValue(row[m]["value"], row[m]["confidential_cells"], row[m]["complete"]) for m in doc["metrics"]}})
+        result.rows.append(
+            {
+                **{g: row[g] for g in doc["group_by"]},
+                **{m: MetricValue(row[m]["value"], row[m]["confidential_cells"], row[m]["complete"]) for m in doc["metrics"]},
+            }
+        )
     return result
 
 
@@ -140,7 +186,10 @@ def test_every_exported_number_equals_the_metric_layer(package, warehouse):
                 compared += 1
     assert compared > 100
     features = json.loads((package / "locations.geojson").read_text())["features"]
-    by_location = {r["location"]: r["passages"] for r in answer(layer, next(q for q in QUESTIONS if q.name == "locations"), "GM0344", MONTH).rows}
+    by_location = {
+        r["location"]: r["passages"]
+        for r in answer(layer, next(q for q in QUESTIONS if q.name == "locations"), "GM0344", MONTH).rows
+    }
     for feature in features:
         assert feature["properties"]["passages"]["value"] == by_location[feature["id"]].value
 
@@ -161,14 +210,14 @@ def _fact_exposures(path: Path) -> list[str]:
     columns = [r[0] for r in con.execute("select column_name from duckdb_columns() where table_name = 't'").fetchall()]
     dims = [c for c in columns if c.endswith("_code") and c not in ("municipality_code",)]
     found = []
-    for status, value in (("cell_status", "passages"), ("passages_status", "passages"), ("vehicles_status", "vehicles")):
+    for status, _value in (("cell_status", "passages"), ("passages_status", "passages"), ("vehicles_status", "vehicles")):
         if status not in columns:
             continue
         total_dims = [d for d in dims if con.execute(f"select count(*) from t where {d} = 'T001'").fetchone()[0]]
         for dim in total_dims:
             others = [d for d in dims if d != dim] + [c for c in ("passage_date", "hour_of_day", "month_start") if c in columns]
             rows = con.execute(f"""
-                select {', '.join(others) or '1'} from t group by {', '.join(others) or '1'}
+                select {", ".join(others) or "1"} from t group by {", ".join(others) or "1"}
                 having bool_or({dim} = 'T001' and {status} = 'published')
                    and count(*) filter (where {dim} <> 'T001' and {status} = 'confidential') = 1
             """).fetchall()
@@ -242,9 +291,25 @@ def test_locations_csv_has_latitude_longitude_and_the_geojson_figures(package):
 def test_vendors_option_reads_the_entitlements_file(warehouse, entitlements, tmp_path):
     """`--vendors PATH` (as for anpr serve and anpr report) is the same file as --entitlements."""
     proc = subprocess.run(
-        [sys.executable, "-m", "anpr_warehouse.cli", "export", "--vendor", "only0344", "--vendors", str(entitlements),
-         "--municipality", "GM0363", "--out", str(tmp_path / "out"), "--warehouse", str(warehouse)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "anpr_warehouse.cli",
+            "export",
+            "--vendor",
+            "only0344",
+            "--vendors",
+            str(entitlements),
+            "--municipality",
+            "GM0363",
+            "--out",
+            str(tmp_path / "out"),
+            "--warehouse",
+            str(warehouse),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 2 and "not entitled to GM0363" in proc.stderr
     assert not (tmp_path / "out").exists()

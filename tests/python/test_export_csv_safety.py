@@ -58,9 +58,20 @@ def package(tmp_path_factory) -> Path:
     built = _anpr("build", "--warehouse", str(warehouse))
     assert built.returncode == 0, built.stdout[-3000:]
     entitlements = out / "vendors.yml"
-    entitlements.write_text("vendors:\n  sheets:\n    municipalities: [GM0344]\n    formats: [parquet, csv, geojson]\n", encoding="utf-8")
-    exported = _anpr("export", "--vendor", "sheets", "--out", str(out / "exports"), "--warehouse", str(warehouse),
-                     "--entitlements", str(entitlements))
+    entitlements.write_text(
+        "vendors:\n  sheets:\n    municipalities: [GM0344]\n    formats: [parquet, csv, geojson]\n", encoding="utf-8"
+    )
+    exported = _anpr(
+        "export",
+        "--vendor",
+        "sheets",
+        "--out",
+        str(out / "exports"),
+        "--warehouse",
+        str(warehouse),
+        "--entitlements",
+        str(entitlements),
+    )
     assert exported.returncode == 0, exported.stderr[-3000:]
     return out / "exports" / "sheets" / "GM0344" / "2025-03"
 
@@ -108,7 +119,9 @@ def test_package_says_how_csv_cells_are_escaped(package):
 
 def test_metric_answers_for_csv_escape_text_labels_only():
     result = MetricResult(group_by=["location", "metric_time__month"], metrics=["passages"])
-    result.rows.append({"location": "=cmd|' /C calc'!A0", "metric_time__month": "2025-03-01", "passages": MetricValue(-5, 0, True)})
+    result.rows.append(
+        {"location": "=cmd|' /C calc'!A0", "metric_time__month": "2025-03-01", "passages": MetricValue(-5, 0, True)}
+    )
     result.rows.append({"location": "GM0344_L001", "metric_time__month": "2025-03-01", "passages": MetricValue(10, 1, False)})
     rows = list(csv.DictReader(_spreadsheet_safe_result(result).render("csv").splitlines()))
     assert [r["location"] for r in rows] == ["'=cmd|' /C calc'!A0", "GM0344_L001"]

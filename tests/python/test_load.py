@@ -68,7 +68,9 @@ def test_valid_deliveries_load_in_both_layouts_and_as_zip(deliveries, warehouse,
     result = load_delivery(deliveries["legacy"], legacy_wh)
     assert result.status == "loaded" and result.delivery_id.startswith("CBS-ANPR-LEGACY-GM0344-2025MM03-")
     con = duckdb.connect(str(legacy_wh), read_only=True)
-    lat, lon = con.execute("select latitude_wgs84, longitude_wgs84 from raw.cbs_legacy_locaties order by Locatie limit 1").fetchone()
+    lat, lon = con.execute(
+        "select latitude_wgs84, longitude_wgs84 from raw.cbs_legacy_locaties order by Locatie limit 1"
+    ).fetchone()
     con.close()
     v1_locations = (deliveries["v1"] / "Locations.csv").read_text().splitlines()[1].split(",")
     assert abs(lat - float(v1_locations[5])) < 2e-5 and abs(lon - float(v1_locations[6])) < 2e-5
@@ -90,7 +92,9 @@ def test_correction_replaces_and_history_stays(deliveries, warehouse):
     assert register["CBS-ANPR-GM0344-2025MM03-1"][1:3] == ("superseded", "CBS-ANPR-GM0344-2025MM03-2")
     assert register["CBS-ANPR-GM0344-2025MM03-2"][1] == "current"
     con = duckdb.connect(str(warehouse), read_only=True)
-    kept = con.execute("select count(distinct delivery_id) from raw.cbs_v1_t01_observations where delivery_id like '%2025MM03%'").fetchone()[0]
+    kept = con.execute(
+        "select count(distinct delivery_id) from raw.cbs_v1_t01_observations where delivery_id like '%2025MM03%'"
+    ).fetchone()[0]
     con.close()
     assert kept == 2  # both versions stay queryable
     # re-sending the superseded original is a no-op, not a resurrection
@@ -134,7 +138,10 @@ def test_load_killed_half_way_leaves_warehouse_consistent(deliveries, warehouse)
     env = dict(os.environ, ANPR_FAULT_INJECT="mid-load")
     proc = subprocess.run(
         [sys.executable, "-m", "anpr_warehouse.cli", "load", str(deliveries["v1"]), "--warehouse", str(warehouse)],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 86, proc.stderr  # the process died inside the transaction
     assert (table_checksums(warehouse), _register(warehouse)) == before

@@ -40,8 +40,32 @@ ALLOWED_EXIT_CODES = {0, 2, 3}
 KNOWN_CRASHES: dict[str, str] = {}
 # Bytes that break parsers in interesting ways: separators, quotes, line ends, a BOM, NUL, a
 # zero-width space, invalid UTF-8, a sign, a long number, a lone high byte.
-PALETTE = [b"\x00", b"\xff", b'"', b",", b";", b"\n", b"\r", b"\r\n", b"\xef\xbb\xbf", b"\xe2\x80\x8b", b"\xc3",
-           b"-", b"+", b"=", b"9" * 15, b"NaN", b"1e5", b" ", b"\t", b"T001", b"GM0344", b"\\u0000", b"{", b"]"]
+PALETTE = [
+    b"\x00",
+    b"\xff",
+    b'"',
+    b",",
+    b";",
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b"\xef\xbb\xbf",
+    b"\xe2\x80\x8b",
+    b"\xc3",
+    b"-",
+    b"+",
+    b"=",
+    b"9" * 15,
+    b"NaN",
+    b"1e5",
+    b" ",
+    b"\t",
+    b"T001",
+    b"GM0344",
+    b"\\u0000",
+    b"{",
+    b"]",
+]
 
 
 @dataclass(frozen=True)
@@ -54,21 +78,25 @@ class Case:
 def _mutate_bytes(rng: random.Random, data: bytes) -> tuple[bytes, str]:
     """One byte- or line-level change: what a broken disk, transfer or hand edit does to a file."""
     lines = data.split(b"\n")
-    kind = rng.choice(["flip", "truncate", "insert-bytes", "delete-bytes", "insert-line", "delete-line", "duplicate-line", "swap-lines"])
+    kind = rng.choice(
+        ["flip", "truncate", "insert-bytes", "delete-bytes", "insert-line", "delete-line", "duplicate-line", "swap-lines"]
+    )
     at = rng.randrange(len(data) + 1)
     if kind == "flip" and data:
         at = min(at, len(data) - 1)
-        data = data[:at] + bytes([data[at] ^ (1 << rng.randrange(8))]) + data[at + 1:]
+        data = data[:at] + bytes([data[at] ^ (1 << rng.randrange(8))]) + data[at + 1 :]
     elif kind == "truncate":
         data = data[:at]
     elif kind == "insert-bytes":
         data = data[:at] + (rng.choice(PALETTE) if rng.random() < 0.7 else rng.randbytes(rng.randint(1, 8))) + data[at:]
     elif kind == "delete-bytes":
-        data = data[:at] + data[at + rng.randint(1, 40):]
+        data = data[:at] + data[at + rng.randint(1, 40) :]
     else:
         i = rng.randrange(len(lines))
         if kind == "insert-line":
-            lines.insert(i, rng.choice([b"", b",,,,", b";;;;", rng.randbytes(12), b",".join(rng.choice(PALETTE) for _ in range(6))]))
+            lines.insert(
+                i, rng.choice([b"", b",,,,", b";;;;", rng.randbytes(12), b",".join(rng.choice(PALETTE) for _ in range(6))])
+            )
         elif kind == "delete-line":
             del lines[i]
         elif kind == "duplicate-line":
@@ -82,9 +110,48 @@ def _mutate_bytes(rng: random.Random, data: bytes) -> tuple[bytes, str]:
 
 # Values of the wrong kind for a field or a manifest entry: dates and hours out of range, signs,
 # exponents, huge numbers, the other ValueAttributes, a non-breaking space, empty.
-ODD_FIELDS = ["", " ", "-5", "+5", "1e3", "5.0", "0x10", "99999999999999999999", "2025-02-30", "2025-3-5", "31-02-2025",
-              "H24", "24", "-1", "Confidential", "None", "Impossible", "\u00a0", "T001", "GM0000_L999", "NaN", "inf", "\u0660"]
-ODD_JSON = [None, "", "x", -1, 0, 10**20, 1.5, True, [], {}, "2025-02-30", "GM0344", "cbs-anpr-delivery/2", {"code": 1}, [{"name": 1}]]
+ODD_FIELDS = [
+    "",
+    " ",
+    "-5",
+    "+5",
+    "1e3",
+    "5.0",
+    "0x10",
+    "99999999999999999999",
+    "2025-02-30",
+    "2025-3-5",
+    "31-02-2025",
+    "H24",
+    "24",
+    "-1",
+    "Confidential",
+    "None",
+    "Impossible",
+    "\u00a0",
+    "T001",
+    "GM0000_L999",
+    "NaN",
+    "inf",
+    "\u0660",
+]
+ODD_JSON = [
+    None,
+    "",
+    "x",
+    -1,
+    0,
+    10**20,
+    1.5,
+    True,
+    [],
+    {},
+    "2025-02-30",
+    "GM0344",
+    "cbs-anpr-delivery/2",
+    {"code": 1},
+    [{"name": 1}],
+]
 
 
 def _replace_field(rng: random.Random, data: bytes) -> tuple[bytes, str]:
@@ -174,7 +241,10 @@ def _zip_case(rng: random.Random, files: dict[str, bytes], path: Path) -> str:
         entries.insert(rng.randrange(len(entries) + 1), (entries[i][0], rng.choice([entries[i][1], entries[i][1][:-5]])))
     elif kind == "rename":
         i = rng.randrange(len(entries))
-        entries[i] = (rng.choice(["../" + entries[i][0], "x/" + entries[i][0], entries[i][0].upper(), entries[i][0] + "\x00"]), entries[i][1])
+        entries[i] = (
+            rng.choice(["../" + entries[i][0], "x/" + entries[i][0], entries[i][0].upper(), entries[i][0] + "\x00"]),
+            entries[i][1],
+        )
     elif kind == "content":
         kind += " " + _mutate_files(rng, files, "v1")
         entries = sorted(files.items())
@@ -213,7 +283,9 @@ def _load(case: Case, delivery: Path, warehouse: Path) -> str | None:
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "anpr_warehouse.cli", "load", str(delivery), "--warehouse", str(warehouse), "--wait", "5"],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     except subprocess.TimeoutExpired:
         return f"case {case.number} ({case.base}: {case.description}): no answer within 120 s"
@@ -235,7 +307,9 @@ def sources(tmp_path_factory) -> dict[str, dict[str, bytes]]:
     """The files of a valid v1 and legacy delivery, two camera sites: small files make each case fast."""
     out = tmp_path_factory.mktemp("fuzz-sources")
     return {
-        layout: _read_folder(generate_delivery(GenerateRequest("GM0344", 2025, 3, layout=layout, seed=7, locations=2), out / layout))
+        layout: _read_folder(
+            generate_delivery(GenerateRequest("GM0344", 2025, 3, layout=layout, seed=7, locations=2), out / layout)
+        )
         for layout in ("v1", "legacy")
     }
 
@@ -262,8 +336,10 @@ def test_mutated_deliveries_never_crash_the_loader(sources, loaded_warehouse_tem
     cpu = cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
     failures = [failure for _, failure in results if failure and not failure.startswith("KNOWN")]
     known = [failure for _, failure in results if failure and failure.startswith("KNOWN")]
-    print(f"\nfuzz: {CASES} mutated deliveries loaded in {time.monotonic() - started:.0f} s with {WORKERS} workers "
-          f"({cpu:.0f} CPU-s, load average {os.getloadavg()[0]:.1f}); {len(failures)} failures, {len(known)} known")
+    print(
+        f"\nfuzz: {CASES} mutated deliveries loaded in {time.monotonic() - started:.0f} s with {WORKERS} workers "
+        f"({cpu:.0f} CPU-s, load average {os.getloadavg()[0]:.1f}); {len(failures)} failures, {len(known)} known"
+    )
     print("\n".join(known))
     assert not failures, "\n\n".join(failures)
 
@@ -276,10 +352,15 @@ def test_a_refusal_lists_at_most_20_lines_per_rule(copy_delivery, warehouse):
     before = file_sha256(warehouse)
     proc = subprocess.run(
         [sys.executable, "-m", "anpr_warehouse.cli", "load", str(path), "--warehouse", str(warehouse), "--wait", "5"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2, proc.stderr
     stray = [line for line in proc.stderr.splitlines() if "[extra-file]" in line]
     assert len(stray) == 21, proc.stderr
-    assert stray[-1].strip() == "stray20.csv, stray21.csv, stray22.csv and 7 more files: [extra-file] ... and 10 more problem(s) of this kind"
+    assert (
+        stray[-1].strip()
+        == "stray20.csv, stray21.csv, stray22.csv and 7 more files: [extra-file] ... and 10 more problem(s) of this kind"
+    )
     assert file_sha256(warehouse) == before

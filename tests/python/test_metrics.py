@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,12 @@ def layer(tmp_path_factory) -> MetricLayer:
     warehouse = out / "tiny.duckdb"
     for month in (3, 4):
         load_delivery(write_tiny_delivery(out, month), warehouse)
-    proc = subprocess.run([sys.executable, "-m", "anpr_warehouse.cli", "build", "--warehouse", str(warehouse)], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "anpr_warehouse.cli", "build", "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     return MetricLayer(warehouse)
 
@@ -35,7 +39,9 @@ def layer(tmp_path_factory) -> MetricLayer:
 def values(layer, metrics, group_by, where=None):
     """{group-by tuple: {metric: (value, complete)}}"""
     result = layer.query(metrics, group_by, where)
-    return {tuple(str(r[g])[:10] for g in result.group_by): {m: (r[m].value, r[m].complete) for m in metrics} for r in result.rows}
+    return {
+        tuple(str(r[g])[:10] for g in result.group_by): {m: (r[m].value, r[m].complete) for m in metrics} for r in result.rows
+    }
 
 
 def test_camera_passages_by_month(layer):
@@ -76,10 +82,16 @@ def test_fuel_and_zero_emission_share(layer):
 
 
 def test_zone_metrics_by_month_and_zone(layer):
-    got = values(layer, ["zone_passages", "zone_logistics_passages", "unique_vehicles", "unique_logistics_vehicles"], ["metric_time__month", "zone"])
+    got = values(
+        layer,
+        ["zone_passages", "zone_logistics_passages", "unique_vehicles", "unique_logistics_vehicles"],
+        ["metric_time__month", "zone"],
+    )
     assert got[("2025-03-01", "GM0344_Z01")] == {
-        "zone_passages": (500, True), "zone_logistics_passages": (420, True),
-        "unique_vehicles": (120, True), "unique_logistics_vehicles": (105, True),
+        "zone_passages": (500, True),
+        "zone_logistics_passages": (420, True),
+        "unique_vehicles": (120, True),
+        "unique_logistics_vehicles": (105, True),
     }
     assert got[("2025-04-01", "GM0344_Z01")]["unique_vehicles"] == (80, True)
 
@@ -87,14 +99,23 @@ def test_zone_metrics_by_month_and_zone(layer):
 def test_emission_class_and_first_admission(layer):
     got = values(layer, ["emission_class_passages"], ["zone", "metric_time__month", "emission_class"])
     assert {k[2]: v["emission_class_passages"][0] for k, v in got.items()} == {"E5": 100, "E6": 260, "EZ": 60}
-    got = values(layer, ["logistics_emission_class_passages"], ["zone", "metric_time__month", "vehicle_category", "emission_class"])
+    got = values(
+        layer, ["logistics_emission_class_passages"], ["zone", "metric_time__month", "vehicle_category", "emission_class"]
+    )
     assert got[("GM0344_Z01", "2025-03-01", "VRAC", "E6")]["logistics_emission_class_passages"] == (None, False)
     got = values(layer, ["first_admission_passages"], ["metric_time__month", "first_admission_year"])
     assert got == {}  # T03 has no total-over-categories per year in this delivery: nothing, not zeros
 
 
 def test_ze_access_shares_now_and_next(layer):
-    metrics = ["ze_allowed_share", "ze_transition_share", "ze_not_allowed_share", "ze_allowed_share_next", "ze_not_allowed_share_next", "ze_transition_share_next"]
+    metrics = [
+        "ze_allowed_share",
+        "ze_transition_share",
+        "ze_not_allowed_share",
+        "ze_allowed_share_next",
+        "ze_not_allowed_share_next",
+        "ze_transition_share_next",
+    ]
     got = values(layer, metrics, ["metric_time__month", "zone"])[("2025-03-01", "GM0344_Z01")]
     assert got["ze_allowed_share"] == (pytest.approx(60 / 420), True)
     assert got["ze_transition_share"] == (pytest.approx(300 / 420), False)
@@ -111,7 +132,8 @@ def test_sector_origin_and_visits(layer):
     assert {k[1]: v["sector_passages"] for k, v in got.items()} == {"F": (150, True), "G": (100, True), "H": (None, False)}
     shares = values(layer, ["own_municipality_share", "abroad_share", "frequent_visitor_share"], ["metric_time__month", "zone"])
     assert shares[("2025-03-01", "GM0344_Z01")] == {
-        "own_municipality_share": (pytest.approx(0.4), True), "abroad_share": (pytest.approx(0.05), True),
+        "own_municipality_share": (pytest.approx(0.4), True),
+        "abroad_share": (pytest.approx(0.05), True),
         "frequent_visitor_share": (pytest.approx(0.125), True),
     }
     visits = values(layer, ["visit_class_vehicles"], ["zone", "metric_time__month", "visit_day_class"])
@@ -125,7 +147,9 @@ def test_unique_vehicles_are_never_added_over_months_or_zones(layer):
     # the semantic layer itself returns nothing for such rows, so direct MetricFlow users cannot add them up either
     from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 
-    frame = layer._config.mf.query(MetricFlowQueryRequest.create(metric_names=["unique_vehicles"], group_by_names=["metric_time__year"])).result_df
+    frame = layer._config.mf.query(
+        MetricFlowQueryRequest.create(metric_names=["unique_vehicles"], group_by_names=["metric_time__year"])
+    ).result_df
     assert [row[-1] for row in frame.rows] == [None]
 
 
@@ -133,9 +157,16 @@ def test_cli_query_formats_and_refusal(layer, tmp_path):
     copy = tmp_path / "copy.duckdb"  # the in-process layer holds DuckDB's write lock on the original
     shutil.copy(layer.warehouse, copy)
     cli = [sys.executable, "-m", "anpr_warehouse.cli", "metrics", "query", "--warehouse", str(copy)]
-    table = subprocess.run(cli + ["--metrics", "passages", "--group-by", "metric_time__month"], capture_output=True, text=True, timeout=300)
+    table = subprocess.run(
+        cli + ["--metrics", "passages", "--group-by", "metric_time__month"], capture_output=True, text=True, timeout=300
+    )
     assert table.returncode == 0 and ">= 245" in table.stdout and "lower bound" in table.stdout
-    as_csv = subprocess.run(cli + ["--metrics", "passages", "--group-by", "metric_time__month", "--format", "csv"], capture_output=True, text=True, timeout=300)
+    as_csv = subprocess.run(
+        cli + ["--metrics", "passages", "--group-by", "metric_time__month", "--format", "csv"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "2025-03-01,245,1,False" in as_csv.stdout
     refused = subprocess.run(cli + ["--metrics", "unique_vehicles"], capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "not additive" in refused.stderr
@@ -146,7 +177,16 @@ def test_mf_validate_configs_passes(layer, tmp_path):
     copy = tmp_path / "validate.duckdb"
     shutil.copy(layer.warehouse, copy)
     env = {**os.environ, "ANPR_WAREHOUSE": str(copy)}
-    subprocess.run([str(Path(sys.executable).parent / "dbt"), "parse", "--quiet"], env=env, cwd=PROJECT_ROOT, timeout=600, check=True)
-    proc = subprocess.run([str(Path(sys.executable).parent / "mf"), "validate-configs"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet"], env=env, cwd=PROJECT_ROOT, timeout=600, check=True
+    )
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "mf"), "validate-configs"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "ERRORS: 0" in proc.stdout and "Successfully validated metrics against data warehouse" in proc.stdout

@@ -76,26 +76,46 @@ def snapshot_rows(feed, sql: str, params: list | None = None) -> list[tuple]:
 
 # ---- reading, filtering and paging like Excel / Power BI --------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_filtered_observations_equal_the_snapshot(feed):
     rows = list(client(feed, "vendor_a").rows("T01", filter=f"VehicleCategory eq 'BEST' and Municipality eq '{OWN_A}'"))
-    expected = snapshot_rows(feed, """
+    expected = snapshot_rows(
+        feed,
+        """
         select count(*), sum(passages) filter (where cell_status = 'published'), count(*) filter (where cell_status = 'confidential')
-        from marts.fct_passages_hourly where vehicle_category_code = 'BEST' and municipality_code = ?""", [OWN_A])[0]
+        from marts.fct_passages_hourly where vehicle_category_code = 'BEST' and municipality_code = ?""",
+        [OWN_A],
+    )[0]
     assert expected[0] > 0 and expected[2] > 0, "the test data must hold confidential cells"
     assert len(rows) == expected[0]
     assert sum(r["Value"] for r in rows if r["Value"] is not None) == expected[1]
     assert sum(r["ValueAttribute"] == "Confidential" for r in rows) == expected[2]
     assert {(r["VehicleCategory"], r["Municipality"], r["Measure"]) for r in rows} == {("BEST", OWN_A, "M_PASSAGES")}
-    assert list(rows[0]) == ["Id", "Measure", "Municipality", "Periods", "Location", "Date", "Hour", "VehicleCategory", "Value", "ValueAttribute"]
+    assert list(rows[0]) == [
+        "Id",
+        "Measure",
+        "Municipality",
+        "Periods",
+        "Location",
+        "Date",
+        "Hour",
+        "VehicleCategory",
+        "Value",
+        "ValueAttribute",
+    ]
 
 
 @pytest.mark.slow
 def test_paging_by_next_link_reads_every_row_once(feed):
     reader = client(feed, "vendor_a")
     rows = list(reader.rows("T01", select="Id,Value,ValueAttribute"))
-    count, total = snapshot_rows(feed, "select count(*), sum(passages) filter (where cell_status = 'published') "
-                                       "from marts.fct_passages_hourly where municipality_code = ?", [OWN_A])[0]
+    count, total = snapshot_rows(
+        feed,
+        "select count(*), sum(passages) filter (where cell_status = 'published') "
+        "from marts.fct_passages_hourly where municipality_code = ?",
+        [OWN_A],
+    )[0]
     assert len(reader.pages) > 1 and max(reader.pages) == 10_000, reader.pages
     assert len(rows) == count and len({r["Id"] for r in rows}) == count
     assert sum(r["Value"] or 0 for r in rows) == total
@@ -115,11 +135,14 @@ def test_suppressed_cells_are_never_a_number(feed, table):
     assert response.status_code == 200 and all(r["Value"] is None for r in body["value"])
     shown = reader.get(table, "Observations", filter="ValueAttribute eq 'None' and Value eq null", count="true").json()
     assert shown["@odata.count"] == 0
-    fact, statuses = {"T01": ("fct_passages_hourly", ["cell_status"]), "T02": ("fct_passages_by_fuel", ["cell_status"]),
-                      "T03": ("fct_emission_profile", ["passages_status", "vehicles_status"]),
-                      "T04": ("fct_sector_profile", ["passages_status", "vehicles_status"]),
-                      "T05": ("fct_origin_profile", ["passages_status", "vehicles_status"]),
-                      "T06": ("fct_visit_frequency", ["vehicles_status"])}[table]
+    fact, statuses = {
+        "T01": ("fct_passages_hourly", ["cell_status"]),
+        "T02": ("fct_passages_by_fuel", ["cell_status"]),
+        "T03": ("fct_emission_profile", ["passages_status", "vehicles_status"]),
+        "T04": ("fct_sector_profile", ["passages_status", "vehicles_status"]),
+        "T05": ("fct_origin_profile", ["passages_status", "vehicles_status"]),
+        "T06": ("fct_visit_frequency", ["vehicles_status"]),
+    }[table]
     unpublished = sum(snapshot_rows(feed, f"select count(*) from marts.{fact} where {s} <> 'published'")[0][0] for s in statuses)
     assert body["@odata.count"] == unpublished
 
@@ -139,6 +162,7 @@ def test_top_skip_orderby_select_and_count(feed):
 
 
 # ---- $metadata --------------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("table", TABLES)
@@ -181,7 +205,7 @@ BAD_FILTERS = {
     "VehicleCategory eq 'BEST' and": "expected",
     "Plate eq 'X'": "unknown property 'Plate'",
     "year(Date) eq 2025": "function 'year' is not supported",
-    "VehicleCategory eq \"BEST\"": "unexpected character",
+    'VehicleCategory eq "BEST"': "unexpected character",
     "Value add 3 eq 5": "unexpected 'add'",
     "VehicleCategory eq 'BEST'); drop table marts.dim_zone; --": "unexpected character",
     "Value gt VehicleCategory": "a property on one side and a literal",
@@ -206,11 +230,16 @@ def test_quotes_in_a_literal_stay_a_literal(feed):
 
 # ---- keys and entitlements --------------------------------------------------------------------------------------------
 
+
 def municipality_strings(feed, municipality: str) -> set[str]:
-    rows = snapshot_rows(feed, """
+    rows = snapshot_rows(
+        feed,
+        """
         select location_code from marts.dim_location where municipality_code = $1
         union all select zone_code from marts.dim_zone where municipality_code = $1
-        union all select $1""", [municipality])
+        union all select $1""",
+        [municipality],
+    )
     return {r[0] for r in rows}
 
 
@@ -249,17 +278,29 @@ def test_answers_name_their_snapshot_and_are_logged(feed):
     response = client(feed, "vendor_a").get("T02", "Observations", top="3")
     snapshot = current_snapshot(feed["warehouse"]).id
     assert response.headers["x-snapshot-id"] == snapshot and response.headers["odata-version"] == "4.0"
-    log = (feed["warehouse"].parent / "api-access.jsonl")
+    log = feed["warehouse"].parent / "api-access.jsonl"
     lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
-    assert any(e["endpoint"] == "/odata/v4/ANPR/T02/Observations" and e["rows"] == 3 and e["snapshot"] == snapshot for e in lines), lines[-3:]
+    assert any(
+        e["endpoint"] == "/odata/v4/ANPR/T02/Observations" and e["rows"] == 3 and e["snapshot"] == snapshot for e in lines
+    ), lines[-3:]
 
 
 # ---- the $filter compiler on its own (fast): real SQL on a real DuckDB table ------------------------------------------
 
-ROWS = [(1, "BEST", "H08", 10, "None"), (2, "VRAC", "H08", None, "Confidential"), (3, "BEST", "H09", 30, "None"),
-        (4, "TREK", "H10", 5, "None"), (5, "BE'ST", "H11", None, "Unknown")]
-COLUMNS = {"Id": Column('"Id"', "number"), "VehicleCategory": Column('"VehicleCategory"', "string"),
-           "Hour": Column('"Hour"', "string"), "Value": Column('"Value"', "number"), "ValueAttribute": Column('"ValueAttribute"', "string")}
+ROWS = [
+    (1, "BEST", "H08", 10, "None"),
+    (2, "VRAC", "H08", None, "Confidential"),
+    (3, "BEST", "H09", 30, "None"),
+    (4, "TREK", "H10", 5, "None"),
+    (5, "BE'ST", "H11", None, "Unknown"),
+]
+COLUMNS = {
+    "Id": Column('"Id"', "number"),
+    "VehicleCategory": Column('"VehicleCategory"', "string"),
+    "Hour": Column('"Hour"', "string"),
+    "Value": Column('"Value"', "number"),
+    "ValueAttribute": Column('"ValueAttribute"', "string"),
+}
 CASES = {
     "VehicleCategory eq 'BEST'": [1, 3],
     "VehicleCategory eq 'BEST' and Hour eq 'H09'": [3],
@@ -282,16 +323,32 @@ CASES = {
 @pytest.mark.parametrize("text", CASES)
 def test_filter_compiles_to_the_right_rows(text):
     con = duckdb.connect()
-    con.execute('create table t ("Id" integer, "VehicleCategory" varchar, "Hour" varchar, "Value" bigint, "ValueAttribute" varchar)')
+    con.execute(
+        'create table t ("Id" integer, "VehicleCategory" varchar, "Hour" varchar, "Value" bigint, "ValueAttribute" varchar)'
+    )
     con.executemany("insert into t values (?, ?, ?, ?, ?)", ROWS)
     where, params = compile_filter(text, COLUMNS)
     assert all(str(p) not in where for p in params if isinstance(p, str)), "literals travel as parameters"
-    assert [r[0] for r in con.execute(f"select \"Id\" from t where {where} order by 1", params).fetchall()] == CASES[text]
+    assert [r[0] for r in con.execute(f'select "Id" from t where {where} order by 1', params).fetchall()] == CASES[text]
 
 
-@pytest.mark.parametrize("text", ["", "Value eq", "Value eq 1 Value", "(Value eq 1", "Value in ()", "Value eq 99999999999999999999",
-                                  "'a' eq 'b'", "Value", "Hour lt null", "startswith('x', Hour)", "Id eq 1 and " * 2000,
-                                  "(" * 100 + "Value eq 1" + ")" * 100])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Value eq",
+        "Value eq 1 Value",
+        "(Value eq 1",
+        "Value in ()",
+        "Value eq 99999999999999999999",
+        "'a' eq 'b'",
+        "Value",
+        "Hour lt null",
+        "startswith('x', Hour)",
+        "Id eq 1 and " * 2000,
+        "(" * 100 + "Value eq 1" + ")" * 100,
+    ],
+)
 def test_filter_refuses_what_it_cannot_express(text):
     with pytest.raises(FilterError):
         compile_filter(text, COLUMNS)

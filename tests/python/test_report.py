@@ -15,18 +15,40 @@ from pathlib import Path
 
 import pytest
 
+from anpr_warehouse.docs_site import build_docs
 from anpr_warehouse.generate import GenerateRequest, generate_delivery
 from anpr_warehouse.load import load_delivery
 from anpr_warehouse.metrics import MetricLayer
-from anpr_warehouse.docs_site import build_docs
 from anpr_warehouse.report import build_report
 from anpr_warehouse.report.charts import CONFIG, line_chart
 from anpr_warehouse.standard_questions import month_filter
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-PAGES = ("index", "overview", "trend", "compare", "time_profile", "vehicle_mix", "ze_access", "sectors", "origin", "visit_frequency", "locations")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions"]
+PAGES = (
+    "index",
+    "overview",
+    "trend",
+    "compare",
+    "time_profile",
+    "vehicle_mix",
+    "ze_access",
+    "sectors",
+    "origin",
+    "visit_frequency",
+    "locations",
+)
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +58,12 @@ def site(tmp_path_factory):
     for municipality, month, layout in (("GM0344", 2, "v1"), ("GM0344", 3, "v1"), ("GM0363", 2, "legacy"), ("GM0363", 3, "v1")):
         request = GenerateRequest(municipality, 2025, month, layout=layout, seed=11, locations=6)
         load_delivery(generate_delivery(request, out / "deliveries"), warehouse)
-    proc = subprocess.run([sys.executable, "-m", "anpr_warehouse.cli", "build", "--warehouse", str(warehouse)], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "anpr_warehouse.cli", "build", "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     layer = MetricLayer(warehouse)
     docs = build_docs(warehouse, out / "docs")
@@ -64,9 +91,20 @@ def _open(page: Path, tmp_path: Path) -> tuple[str, str, list[str]]:
     """Loads a page headless: (DOM after load, browser log, every URL the page itself requested)."""
     netlog = tmp_path / f"{page.stem}.netlog.json"
     proc = subprocess.run(
-        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / ('profile-' + page.stem)}", "--enable-logging=stderr", "--v=0",
-         f"--log-net-log={netlog}", "--virtual-time-budget=3000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            _chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / ('profile-' + page.stem)}",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--log-net-log={netlog}",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert netlog.exists(), "chromium wrote no net log"
@@ -109,8 +147,11 @@ def test_overview_headlines_equal_the_metric_layer(site, tmp_path):
     folder, layer = site
     dom, _, _ = _open(folder / "overview.html", tmp_path)
     shown = {m: (v, c) for m, v, c in re.findall(r'data-metric="([^"]+)" data-value="([^"]*)" data-complete="(true|false)"', dom)}
-    result = layer.query(["logistics_passages", "passages", "logistics_zero_emission_share", "logistics_passages_change_vs_previous_month"],
-                         ["metric_time__month"], month_filter("GM0344", "2025-03-01"))
+    result = layer.query(
+        ["logistics_passages", "passages", "logistics_zero_emission_share", "logistics_passages_change_vs_previous_month"],
+        ["metric_time__month"],
+        month_filter("GM0344", "2025-03-01"),
+    )
     row = result.rows[0]
     for metric in ("logistics_passages", "passages"):
         assert int(shown[metric][0]) == row[metric].value
@@ -129,8 +170,19 @@ def test_screenshots_are_taken(site, tmp_path):
     folder, _ = site
     for name in ("overview", "ze_access"):
         shot = tmp_path / f"{name}.png"
-        proc = subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / ('shot-' + name)}", "--window-size=1280,1400",
-                               f"--screenshot={shot}", (folder / f"{name}.html").as_uri()], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [
+                _chromium(),
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={tmp_path / ('shot-' + name)}",
+                "--window-size=1280,1400",
+                f"--screenshot={shot}",
+                (folder / f"{name}.html").as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0 and shot.stat().st_size > 20_000  # a rendered page, not a blank one
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -169,8 +221,11 @@ def _table(dom: str, chart: str) -> list[tuple[dict[str, str], str, str]]:
 def test_year_view_numbers_equal_the_metric_layer(site, tmp_path):
     folder, layer = site
     dom, _, _ = _open(folder / "trend.html", tmp_path)
-    window = ["{{ Entity('municipality') }} = 'GM0344'", "{{ TimeDimension('metric_time', 'month') }} >= '2025-02-01'",
-              "{{ TimeDimension('metric_time', 'month') }} <= '2025-03-01'"]
+    window = [
+        "{{ Entity('municipality') }} = 'GM0344'",
+        "{{ TimeDimension('metric_time', 'month') }} >= '2025-02-01'",
+        "{{ TimeDimension('metric_time', 'month') }} <= '2025-03-01'",
+    ]
     months = layer.query(["logistics_passages", "logistics_zero_emission_share"], ["metric_time__month"], window)
     expected = {str(r["metric_time__month"])[:10]: r for r in months.rows}
     for chart, metric in (("trend_logistics", "logistics_passages"), ("trend_zero_emission", "logistics_zero_emission_share")):
@@ -193,7 +248,10 @@ def test_comparison_numbers_equal_the_metric_layer_and_are_ranked(site, tmp_path
     folder, layer = site
     dom, _, _ = _open(folder / "compare.html", tmp_path)
     where = ["{{ Entity('municipality') }} in ('GM0344', 'GM0363')", "{{ TimeDimension('metric_time', 'month') }} = '2025-03-01'"]
-    result = {str(r["municipality"]): r for r in layer.query(["logistics_passages", "passages"], ["municipality", "metric_time__month"], where).rows}
+    result = {
+        str(r["municipality"]): r
+        for r in layer.query(["logistics_passages", "passages"], ["municipality", "metric_time__month"], where).rows
+    }
     absolute = _table(dom, "compare_logistics_passages")
     assert [a["code"] for a, _, _ in absolute] == sorted(result, key=lambda m: -result[m]["logistics_passages"].value)  # ranked
     for attributes, value, _ in absolute:
@@ -237,14 +295,17 @@ def test_map_draws_the_municipality_outline_with_attribution(site, tmp_path):
 
 def test_day_axis_never_repeats_a_date():
     """Two days of data used to give ticks every 12 hours, each labelled '01 Jul'."""
-    rows = [{"day": "2025-07-01", "value": 10, "complete": True, "label": "10"}, {"day": "2025-07-02", "value": 12, "complete": True, "label": "12"}]
+    rows = [
+        {"day": "2025-07-01", "value": 10, "complete": True, "label": "10"},
+        {"day": "2025-07-02", "value": 12, "complete": True, "label": "12"},
+    ]
     svg = line_chart("two_days", "twee dagen", rows, "day", "value", "dag", "passages").svg()
     ticks = re.findall(r">(\d\d [A-Za-z]{3})</text>", svg)
     assert ticks and len(ticks) == len(set(ticks)) == 2, ticks
 
 
 def _luminance(colour: str) -> float:
-    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -258,8 +319,16 @@ def test_colours_meet_wcag_aa(site):
     folder, _ = site
     css = (folder / "style.css").read_text()
     colour = dict(re.findall(r"--([a-z-]+): (#[0-9a-f]{6})", css))
-    text_pairs = [("text", "page"), ("muted", "page"), ("muted", "card"), ("link", "page"), ("link", "card"), ("text", "empty-bg"),
-                  ("header-text", "header"), ("nav-link", "header")]
+    text_pairs = [
+        ("text", "page"),
+        ("muted", "page"),
+        ("muted", "card"),
+        ("link", "page"),
+        ("link", "card"),
+        ("text", "empty-bg"),
+        ("header-text", "header"),
+        ("nav-link", "header"),
+    ]
     for fg, bg in text_pairs:
         assert contrast(colour[fg], colour[bg]) >= 4.5, (fg, bg)
     for ring, bg in (("focus", "page"), ("focus", "card"), ("focus-on-dark", "header")):  # non-text contrast of the focus ring
@@ -272,36 +341,63 @@ def test_colours_meet_wcag_aa(site):
 def test_keyboard_navigation_and_text_alternatives(site):
     folder, _ = site
     html = (folder / "trend.html").read_text()
-    body = html[html.index("<body>"):]
+    body = html[html.index("<body>") :]
     first_link = re.search(r"<a [^>]*>", body).group(0)
     assert 'class="skip" href="#main"' in first_link and '<main id="main"' in html
     nav = re.search(r"<nav [^>]*>(.*?)</nav>", html, re.S).group(1)
     assert nav.strip().startswith("<ul>") and nav.count("<li>") >= 11 and 'aria-current="page"' in nav
     assert ":focus-visible" in (folder / "style.css").read_text()
-    assert html.count("<details class=\"data-table\">") == html.count('<figure class="chart" id=') == 4  # every chart has its table
+    assert html.count('<details class="data-table">') == html.count('<figure class="chart" id=') == 4  # every chart has its table
 
 
 def test_page_prints_to_a4(site, tmp_path):
     folder, _ = site
     pdf = tmp_path / "trend.pdf"
-    proc = subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'print'}", "--no-pdf-header-footer",
-                           f"--print-to-pdf={pdf}", (folder / "trend.html").as_uri()], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            _chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'print'}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            (folder / "trend.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and pdf.read_bytes()[:5] == b"%PDF-"
     boxes = set(re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf.read_bytes()))
     assert boxes and all(abs(float(w) - 595) < 1 and abs(float(h) - 842) < 1 for w, h in boxes)  # A4 portrait, as @page asks
     css = (folder / "style.css").read_text()
-    assert "@page { size: A4" in css and re.search(r"@media print \{.*\.skip, nav,[^}]*display: none", css, re.S)  # nav not printed
+    assert "@page { size: A4" in css and re.search(
+        r"@media print \{.*\.skip, nav,[^}]*display: none", css, re.S
+    )  # nav not printed
 
 
 def test_vendor_report_shows_only_its_municipalities(site, tmp_path):
     _, layer = site
     vendors = tmp_path / "vendors.yml"
     vendors.write_text("vendors:\n  only0344:\n    municipalities: [GM0344]\n", encoding="utf-8")
-    warehouse = tmp_path / "copy" / layer.warehouse.name  # this process holds the fixture's DuckDB file; same name, same dbt manifest
+    warehouse = (
+        tmp_path / "copy" / layer.warehouse.name
+    )  # this process holds the fixture's DuckDB file; same name, same dbt manifest
     warehouse.parent.mkdir()
     shutil.copy(layer.warehouse, warehouse)
-    base = [sys.executable, "-m", "anpr_warehouse.cli", "report", "--warehouse", str(warehouse), "--vendors", str(vendors),
-            "--vendor", "only0344", "--out", str(tmp_path / "out")]
+    base = [
+        sys.executable,
+        "-m",
+        "anpr_warehouse.cli",
+        "report",
+        "--warehouse",
+        str(warehouse),
+        "--vendors",
+        str(vendors),
+        "--vendor",
+        "only0344",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     refused = subprocess.run([*base, "--municipality", "GM0363"], capture_output=True, text=True, timeout=600)
     assert refused.returncode == 2 and "not entitled to GM0363" in refused.stderr and not (tmp_path / "out").exists()
     done = subprocess.run(base, capture_output=True, text=True, timeout=900)

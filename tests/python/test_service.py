@@ -59,6 +59,7 @@ def post(setup, who: str | None, path: str, body: dict) -> httpx.Response:
 
 # ---- the specification -------------------------------------------------------------------------------------------------
 
+
 def test_served_spec_is_the_committed_one(setup):
     served = get(setup, None, "/v1/openapi.json").json()
     committed = yaml.safe_load((PROJECT_ROOT / "api" / "openapi.yaml").read_text(encoding="utf-8"))
@@ -79,12 +80,33 @@ def test_schemathesis_every_operation_conforms(setup):
     """The committed spec against the live service: no 5xx, status codes, content types and bodies as specified."""
     st = Path(sys.executable).parent / "st"
     proc = subprocess.run(
-        [str(st), "run", str(PROJECT_ROOT / "api" / "openapi.yaml"), "--url", setup["base"],
-         "-H", f"Authorization: Bearer {setup['keys']['analyst']}", "--max-examples", "3", "--seed", "1", "--no-shrink",
-         "--workers", "1", "--request-timeout", "120", "--phases", "examples,coverage,fuzzing",
-         "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
-                     "response_headers_conformance"],
-        capture_output=True, text=True, timeout=900, cwd=setup["folder"],  # its .schemathesis cache stays out of the repo
+        [
+            str(st),
+            "run",
+            str(PROJECT_ROOT / "api" / "openapi.yaml"),
+            "--url",
+            setup["base"],
+            "-H",
+            f"Authorization: Bearer {setup['keys']['analyst']}",
+            "--max-examples",
+            "3",
+            "--seed",
+            "1",
+            "--no-shrink",
+            "--workers",
+            "1",
+            "--request-timeout",
+            "120",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
+            "response_headers_conformance",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=setup["folder"],  # its .schemathesis cache stays out of the repo
     )
     assert proc.returncode == 0, proc.stdout[-6000:]
     import re
@@ -106,9 +128,16 @@ BY_MUNICIPALITY = {
     "query": ("POST", "/v1/query"),
     "ogc_items": ("GET", "/ogc/collections/camera-locations/items?municipality={m}"),
 }
-LISTINGS = ["/v1/municipalities", "/v1/marts/dim_location", "/v1/marts/dim_zone?format=csv", "/v1/marts/dim_municipality",
-            "/v1/marts/fct_ze_access?limit=200", "/ogc/collections", "/ogc/collections/camera-locations/items",
-            "/ogc/collections/camera-locations"]
+LISTINGS = [
+    "/v1/municipalities",
+    "/v1/marts/dim_location",
+    "/v1/marts/dim_zone?format=csv",
+    "/v1/marts/dim_municipality",
+    "/v1/marts/fct_ze_access?limit=200",
+    "/ogc/collections",
+    "/ogc/collections/camera-locations/items",
+    "/ogc/collections/camera-locations",
+]
 CALLERS = ("vendor_a", "vendor_b", "analyst", None, "revoked", "malformed")
 OWN = {"vendor_a": OWN_A, "vendor_b": OWN_B}
 
@@ -118,10 +147,19 @@ def secrets_of(warehouse: Path, municipality: str) -> set[str]:
     con = duckdb.connect(str(current_snapshot(warehouse).database), read_only=True)
     try:
         found = {municipality}
-        found |= {r[0] for r in con.execute("select municipality_name from marts.dim_municipality where municipality_code = ?", [municipality]).fetchall()}
-        for code, name in con.execute("select location_code, location_name from marts.dim_location where municipality_code = ?", [municipality]).fetchall():
+        found |= {
+            r[0]
+            for r in con.execute(
+                "select municipality_name from marts.dim_municipality where municipality_code = ?", [municipality]
+            ).fetchall()
+        }
+        for code, name in con.execute(
+            "select location_code, location_name from marts.dim_location where municipality_code = ?", [municipality]
+        ).fetchall():
             found |= {code, name}
-        for code, name in con.execute("select zone_code, zone_name from marts.dim_zone where municipality_code = ?", [municipality]).fetchall():
+        for code, name in con.execute(
+            "select zone_code, zone_name from marts.dim_zone where municipality_code = ?", [municipality]
+        ).fetchall():
             found |= {code, name}
         # public code lists every vendor gets may share a word (province Utrecht in dim_owner_region): not a leak
         public = {v for r in con.execute("select title_nl, title_en from marts.dim_owner_region").fetchall() for v in r}
@@ -133,7 +171,9 @@ def secrets_of(warehouse: Path, municipality: str) -> set[str]:
 def call(setup, who, endpoint: str, municipality: str) -> httpx.Response:
     method, path = BY_MUNICIPALITY[endpoint]
     if method == "POST":
-        return post(setup, who, path, {"metrics": ["passages"], "group_by": ["location"], "filters": {"municipality": [municipality]}})
+        return post(
+            setup, who, path, {"metrics": ["passages"], "group_by": ["location"], "filters": {"municipality": [municipality]}}
+        )
     return get(setup, who, path.format(m=municipality))
 
 
@@ -145,10 +185,16 @@ def body_text(response: httpx.Response) -> str:
         for entry in manifest["files"]:
             entry.pop("schema", None)
         texts = [json.dumps(manifest, ensure_ascii=False)]
-        texts += [archive.read(n).decode("utf-8") for n in archive.namelist() if n.endswith((".csv", ".json", ".geojson")) and n != "manifest.json"]
+        texts += [
+            archive.read(n).decode("utf-8")
+            for n in archive.namelist()
+            if n.endswith((".csv", ".json", ".geojson")) and n != "manifest.json"
+        ]
         import pyarrow.parquet as pq
 
-        texts += [str(pq.read_table(io.BytesIO(archive.read(n))).to_pylist()) for n in archive.namelist() if n.endswith(".parquet")]
+        texts += [
+            str(pq.read_table(io.BytesIO(archive.read(n))).to_pylist()) for n in archive.namelist() if n.endswith(".parquet")
+        ]
         return "\n".join(texts)
     return response.content.decode("utf-8", "replace")
 
@@ -205,6 +251,7 @@ def test_every_response_names_its_snapshot(setup):
 
 # ---- errors -------------------------------------------------------------------------------------------------------------
 
+
 def test_unknown_metric_names_the_closest(setup):
     response = get(setup, "vendor_a", "/v1/metrics/logistic_passages")
     assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"
@@ -222,9 +269,11 @@ def test_unique_vehicles_over_months_is_refused_with_the_reason(setup):
 
 
 def test_client_text_never_reaches_the_engine(setup):
-    for body in ({"metrics": ["passages"], "filters": {"zone": ["x') or 1=1 --"]}},
-                 {"metrics": ["passages"], "filters": {"{{ env_var('HOME') }}": ["a"]}},
-                 {"metrics": ["passages"], "group_by": ["{{ Dimension('x') }}"]}):
+    for body in (
+        {"metrics": ["passages"], "filters": {"zone": ["x') or 1=1 --"]}},
+        {"metrics": ["passages"], "filters": {"{{ env_var('HOME') }}": ["a"]}},
+        {"metrics": ["passages"], "group_by": ["{{ Dimension('x') }}"]},
+    ):
         response = post(setup, "analyst", "/v1/query", body)
         assert response.status_code == 422, response.text
         assert response.json()["type"].endswith(("invalid-filter", "invalid-group-by"))
@@ -232,13 +281,31 @@ def test_client_text_never_reaches_the_engine(setup):
 
 # ---- same answers ---------------------------------------------------------------------------------------------------------
 
+
 def test_query_equals_the_cli(setup):
     """Runs before any test opens the warehouse file in this process (the CLI needs it unlocked)."""
-    proc = anpr("metrics", "query", "--metrics", "logistics_passages", "zero_emission_share", "--group-by", "metric_time__month",
-                "municipality", "--format", "json", "--warehouse", str(setup["warehouse"]), timeout=300)
+    proc = anpr(
+        "metrics",
+        "query",
+        "--metrics",
+        "logistics_passages",
+        "zero_emission_share",
+        "--group-by",
+        "metric_time__month",
+        "municipality",
+        "--format",
+        "json",
+        "--warehouse",
+        str(setup["warehouse"]),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
-    api = post(setup, "analyst", "/v1/query", {"metrics": ["logistics_passages", "zero_emission_share"],
-                                               "group_by": ["metric_time__month", "municipality"]})
+    api = post(
+        setup,
+        "analyst",
+        "/v1/query",
+        {"metrics": ["logistics_passages", "zero_emission_share"], "group_by": ["metric_time__month", "municipality"]},
+    )
     assert api.json()["rows"] == json.loads(proc.stdout)["rows"]
 
 
@@ -250,15 +317,28 @@ def test_questions_equal_the_export_package_and_the_metric_layer(setup):
     archive = zipfile.ZipFile(io.BytesIO(package.content))
     manifest = archive.read("manifest.json")
     assert package.headers["etag"] == f'"{hashlib.sha256(manifest).hexdigest()}"'
-    assert get(setup, "analyst", f"/v1/packages/{OWN_A}/{MONTH}", headers={"If-None-Match": package.headers["etag"]}).status_code == 304
+    assert (
+        get(setup, "analyst", f"/v1/packages/{OWN_A}/{MONTH}", headers={"If-None-Match": package.headers["etag"]}).status_code
+        == 304
+    )
     layer = MetricLayer(setup["warehouse"])
     where = ["{{ Entity('municipality') }} = 'GM0344'", "{{ TimeDimension('metric_time', 'month') }} = '2025-03-01'"]
     for question in QUESTIONS:
         api = get(setup, "vendor_a", f"/v1/questions/{question.name}?municipality={OWN_A}&month={MONTH}").json()
         packaged = json.loads(archive.read(f"metrics/{question.name}.json"))
         assert api["rows"] == packaged["rows"], question.name
-        adhoc = post(setup, "vendor_a", "/v1/query", {"metrics": list(question.metrics), "group_by": list(question.group_by),
-                                                      "filters": {"municipality": [OWN_A]}, "month_from": MONTH, "month_to": MONTH})
+        adhoc = post(
+            setup,
+            "vendor_a",
+            "/v1/query",
+            {
+                "metrics": list(question.metrics),
+                "group_by": list(question.group_by),
+                "filters": {"municipality": [OWN_A]},
+                "month_from": MONTH,
+                "month_to": MONTH,
+            },
+        )
         assert adhoc.status_code == 200, adhoc.text
         direct = json.loads(layer.query(list(question.metrics), list(question.group_by), where).render("json"))
         assert adhoc.json()["rows"] == direct["rows"], question.name
@@ -266,6 +346,7 @@ def test_questions_equal_the_export_package_and_the_metric_layer(setup):
 
 
 # ---- marts ---------------------------------------------------------------------------------------------------------------
+
 
 def test_mart_pages_cover_every_row_once(setup):
     rows, cursor, pages = [], None, 0
@@ -297,6 +378,7 @@ def test_parquet_and_csv_stream_the_entitled_rows(setup):
 
 # ---- OGC API Features ------------------------------------------------------------------------------------------------------
 
+
 def test_owslib_reads_the_camera_collection(setup):
     from owslib.ogcapi.features import Features
 
@@ -317,13 +399,24 @@ def test_owslib_reads_the_camera_collection(setup):
 
 # ---- keys, rate limit, access log -----------------------------------------------------------------------------------------
 
+
 def test_keys_are_stored_only_as_salted_hashes(setup):
     stored = (setup["warehouse"].parent / "api-keys.json").read_text()
     for key in setup["keys"].values():
         assert key.split("_", 2)[2] not in stored
     listing = anpr("keys", "list", "--warehouse", str(setup["warehouse"]), timeout=60).stdout
     assert "vendor_a" in listing and "analyst" in listing
-    refused = anpr("keys", "create", "--vendor", "nobody", "--warehouse", str(setup["warehouse"]), "--vendors", str(setup["vendors"]), timeout=60)
+    refused = anpr(
+        "keys",
+        "create",
+        "--vendor",
+        "nobody",
+        "--warehouse",
+        str(setup["warehouse"]),
+        "--vendors",
+        str(setup["vendors"]),
+        timeout=60,
+    )
     assert refused.returncode == 1 and "unknown vendor" in refused.stderr
 
 

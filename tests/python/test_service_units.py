@@ -14,8 +14,14 @@ import pytest
 
 from anpr_warehouse.service.keys import KeyStore
 from anpr_warehouse.service.ratelimit import RateLimiter
-from anpr_warehouse.snapshots import (COMPLETE_MARKER, current_snapshot, list_snapshots, publish_snapshot, remove_old_snapshots,
-                                      stable_path)
+from anpr_warehouse.snapshots import (
+    COMPLETE_MARKER,
+    current_snapshot,
+    list_snapshots,
+    publish_snapshot,
+    remove_old_snapshots,
+    stable_path,
+)
 
 
 @pytest.fixture()
@@ -28,7 +34,9 @@ def built(tmp_path) -> tuple[Path, Path]:
     con.execute("create table marts.fct_x as select 'GM0344' as municipality_code, 5 as passages")
     con.execute("create view marts.v_x as select * from marts.fct_x")
     con.execute("create table staging.secret as select 1 as a")
-    con.execute("create table raw.cbs_deliveries as select 'D1' as delivery_id, 'current' as status, 'new column' as build_status")
+    con.execute(
+        "create table raw.cbs_deliveries as select 'D1' as delivery_id, 'current' as status, 'new column' as build_status"
+    )
     con.close()
     target = tmp_path / "target"
     target.mkdir()
@@ -57,10 +65,14 @@ def test_snapshot_is_readable_while_the_warehouse_is_held_for_writing(built):
     writer = duckdb.connect(str(warehouse))  # what a load or build holds
     try:
         writer.execute("insert into marts.fct_x values ('GM0344', 7)")
-        code = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
-                "print(c.execute('select sum(passages) from marts.fct_x').fetchone()[0])")
-        readers = [subprocess.run([sys.executable, "-c", code, str(stable_path(warehouse))], capture_output=True, text=True, timeout=60)
-                   for _ in range(2)]
+        code = (
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+            "print(c.execute('select sum(passages) from marts.fct_x').fetchone()[0])"
+        )
+        readers = [
+            subprocess.run([sys.executable, "-c", code, str(stable_path(warehouse))], capture_output=True, text=True, timeout=60)
+            for _ in range(2)
+        ]
     finally:
         writer.close()
     assert [r.stdout.strip() for r in readers] == ["5", "5"], [r.stderr for r in readers]

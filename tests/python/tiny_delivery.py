@@ -24,7 +24,12 @@ ZONES = [("GM0344_Z01", "Zero-emissiezone Utrecht", "", "ZE", "2025-01-01")]
 # T01 March: passages = 165 + 80 + [L002 total confidential] = 245 (1 confidential cell)
 #            logistics = BEST 100 + VRAC 20 + BEST 50 + BEST 15 = 185 (+ TREK 08h, VRAC 09h, TREK 09h confidential = 3 cells)
 T01_MARCH = [
-    ("GM0344_L001", "2025-03-03", "H08", {"BEST": 100, "VRAC": 20, "TREK": C, "BUSS": 0, "PERS": 30, "OVER": 0, "ONBK": 10, "T001": 165}),
+    (
+        "GM0344_L001",
+        "2025-03-03",
+        "H08",
+        {"BEST": 100, "VRAC": 20, "TREK": C, "BUSS": 0, "PERS": 30, "OVER": 0, "ONBK": 10, "T001": 165},
+    ),
     ("GM0344_L001", "2025-03-03", "H09", {"BEST": 50, "VRAC": C, "TREK": C, "PERS": 20, "T001": 80}),
     ("GM0344_L002", "2025-03-04", "H08", {"BEST": 15, "PERS": C, "T001": C}),
 ]
@@ -76,7 +81,14 @@ T04_MARCH = {
 # T05: own municipality 200 / 500 = 0.4; abroad 25 / 500 = 0.05
 T05_MARCH = {("T001", "T001"): (500, 120), ("T001", "GM_EIGEN"): (200, 50), ("T001", "BUITENLAND"): (25, 5)}
 # T06: frequent visitors (10+ days) = (10 + 5) / 120 = 0.125
-T06_MARCH = {("T001", "T001"): 120, ("T001", "D01"): 60, ("T001", "D02_04"): 30, ("T001", "D05_09"): 15, ("T001", "D10_19"): 10, ("T001", "D20P"): 5}
+T06_MARCH = {
+    ("T001", "T001"): 120,
+    ("T001", "D01"): 60,
+    ("T001", "D02_04"): 30,
+    ("T001", "D05_09"): 15,
+    ("T001", "D10_19"): 10,
+    ("T001", "D20P"): 5,
+}
 
 
 def _cell(value) -> tuple[str, str]:
@@ -107,8 +119,17 @@ def write_tiny_delivery(out: Path, month: int) -> Path:
         _write(folder / file, header, rows)
     march = month == 3
     tables = {
-        "T01": [(m, loc, d, h, cat) + _cell(v) for loc, d, h, cells in (T01_MARCH if march else T01_APRIL) for cat, v in cells.items() for m in ["M_PASSAGES"]],
-        "T02": [("M_PASSAGES", loc, d, cat, fuel) + _cell(v) for loc, d, cat, cells in (T02_MARCH if march else []) for fuel, v in cells.items()],
+        "T01": [
+            (m, loc, d, h, cat) + _cell(v)
+            for loc, d, h, cells in (T01_MARCH if march else T01_APRIL)
+            for cat, v in cells.items()
+            for m in ["M_PASSAGES"]
+        ],
+        "T02": [
+            ("M_PASSAGES", loc, d, cat, fuel) + _cell(v)
+            for loc, d, cat, cells in (T02_MARCH if march else [])
+            for fuel, v in cells.items()
+        ],
         "T03": _zone_rows(T03_MARCH if march else T03_APRIL),
         "T04": _zone_rows(T04_MARCH if march else {}),
         "T05": _zone_rows(T05_MARCH if march else {}),
@@ -121,11 +142,20 @@ def write_tiny_delivery(out: Path, month: int) -> Path:
         rows_per_file[table.file] = len(rows)
     last = 31 if month == 3 else 30
     manifest = {
-        "contract": c.CONTRACT_V1, "delivery_id": ident, "municipality": {"code": "GM0344", "name": "Utrecht"},
+        "contract": c.CONTRACT_V1,
+        "delivery_id": ident,
+        "municipality": {"code": "GM0344", "name": "Utrecht"},
         "period": {"code": f"2025MM{month:02d}", "start": f"2025-{month:02d}-01", "end": f"2025-{month:02d}-{last}"},
-        "version": 1, "supersedes": None, "produced_at": "2025-05-20T10:00:00+02:00", "sdc": {"min_cell": 10, "rounding_base": 5},
+        "version": 1,
+        "supersedes": None,
+        "produced_at": "2025-05-20T10:00:00+02:00",
+        "sdc": {"min_cell": 10, "rounding_base": 5},
         "files": [
-            {"name": f, "sha256": sha256_file(folder / f), "rows": rows_per_file.get(f, len((folder / f).read_text().splitlines()) - 1)}
+            {
+                "name": f,
+                "sha256": sha256_file(folder / f),
+                "rows": rows_per_file.get(f, len((folder / f).read_text().splitlines()) - 1),
+            }
             for f in c.v1_files(year)
         ],
     }
