@@ -160,7 +160,10 @@ def main() -> int:
                 "group_by": ["metric_time__month", "zone"],
                 "filters": {"municipality": [MUNICIPALITY]},
             }
-            repeated = lambda http: http.post("/v1/query", json=body)
+
+            def repeated(http):
+                return http.post("/v1/query", json=body)
+
             distinct = iter(
                 [
                     {**body, "month_from": f"2025-{a:02d}", "month_to": f"2025-{b:02d}", "group_by": group_by}
