@@ -99,16 +99,17 @@ def cmd_metrics_query(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from .entitlements import VENDORS_FILE, entitled_municipalities
     from .export import export_vendor
 
     months = [f"{y:04d}-{m:02d}" for y, m in args.month] if args.month else None
+    # Entitlements first: a request the vendor may not make is refused without waiting for the warehouse.
+    _, wanted = entitled_municipalities(args.vendor, args.municipality, args.entitlements or VENDORS_FILE)
     warehouse = _free_warehouse(args)
     with tempfile.TemporaryDirectory(prefix="anpr-protect-") as workdir:
         if args.protect:  # disclosure audit: extra suppression in a copy of the warehouse (anpr_warehouse/audit/protect.py)
             from .audit.protect import protected_copy
-            from .entitlements import VENDORS_FILE, entitled_municipalities
 
-            _, wanted = entitled_municipalities(args.vendor, args.municipality, args.entitlements or VENDORS_FILE)
             warehouse, lines = protected_copy(warehouse, wanted, months, Path(workdir))
             print("\n".join(lines), file=sys.stderr)
         packages = export_vendor(
