@@ -10,6 +10,7 @@ headers fixed to CBS, so it cannot send our Bearer key.)
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
@@ -279,10 +280,20 @@ def test_answers_name_their_snapshot_and_are_logged(feed):
     snapshot = current_snapshot(feed["warehouse"]).id
     assert response.headers["x-snapshot-id"] == snapshot and response.headers["odata-version"] == "4.0"
     log = feed["warehouse"].parent / "api-access.jsonl"
-    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
-    assert any(
-        e["endpoint"] == "/odata/v4/ANPR/T02/Observations" and e["rows"] == 3 and e["snapshot"] == snapshot for e in lines
-    ), lines[-3:]
+
+    def logged() -> list[dict]:
+        return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+
+    def found(lines: list[dict]) -> bool:
+        return any(
+            e["endpoint"] == "/odata/v4/ANPR/T02/Observations" and e["rows"] == 3 and e["snapshot"] == snapshot for e in lines
+        )
+
+    # the server writes the line once the response is sent, so it may land a moment after the client has it
+    deadline = time.monotonic() + 10
+    while not found(lines := logged()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert found(lines), lines[-3:]
 
 
 # ---- the $filter compiler on its own (fast): real SQL on a real DuckDB table ------------------------------------------
