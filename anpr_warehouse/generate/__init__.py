@@ -65,18 +65,18 @@ def protected_observations(con: duckdb.DuckDBPyConnection, request: GenerateRequ
     grid["Date"] = sorted(set(traffic.hourly.column("Date").to_pylist()))
     grid["Hour"] = list(c.HOURS)
     tables = request_tables(request.layout)
-    observations = {}
-    for code in tables:
-        table = c.OBSERVATION_TABLES[code]
-        spec = sdc.TableSpec(
-            table,
+    specs = [
+        sdc.TableSpec(
+            c.OBSERVATION_TABLES[code],
             source={"T01": "src_hourly", "T02": "src_by_fuel"}.get(code, "src_vehicles"),
             from_vehicles=code not in ("T01", "T02"),
             impossible_sql=_impossible_sql(code, request),
             unknown_vehicles_sql=sdc.UNKNOWN_VEHICLES.get(code, "false"),
             nested=request.totals == "nested" and code in sdc.NESTED_TABLES,
         )
-        observations[code] = sdc.protect(con, spec, grid, request.year, request.min_cell, request.rounding_base)
+        for code in tables
+    ]
+    observations = sdc.protect_tables(con, specs, grid, request.year, request.min_cell, request.rounding_base)
     return traffic, observations
 
 
