@@ -151,7 +151,8 @@ def primary(con: duckdb.DuckDBPyConnection, cells: str, min_cell: int) -> None:
     )
 
 
-def _secondary_sweep(con: duckdb.DuckDBPyConnection, cells: str, dims: list[str], totals: list[str], min_cell: int, mass: str) -> None:
+def _secondary_sweep(con: duckdb.DuckDBPyConnection, cells: str, dims: list[str], totals: list[str], min_cell: int, mass: str,
+                     careful: bool = True) -> None:
     """One sweep over the table's total dimensions: protects every row whose total is published.
 
     A row is exposed when its published total leaves one secret cell (differencing), or several whose
@@ -159,7 +160,10 @@ def _secondary_sweep(con: duckdb.DuckDBPyConnection, cells: str, dims: list[str]
     narrower than `min_cell` (the protection-level rule); or the reverse, a secret total whose cells are
     all published (their rounded sum pins it down). An exposed row gets its smallest published non-zero
     cell suppressed too (a 0 only as a second secret); when none is left, its total.
+    `careful=False` is the plain rule a table-by-table office applies: only the one-secret rows.
     """
+    mass_rule = f"(n_secret > 1 and hidden < {min_cell})" if careful else "false"
+    reverse_rule = "(total_secret and n_secret = 0)" if careful else "false"
     for dim in totals:
         others = [d for d in dims if d != dim]
         by = ", ".join(others) if others else "1"
@@ -177,8 +181,7 @@ def _secondary_sweep(con: duckdb.DuckDBPyConnection, cells: str, dims: list[str]
                 ),
                 exposed as (
                     select * from grp
-                    where (total_published and (n_secret = 1 or (n_secret > 1 and hidden < {min_cell})))
-                       or (total_secret and n_secret = 0)
+                    where (total_published and (n_secret = 1 or {mass_rule})) or {reverse_rule}
                 ),
                 candidates as (
                     select c.cell_id, g.*,
@@ -289,11 +292,15 @@ def suppress(con: duckdb.DuckDBPyConnection, cells: str, dims: list[str], totals
     return suppress_linked(con, [BuiltTable("T", cells, dims, totals, mass)], min_cell)
 
 
-def suppress_linked(con: duckdb.DuckDBPyConnection, tables: list[BuiltTable], min_cell: int) -> int:
+PROTECTIONS = ("table", "linked", "audited")  # see GenerateRequest.protection
+
+
+def suppress_linked(con: duckdb.DuckDBPyConnection, tables: list[BuiltTable], min_cell: int, linked: bool = True) -> int:
     """Primary suppression, then secondary suppression across the linked tables until nothing changes.
 
     Each sweep protects every row of every table (`_secondary_sweep`) and the links between tables
     (`_hours_link_sweep`, `_zone_link_sweep`); suppression only ever grows, so the loop ends.
+    `linked=False`: each table on its own with the plain one-secret rule, as CBS protects table by table.
     """
     by_code = {t.code: t for t in tables}
     zone_tables = [by_code[code].cells for code in ("T03", "T04", "T05", "T06") if code in by_code]
@@ -304,10 +311,11 @@ def suppress_linked(con: duckdb.DuckDBPyConnection, tables: list[BuiltTable], mi
     while total != before:
         before = total
         for table in tables:
-            _secondary_sweep(con, table.cells, table.dims, table.totals, min_cell, table.mass)
-        if "T01" in by_code and "T02" in by_code:
+            _secondary_sweep(con, table.cells, table.dims, table.totals, min_cell, table.mass, careful=linked)
+        if linked and "T01" in by_code and "T02" in by_code:
             _hours_link_sweep(con, by_code["T01"].cells, by_code["T02"].cells, min_cell)
-        _zone_link_sweep(con, zone_tables)
+        if linked:
+            _zone_link_sweep(con, zone_tables)
         total = sum(_count_suppressed(con, t.cells) for t in tables)
     return total
 
@@ -349,13 +357,13 @@ def build(con: duckdb.DuckDBPyConnection, spec: TableSpec, grid: dict[str, list[
 
 
 def protect_tables(con: duckdb.DuckDBPyConnection, specs: list[TableSpec], grid: dict[str, list[str]], period_year: int,
-                   min_cell: int, rounding_base: int) -> dict[str, str]:
-    """All tables of a delivery protected together; returns table code -> observations relation."""
+                   min_cell: int, rounding_base: int, linked: bool = True) -> dict[str, str]:
+    """All tables of a delivery protected together (or each on its own); returns table code -> observations relation."""
     built = [build(con, spec, grid, period_year) for spec in specs]
-    suppress_linked(con, built, min_cell)
+    suppress_linked(con, built, min_cell, linked)
     return {spec.table.code: observations(con, table.cells, spec.table, rounding_base) for spec, table in zip(specs, built)}
 
 
 def protect(con: duckdb.DuckDBPyConnection, spec: TableSpec, grid: dict[str, list[str]], period_year: int, min_cell: int, rounding_base: int) -> str:
-    """One table protected on its own (no links)."""
-    return protect_tables(con, [spec], grid, period_year, min_cell, rounding_base)[spec.table.code]
+    """One table protected on its own, with the plain one-secret rule."""
+    return protect_tables(con, [spec], grid, period_year, min_cell, rounding_base, linked=False)[spec.table.code]
