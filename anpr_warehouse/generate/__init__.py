@@ -85,7 +85,10 @@ def protected_observations(con: duckdb.DuckDBPyConnection, request: GenerateRequ
     observations = sdc.protect_tables(con, specs, grid, request.year, request.min_cell, request.rounding_base,
                                       linked=request.protection != "table")
     if request.protection == "audited" and request.layout == "v1":
-        protect_observations(con, observations, grid, request.min_cell, request.rounding_base)
+        _, unresolved = protect_observations(con, observations, grid, request.min_cell, request.rounding_base)
+        if unresolved:
+            print(f"warning: {request.municipality} {request.year}-{request.month:02d}: the audit pass left {unresolved} "
+                  "cells at risk (see anpr audit)", file=sys.stderr)
     return traffic, observations
 
 
