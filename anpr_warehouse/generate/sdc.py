@@ -1,10 +1,15 @@
 """Statistical disclosure control as CBS applies it to a delivery.
 
-Works in DuckDB on the full cell grid of one table (detail cells plus T001
+Works in DuckDB on the full cell grid of each table (detail cells plus T001
 totals): primary suppression of cells with fewer than `min_cell` distinct
 vehicles, secondary suppression until no secret cell can be derived from a
 published total in its row or column, then rounding of every published value.
 Zero cells (no vehicle at all) are published as 0: they describe nobody.
+
+CBS protects each table on its own; `suppress_linked` also protects what the tables
+give away together (T01's hours add up to T02's fuel total, T03-T06 share their
+zone-category totals) and applies the protection-level rule, so that `anpr audit`
+finds (next to) nothing at risk; `audit_pass` then hides what it still finds.
 
 Which total combinations a table holds is CBS's choice: the full cube (a total
 for every combination of dimensions) or a nested set (each dimension's total
