@@ -55,6 +55,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             rounding_base=args.rounding_base,
             as_zip=args.zip,
             totals=args.totals,
+            **({"protection": args.protection} if args.protection else {}),
         )
         for muni in args.municipality
         for (year, month) in months
@@ -132,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("cube", "nested"),
         default="cube",
         help="totals in T03/T04: every combination (cube) or nested within each other (nested)",
+    )
+    gen.add_argument(
+        "--protection",
+        choices=("table", "linked", "audited"),
+        default=None,
+        help="disclosure control: each table on its own (as CBS), across linked tables, or linked and then"
+        " audited until no cell is at risk (default: audited, or $ANPR_GENERATE_PROTECTION)",
     )
     gen.add_argument("--out", type=Path, default=Path("deliveries"))
     gen.add_argument("--jobs", type=int, default=None, help="parallel processes (default: one per CPU)")

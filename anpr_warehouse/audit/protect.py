@@ -32,7 +32,8 @@ class Protection:
     delivery: DeliveryCells  # the protected copy
     suppressed: list[Cell]  # published cells now marked Confidential
     rounds: int
-    audit: AuditResult  # the protected copy's own audit
+    audit: AuditResult | None  # the protected copy's own audit (None when the caller asked for none)
+    unresolved: int = 0  # cells still at risk when the rounds stopped (0: the last round found none)
 
 
 def _choose(system: System, interval: Interval) -> Cell | None:
@@ -61,8 +62,12 @@ def _hide(system: System, var: int, cell: Cell, delivery: DeliveryCells, min_cel
     return hidden
 
 
-def protect_cells(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: int = 1) -> Protection:
-    """Greedy rounds; each round solves again only the groups whose cells changed or were at risk."""
+def protect_cells(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: int = 1, final_audit: bool = True) -> Protection:
+    """Greedy rounds; each round solves again only the groups whose cells changed or were at risk.
+
+    `final_audit=False` skips the closing full audit (the generator's speed): `unresolved` then tells
+    whether the last round found no cell at risk.
+    """
     system = build_system(delivery, min_cell_rule)
     groups = components(system, set(range(len(system.lower))))
     group_of = {v: g for g, (variables, _) in enumerate(groups) for v in variables}
@@ -71,6 +76,7 @@ def protect_cells(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: in
     replaced: dict[tuple[str, int], Cell] = {}
     suppressed: list[Cell] = []
     rounds = 0
+    at_risk: list[Interval] = []
     while active and rounds < MAX_ROUNDS:
         rounds += 1
         at_risk = solve_groups(system, [groups[g] for g in sorted(active)], delivery.min_cell, SolveStats(), jobs)
@@ -87,7 +93,9 @@ def protect_cells(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: in
             active.add(group_of[var])
     tables = {code: [replaced.get((cell.table, cell.line), cell) for cell in cells] for code, cells in delivery.tables.items()}
     protected = dataclasses.replace(delivery, tables=tables, notes=list(delivery.notes))
-    return Protection(protected, suppressed, rounds, audit_cells(protected, min_cell_rule, jobs))
+    unresolved = len(at_risk)  # the last round's: none left, none it could hide a cell for, or MAX_ROUNDS reached
+    audit = audit_cells(protected, min_cell_rule, jobs) if final_audit else None
+    return Protection(protected, suppressed, rounds, audit, unresolved)
 
 
 PROTECTION = "cbs_package_protection"  # exists only in a protected copy: what --protect hid per delivery

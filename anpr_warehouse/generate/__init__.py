@@ -6,7 +6,7 @@ import hashlib
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -15,10 +15,12 @@ import numpy as np
 from .. import contract as c
 from ..reference import municipality as lookup_municipality
 from . import sdc
+from .audit_pass import protect_observations
 from .traffic import DST_HOUR, dst_dates, month_dates, simulate_month
 from .writers import write_legacy, write_v1, zip_folder
 
 LAYOUTS = ("v1", "legacy")
+PROTECTION_ENV = "ANPR_GENERATE_PROTECTION"  # the default protection; the test suite sets "linked" (the audit costs seconds)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class GenerateRequest:
     rounding_base: int = 5
     as_zip: bool = False
     totals: str = "cube"  # "nested": T03 and T04 hold only the nested totals (sdc.total_sets)
+    # "table": each table on its own, as CBS protects (the audit finds cells at risk across tables);
+    # "linked": secondary suppression across the linked tables (sdc.suppress_linked), fast;
+    # "audited": linked, then the audit's greedy extra suppression until no cell is at risk (v1; audit_pass).
+    protection: str = field(default_factory=lambda: os.environ.get(PROTECTION_ENV, "audited"))
 
 
 def _rng(request: GenerateRequest) -> np.random.Generator:
@@ -63,18 +69,28 @@ def protected_observations(con: duckdb.DuckDBPyConnection, request: GenerateRequ
     grid["Date"] = sorted(set(traffic.hourly.column("Date").to_pylist()))
     grid["Hour"] = list(c.HOURS)
     tables = request_tables(request.layout)
-    observations = {}
-    for code in tables:
-        table = c.OBSERVATION_TABLES[code]
-        spec = sdc.TableSpec(
-            table,
+    specs = [
+        sdc.TableSpec(
+            c.OBSERVATION_TABLES[code],
             source={"T01": "src_hourly", "T02": "src_by_fuel"}.get(code, "src_vehicles"),
             from_vehicles=code not in ("T01", "T02"),
             impossible_sql=_impossible_sql(code, request),
             unknown_vehicles_sql=sdc.UNKNOWN_VEHICLES.get(code, "false"),
             nested=request.totals == "nested" and code in sdc.NESTED_TABLES,
         )
-        observations[code] = sdc.protect(con, spec, grid, request.year, request.min_cell, request.rounding_base)
+        for code in tables
+    ]
+    observations = sdc.protect_tables(
+        con, specs, grid, request.year, request.min_cell, request.rounding_base, linked=request.protection != "table"
+    )
+    if request.protection == "audited" and request.layout == "v1":
+        _, unresolved = protect_observations(con, observations, grid, request.min_cell, request.rounding_base)
+        if unresolved:
+            print(
+                f"warning: {request.municipality} {request.year}-{request.month:02d}: the audit pass left {unresolved} "
+                "cells at risk (see anpr audit)",
+                file=sys.stderr,
+            )
     return traffic, observations
 
 
@@ -116,6 +132,8 @@ def generate_delivery(request: GenerateRequest, out: Path) -> Path:
         raise ValueError(f"municipality code {request.municipality!r} is not GM followed by four digits")
     if request.version < 1 or (request.layout == "legacy" and request.version != 1):
         raise ValueError("version must be >= 1, and the legacy layout has no versions")
+    if request.protection not in sdc.PROTECTIONS:
+        raise ValueError(f"unknown protection {request.protection!r}; choose one of {', '.join(sdc.PROTECTIONS)}")
     if request.totals not in sdc.TOTALS:
         raise ValueError(f"unknown totals {request.totals!r}; choose one of {', '.join(sdc.TOTALS)}")
     out.mkdir(parents=True, exist_ok=True)

@@ -213,7 +213,7 @@ def test_unreadable_delivery_is_refused_with_the_loaders_problems(known, tmp_pat
 
 def test_generated_delivery_audits_in_bounded_time(tmp_path):
     """Two locations for a month: the generator's table-by-table suppression leaves cells at risk (exit 2)."""
-    folder = generate_delivery(GenerateRequest("GM0344", 2025, 3, seed=3, locations=2), tmp_path)
+    folder = generate_delivery(GenerateRequest("GM0344", 2025, 3, seed=3, locations=2, protection="table"), tmp_path)
     out = tmp_path / "audit.json"
     proc = _anpr("audit", str(folder), "--format", "json", "--out", str(out), "--jobs", "2", timeout=300)
     assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -258,8 +258,10 @@ def test_load_without_audit_keeps_no_audit_row(known, tmp_path):
 
 @pytest.mark.slow
 def test_export_manifest_carries_the_audit_and_warns(tmp_path):
-    """A generated month (the generator leaves cells at risk): the package says how many, and export warns."""
-    folder = generate_delivery(GenerateRequest("GM0344", 2025, 3, seed=3, locations=2), tmp_path / "deliveries")
+    """A month protected table by table, as CBS does (cells at risk across tables): the package says how many, and export warns."""
+    folder = generate_delivery(
+        GenerateRequest("GM0344", 2025, 3, seed=3, locations=2, protection="table"), tmp_path / "deliveries"
+    )
     warehouse = tmp_path / "wh.duckdb"
     assert _anpr("load", str(folder), "--warehouse", str(warehouse)).returncode == 0
     con = duckdb.connect(str(warehouse), read_only=True)

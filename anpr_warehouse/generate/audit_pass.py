@@ -1,0 +1,50 @@
+"""The generator's last step: audit what it is about to write, and hide more until nothing is at risk.
+
+`sdc.suppress_linked` protects the links between tables with cheap rules; what they miss (cells pinned
+through several dimensions of a cube at once) the real audit finds. This runs the audit's own greedy
+extra suppression (`audit.protect.protect_cells`) on the observations in DuckDB before they are written,
+with the min-cell rule (the stronger attacker the load's audit assumes), and marks the cells it hides
+`Confidential`. Deterministic: the audit's LPs and the greedy choice depend only on the cells.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from .. import contract as c
+from ..audit.cells import Cell, DeliveryCells
+from ..audit.protect import protect_cells
+
+HEADER_LINES = 1  # an observation with Id n is line n + 1 of its file
+
+
+def delivery_cells(
+    con: duckdb.DuckDBPyConnection, observations: dict[str, str], grid: dict[str, list[str]], min_cell: int, rounding_base: int
+) -> DeliveryCells:
+    """The observations as the audit reads them from a written delivery (same lines, values, attributes)."""
+    tables = {}
+    for code, relation in observations.items():
+        dims = c.OBSERVATION_TABLES[code].dimensions
+        rows = con.execute(f"select Id, Measure, {', '.join(dims)}, Value, ValueAttribute from {relation} order by Id").fetchall()
+        tables[code] = [
+            Cell(code, row[0] + HEADER_LINES, row[1], tuple(row[2:-2]), None if row[-2] is None else int(row[-2]), row[-1])
+            for row in rows
+        ]
+    code_lists = {d: tuple(grid[d]) for d in c.DIMENSION_CODE_LIST if d in grid}
+    return DeliveryCells("generated", min_cell, rounding_base, tables, code_lists)
+
+
+def protect_observations(
+    con: duckdb.DuckDBPyConnection, observations: dict[str, str], grid: dict[str, list[str]], min_cell: int, rounding_base: int
+) -> tuple[int, int]:
+    """Hides the published cells the audit's greedy choice names; returns (cells hidden, cells still at risk)."""
+    delivery = delivery_cells(con, observations, grid, min_cell, rounding_base)
+    protection = protect_cells(delivery, min_cell_rule=True, jobs=1, final_audit=False)
+    for code in observations:
+        ids = sorted(cell.line - HEADER_LINES for cell in protection.suppressed if cell.table == code)
+        if ids:
+            con.execute(
+                f"update {observations[code]} set Value = null, ValueAttribute = 'Confidential' where Id in (select unnest(?))",
+                [ids],
+            )
+    return len(protection.suppressed), protection.unresolved
