@@ -24,11 +24,11 @@ from pathlib import Path
 
 import duckdb
 
-from .dbt_runner import point_dbt_at, run_dbt
+from .dbt_runner import point_dbt_at, raise_if_locked, run_dbt
 from .errors import UserError
 from .load.raw_schema import RAW_SCHEMA, REGISTER, upgrade_register_sql
 from .paths import PROFILES_DIR, PROJECT_ROOT
-from .warehouse import DEFAULT_WAIT_SECONDS, busy_from, is_lock_error, wait_until_free
+from .warehouse import DEFAULT_WAIT_SECONDS, wait_until_free
 
 # Each round quarantines at least one delivery that never built, so the loop ends anyway;
 # this bound only keeps a pathological warehouse from rebuilding for hours.
@@ -132,8 +132,7 @@ def _dbt_build(manifest, quiet: bool) -> list | None:
     result = dbtRunner(manifest=manifest).invoke(["build", *(["--quiet"] if quiet else []), *_project_args()])
     if result.success:
         return None
-    if result.exception is not None and is_lock_error(result.exception):
-        raise busy_from(result.exception)
+    raise_if_locked(result)
     if result.exception is not None or result.result is None:
         raise UserError(f"dbt build failed: {result.exception}")
     return [r for r in result.result.results if str(r.status) in ("fail", "error")]

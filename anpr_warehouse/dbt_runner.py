@@ -18,6 +18,12 @@ from .warehouse import DEFAULT_WAIT_SECONDS, busy_from, is_lock_error, wait_unti
 NO_WAREHOUSE_COMMANDS = {"parse", "ls", "list", "deps", "clean", "debug"}
 
 
+def raise_if_locked(result, waited: float = 0.0) -> None:
+    """A lock dbt met itself (another process was quicker than our wait) becomes WarehouseBusy (exit 3)."""
+    if result.exception is not None and is_lock_error(result.exception):
+        raise busy_from(result.exception, waited)
+
+
 def point_dbt_at(warehouse: Path) -> None:
     """Environment for dbt and MetricFlow: project, profiles and the warehouse file."""
     os.environ["ANPR_WAREHOUSE"] = str(warehouse)
@@ -40,8 +46,7 @@ def run_dbt(args: list[str], warehouse: Path, wait: float = DEFAULT_WAIT_SECONDS
     waited = wait_until_free(warehouse, wait) if args[0] not in NO_WAREHOUSE_COMMANDS else 0.0
     point_dbt_at(warehouse)
     result = dbtRunner().invoke(args + ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROFILES_DIR)])
-    if result.exception is not None and is_lock_error(result.exception):
-        raise busy_from(result.exception, waited)
+    raise_if_locked(result, waited)
     if not result.success:
         detail = f": {result.exception}" if result.exception else " (see the failing nodes above)"
         raise UserError(f"dbt {args[0]} failed{detail}")
