@@ -2,9 +2,7 @@
 
 Each sub-command lives in its own module; this file only parses arguments,
 prints results and turns known errors into clear messages and exit codes
-(0 ok, 1 usage or runtime error, 2 refused delivery or failed build/test,
-3 warehouse busy: another process held the file for longer than --wait seconds).
-A full disk while loading is exit 1 with one line, the warehouse unchanged.
+(`errors.ExitCode`, defined there once).
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .cli_args import month_arg, months_between
-from .errors import UserError
+from .errors import ExitCode, UserError, exit_codes_text
 from .paths import default_warehouse
 from .warehouse import DEFAULT_WAIT_SECONDS, busy_from, is_lock_error
 
@@ -99,8 +97,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         )
     if refused:
         print(f"{refused} of {len(args.paths)} deliveries refused", file=sys.stderr)
-        return 2
-    return 0
+        return ExitCode.REFUSED
+    return ExitCode.OK
 
 
 def _one_line(exc: BaseException) -> str:
@@ -114,7 +112,9 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="anpr", description="Warehouse for CBS-enriched ANPR statistics (city logistics).")
+    parser = argparse.ArgumentParser(
+        prog="anpr", description="Warehouse for CBS-enriched ANPR statistics (city logistics).", epilog=exit_codes_text()
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write realistic synthetic CBS deliveries")
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         # someone took the warehouse between our wait and the open of a tool (MetricFlow, dbt)
         print(f"anpr {args.command}: {busy_from(exc)}", file=sys.stderr)
-        return 3
+        return ExitCode.BUSY
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

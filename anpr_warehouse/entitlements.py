@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import UserError
+from .errors import ExitCode, UserError
 from .paths import PROJECT_ROOT
 
 VENDORS_FILE = PROJECT_ROOT / "vendors.yml"
@@ -19,7 +19,7 @@ FORMATS = ("parquet", "csv", "geojson")
 
 
 class NotEntitled(UserError):
-    exit_code = 2
+    exit_code = ExitCode.REFUSED
 
 
 @dataclass(frozen=True)
