@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..export import CODE_DIMS, FACTS, MUNICIPALITY_DIMS
 from ..metrics import MetricRefused, MetricResult
 from ..standard_questions import QUESTIONS
-from .app import authenticate
+from .app import PROBLEM_CONTENT, authenticate
 from .problems import Problem, not_found
 from .query import QueryRequest, run_query
 from .state import Caller, SnapshotContext, entitled_municipality
@@ -373,7 +373,12 @@ def _mart_sql(
                 "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
             },
             "description": "A JSON page, or the whole selection as CSV or Parquet (streamed)",
-        }
+        },
+        409: {
+            "description": "The cursor belongs to an earlier snapshot (a build published new data): start again without "
+            "cursor",
+            "content": PROBLEM_CONTENT,
+        },
     },
     description="Facts are filtered to your municipalities (one with `municipality`) and optionally one `month`; code lists "
     "are returned whole. JSON comes in pages of `limit` rows with `next_cursor`; CSV and Parquet return every row.",
@@ -391,7 +396,7 @@ def get_mart(
     ctx = ctx_of(request)
     sql, params, columns = _mart_sql(ctx, caller, table, municipality, month)
     if format == "json":
-        offset = _offset(cursor)
+        offset = _offset(cursor, ctx.id)
         con = ctx.cursor()
         try:
             rows = con.execute(f"{sql} limit {limit + 1} offset {offset}", params).fetchall()
@@ -405,16 +410,29 @@ def get_mart(
     return _stream(ctx, sql, params, format, table)
 
 
-def _offset(cursor: str | None) -> int:
+def _offset(cursor: str | None, snapshot_id: str) -> int:
+    """The row offset a cursor points at, valid only in the snapshot that gave it out.
+
+    Why: pages of one walk must come from one snapshot; after a build publishes a new one, an old cursor's
+    offset would silently skip or repeat rows, so it is refused (409) and the client starts again.
+    """
     if not cursor:
         return 0
     try:
-        _, offset = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit(":", 1)
-        return max(0, int(offset))
+        issued_by, offset = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit(":", 1)
+        position = max(0, int(offset))
     except ValueError:
         raise Problem(
             422, "invalid-cursor", "cursor is not a next_cursor this API gave out; start again without cursor"
         ) from None
+    if issued_by != snapshot_id:
+        raise Problem(
+            409,
+            "snapshot-changed",
+            f"the data was republished (snapshot {snapshot_id}) since this cursor was given out; "
+            "start again without cursor to page through one consistent snapshot",
+        )
+    return position
 
 
 def _stream(ctx: SnapshotContext, sql: str, params: list, fmt: str, table: str) -> StreamingResponse:

@@ -34,6 +34,8 @@ def test_reads_during_load_and_build(tmp_path):
 
     with serve(warehouse, vendors, "--rate", "1000", "--burst", "100000") as base:
         headers = {"Authorization": f"Bearer {key}"}
+        first_page = httpx.get(f"{base}/v1/marts/fct_passages_hourly?limit=10", headers=headers, timeout=60).json()
+        old_cursor = first_page["next_cursor"]
 
         def client() -> None:
             with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
@@ -61,9 +63,18 @@ def test_reads_during_load_and_build(tmp_path):
             while not any(s[0] == new for s in seen[-5:]) and time.monotonic() < deadline:
                 time.sleep(0.2)
             time.sleep(1)
+            # a cursor of the old snapshot would page through the new one at a wrong offset: refused, start again
+            stale = httpx.get(f"{base}/v1/marts/fct_passages_hourly?limit=10&cursor={old_cursor}", headers=headers, timeout=60)
+            restart = httpx.get(f"{base}/v1/marts/fct_passages_hourly?limit=10", headers=headers, timeout=60)
+            fresh = httpx.get(
+                f"{base}/v1/marts/fct_passages_hourly?limit=10&cursor={restart.json()['next_cursor']}", headers=headers, timeout=60
+            )
         finally:
             stop.set()
             reader.join(timeout=150)
+
+    assert stale.status_code == 409 and stale.json()["type"].endswith("snapshot-changed"), stale.text
+    assert fresh.status_code == 200 and fresh.headers["x-snapshot-id"] == new
 
     assert new != old and [s.id for s in list_snapshots(warehouse)] == [old, new]
     assert len(seen) > 10
