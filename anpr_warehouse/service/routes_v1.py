@@ -375,8 +375,7 @@ def _mart_sql(
             "description": "A JSON page, or the whole selection as CSV or Parquet (streamed)",
         },
         409: {
-            "description": "The cursor belongs to an earlier snapshot (a build published new data): start again without "
-            "cursor",
+            "description": "The cursor belongs to an earlier snapshot (a build published new data): start again without cursor",
             "content": PROBLEM_CONTENT,
         },
     },

@@ -67,7 +67,9 @@ def test_reads_during_load_and_build(tmp_path):
             stale = httpx.get(f"{base}/v1/marts/fct_passages_hourly?limit=10&cursor={old_cursor}", headers=headers, timeout=60)
             restart = httpx.get(f"{base}/v1/marts/fct_passages_hourly?limit=10", headers=headers, timeout=60)
             fresh = httpx.get(
-                f"{base}/v1/marts/fct_passages_hourly?limit=10&cursor={restart.json()['next_cursor']}", headers=headers, timeout=60
+                f"{base}/v1/marts/fct_passages_hourly?limit=10&cursor={restart.json()['next_cursor']}",
+                headers=headers,
+                timeout=60,
             )
         finally:
             stop.set()
