@@ -78,9 +78,9 @@ def _publish(warehouse: Path) -> None:
 def cmd_metrics_list(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from .metrics import MetricLayer
+    from .readers import snapshot_layer
 
-    layer = MetricLayer(_free_warehouse(args))
+    layer = snapshot_layer(_warehouse(args))
     rows = [
         (m["name"], m["type"], m.get("label") or "", (m.get("description") or "")[:90])
         for m in sorted(layer.public_metrics(), key=lambda m: m["name"])
@@ -90,9 +90,9 @@ def cmd_metrics_list(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics_query(args: argparse.Namespace) -> int:
-    from .metrics import MetricLayer
+    from .readers import snapshot_layer
 
-    layer = MetricLayer(_free_warehouse(args))
+    layer = snapshot_layer(_warehouse(args))
     result = layer.query(_split_commas(args.metrics), _split_commas(args.group_by), args.where)
     sys.stdout.write(result.render(args.format))
     return 0

@@ -105,7 +105,6 @@ def test_load_gets_the_warehouse_when_the_holder_lets_go(deliveries, warehouse):
     "command",
     [
         ["deliveries"],
-        ["metrics", "list"],
         ["export", "--vendor", "argaleo", "--out", "{tmp}/exports"],
         ["report", "--municipality", "GM0344", "--out", "{tmp}/report"],
     ],
@@ -120,6 +119,35 @@ def test_reader_says_busy_while_a_writer_holds(command, warehouse, tmp_path):
     assert_busy(proc, command[0], warehouse)
     assert not (tmp_path / "exports").exists() and not (tmp_path / "report").exists()
     assert file_sha256(warehouse) == before
+
+
+@pytest.fixture(scope="module")
+def built_warehouse(tmp_path_factory) -> Path:
+    from .service_support import build_warehouse
+
+    return build_warehouse(tmp_path_factory.mktemp("built"), municipalities=("GM0344",))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["metrics", "list"],
+        ["metrics", "query", "--metrics", "passages", "--group-by", "metric_time__month", "--format", "json"],
+    ],
+)
+def test_reader_answers_from_the_snapshot_while_a_writer_holds(command, built_warehouse, tmp_path):
+    """Readers never wait for a load or build: they read the published snapshot, not the file being written."""
+    holder = Holder(built_warehouse, "read-write", 120)
+    try:
+        started = time.monotonic()
+        proc = anpr(*[part.format(tmp=tmp_path) for part in command], "--warehouse", str(built_warehouse), "--wait", "1")
+        elapsed = time.monotonic() - started
+        assert holder.proc.poll() is None, "the writer must still hold the warehouse while the reader answers"
+    finally:
+        holder.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert "passages" in proc.stdout
+    assert elapsed < 100
 
 
 def test_build_checks_the_lock_before_dbt(warehouse):
