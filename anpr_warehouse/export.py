@@ -188,7 +188,7 @@ def _mart_rows(con, table: str, job: PackageRequest) -> pa.Table:
     if "municipality_code" in columns:
         where.append("municipality_code = ?")
         params.append(job.municipality)
-    if table in FACTS:
+    if table in FACTS or "month_start" in columns:  # facts, and dim_delivery: the deliveries of the package's month
         where.append("month_start = ?")
         params.append(job.month_start)
     sql = f"select * from marts.{table}" + (f" where {' and '.join(where)}" if where else "") + f" order by {columns[0]}"
@@ -323,8 +323,8 @@ def _locations_table(features: list[dict]) -> pa.Table:
 
 def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files: dict[str, dict]) -> str:
     deliveries = con.execute(
-        """select delivery_id, version, content_sha256, sdc_min_cell, sdc_rounding_base, layout from staging.stg_cbs__deliveries
-           where municipality_code = ? and period_start = ? and is_flowing""",
+        """select delivery_id, version, content_sha256, sdc_min_cell, sdc_rounding_base, layout from marts.dim_delivery
+           where municipality_code = ? and month_start = ? and is_flowing""",
         [job.municipality, job.month_start],
     ).fetchall()
     name = con.execute(

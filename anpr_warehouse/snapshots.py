@@ -43,9 +43,9 @@ GRACE_SECONDS = 600
 COPIED_SCHEMAS = ("marts",)
 REGISTER_SOURCE = "raw.cbs_deliveries"
 REGISTER_COPY = "raw.cbs_deliveries"  # same name as in the warehouse: analysts' queries and export.py work unchanged
-# Further relations readers use, copied under the same names when the warehouse has them: what flows to the
-# marts (the export manifest and the report name their source deliveries from it) and the load audits.
-READER_RELATIONS = ("staging.stg_cbs__deliveries", "raw.cbs_delivery_audits")
+# Further relations readers use, copied under the same names when the warehouse has them: the load audits.
+# (What flows to the marts is the mart dim_delivery, copied with the marts.)
+READER_RELATIONS = ("raw.cbs_delivery_audits",)
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def build_report(
         deliveries = [
             r[0]
             for r in con.execute(
-                "select delivery_id from staging.stg_cbs__deliveries where municipality_code = ? and period_start = ? and is_flowing",
+                "select delivery_id from marts.dim_delivery where municipality_code = ? and month_start = ? and is_flowing",
                 [municipality, month_start],
             ).fetchall()
         ]
