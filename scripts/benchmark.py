@@ -277,7 +277,7 @@ def _dbt_figures() -> dict:
 def _fact_rows(work: Path) -> int:
     import duckdb
 
-    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(str(work / "warehouse.duckdb"))  # the configuration of dbt's connection in this process
     try:
         return con.execute("select count(*) from marts.fct_passages_hourly").fetchone()[0]
     finally:
@@ -488,7 +488,6 @@ NATIONAL_PHASES = {
     "report": _n_report,
     "metrics": _n_metrics,
 }
-REUSABLE = ("generate", "load")  # skipped by --reuse when the work folder has them
 
 
 def run_national_phase(name: str, work: Path, n: int) -> dict:
@@ -540,10 +539,13 @@ def run_national(n: int, phases: list[str], work: Path | None, reuse: bool, out:
         "code": _git_describe(),
         "phases": {},
     }
-    have_data = (work / "deliveries").is_dir() and (work / "warehouse.duckdb").exists()
+    # a phase is reused only if it finished here (figures.json); an interrupted one runs again and
+    # skips what is there (generation keeps written deliveries, a second load of a delivery is a no-op)
+    have = {"generate": (work / "deliveries").is_dir(), "load": (work / "warehouse.duckdb").exists()}
+    have = {name: there and name in done for name, there in have.items()}
     try:
         for name in phases:
-            if reuse and have_data and name in REUSABLE:
+            if reuse and have.get(name):
                 print(f"benchmark N={n}: {name} reused from {work}", file=sys.stderr, flush=True)
                 if name in done:
                     run["phases"][name] = {**done[name], "reused": True}
@@ -581,6 +583,11 @@ def replace_section(text: str, heading: str, section: str) -> str:
         return text.rstrip("\n") + "\n\n" + section
     end = text.find("\n## ", start + len(heading))
     return text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+
+
+def _seconds(figures: dict) -> float | None:
+    """A phase's seconds; None where it did not run or had nothing to do (month_all at N=1)."""
+    return None if figures.get("skipped") else figures.get("seconds")
 
 
 def _ratio(a: float | None, b: float | None) -> str:
@@ -656,10 +663,10 @@ def render_national(national: dict) -> str:
             "|---|" + "---|" * (2 * len(ns) - 1),
         ]
         for name in NATIONAL_PHASES:
-            row = [national[n]["phases"].get(name, {}).get("seconds") for n in ns]
+            row = [_seconds(national[n]["phases"].get(name, {})) for n in ns]
             if not any(row):
                 continue
-            first = base.get(name, {}).get("seconds")
+            first = _seconds(base.get(name, {}))
             lines.append(
                 f"| {name} | "
                 + " | ".join("" if s is None else str(s) for s in row)
@@ -682,7 +689,9 @@ def main() -> None:
     parser.add_argument("--rerun", choices=PHASES, help="re-measure one phase and update its row in the stored results")
     parser.add_argument("--municipalities", type=int, nargs="?", const=4, help="national scale: N municipality-years (default 4)")
     parser.add_argument("--phases", nargs="+", choices=NATIONAL_PHASES, help="national phases to run (default: all, in order)")
-    parser.add_argument("--reuse", action="store_true", help="with --work: skip generate and load when DIR holds them")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --work: skip generate (load) when DIR holds the deliveries (the warehouse)"
+    )
     parser.add_argument("--national-phase", choices=NATIONAL_PHASES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.national_phase:
