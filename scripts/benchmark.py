@@ -635,7 +635,7 @@ def render_national(national: dict) -> str:
                 + ", ".join(f"{k}: {v}" for k, v in other.items())
                 + " |"
             )
-        secs = {name: f.get("seconds") for name, f in p.items()}
+        secs = {name: _seconds(f) for name, f in p.items()}
         load_build = (secs.get("load") or 0) + (secs.get("build") or 0)
         metrics = p.get("metrics", {})
         lines += [
