@@ -525,7 +525,7 @@ def machine_facts() -> dict:
     }
 
 
-def run_national(n: int, phases: list[str], work: Path | None, reuse: bool, out: Path) -> None:
+def run_national(n: int, phases: list[str], work: Path | None, reuse: bool, out: Path, note: str = "") -> None:
     """Runs the phases for N municipalities, merges them into results.json and rewrites the national section."""
     keep = work is not None
     work = work or Path(tempfile.mkdtemp(prefix=f"anpr-bench-n{n}-"))
@@ -537,6 +537,7 @@ def run_national(n: int, phases: list[str], work: Path | None, reuse: bool, out:
         "machine": machine_facts(),
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "code": _git_describe(),
+        "note": note,
         "phases": {},
     }
     # a phase is reused only if it finished here (figures.json); an interrupted one runs again and
@@ -572,8 +573,12 @@ def run_national(n: int, phases: list[str], work: Path | None, reuse: bool, out:
 
 
 def _git_describe() -> str:
-    proc = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
-    return proc.stdout.strip()[:80]
+    """The commit measured, and whether the worktree had changes on top of it."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "anpr_warehouse", "models", "macros"], capture_output=True, text=True
+    )
+    return f"commit {head.stdout.strip()}" + (" with local changes" if dirty.stdout.strip() else "")
 
 
 def replace_section(text: str, heading: str, section: str) -> str:
@@ -603,7 +608,9 @@ def render_national(national: dict) -> str:
         f"{GENERATE_PROTECTION}`), loaded with `anpr load --no-audit`, then the monthly run. Reproduce:",
         "`.venv/bin/python scripts/benchmark.py --municipalities N --work /work/bench-work/nN` (add `--reuse` to resume;",
         "`--phases ...` for a subset). Each phase runs in its own process; peak RSS is that process's or its largest child's.",
-        "The machine is shared (2 cores, other engineers' jobs): the load average before each phase is in its row.",
+        "The machine is shared (2 cores, other engineers' jobs): the load average before each phase is in its row. At a",
+        "load average of 10-20 a phase takes several times its idle-machine time, and not every phase of a run meets the",
+        "same load: read ratios and growth as rough until they are re-measured on a quiet machine.",
         "",
         "Phases: **floor** = DuckDB alone reading every T01 and T02 CSV and writing the two facts with municipality and",
         "zone (two `create table as select` in one transaction, no checks); **build** = full `anpr build` (with",
@@ -622,7 +629,8 @@ def render_national(national: dict) -> str:
             f"### N = {n} ({', '.join(run['municipalities'])})",
             "",
             f"Run {run['started']} on {m['cpus']} CPUs, {m['ram_gib']} GiB RAM, Python {m['python']}; load average at start "
-            f"{' / '.join(map(str, m['load_average_at_start']))}; code: {run['code']}.",
+            f"{' / '.join(map(str, m['load_average_at_start']))}; code: {run['code']}."
+            + (f" {run['note']}" if run.get("note") else ""),
             "",
             "| phase | seconds | rows | rows/s | peak RSS (MB) | load avg | other |",
             "|---|---|---|---|---|---|---|",
@@ -630,7 +638,7 @@ def render_national(national: dict) -> str:
         for name, f in p.items():
             other = {k: v for k, v in f.items() if k not in ("seconds", "rows", "rows_per_second", "peak_rss_mb", "load_average")}
             lines.append(
-                f"| {name} | {f.get('seconds', '')} | {f.get('rows') or ''} | {f.get('rows_per_second', '')} | "
+                f"| {name} | {_seconds(f) or ''} | {f.get('rows') or ''} | {f.get('rows_per_second', '')} | "
                 f"{f.get('peak_rss_mb', '')} | {f.get('load_average', '')} | "
                 + ", ".join(f"{k}: {v}" for k, v in other.items())
                 + " |"
@@ -654,6 +662,13 @@ def render_national(national: dict) -> str:
             "",
         ]
     ns = sorted(national, key=int)
+    if "16" not in national:
+        lines += [
+            "### N = 16",
+            "",
+            "Not measured yet: `.venv/bin/python scripts/benchmark.py --municipalities 16 --work DIR`.",
+            "",
+        ]
     if len(ns) > 1:
         base = national[ns[0]]["phases"]
         lines += [
@@ -692,6 +707,7 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="with --work: skip generate (load) when DIR holds the deliveries (the warehouse)"
     )
+    parser.add_argument("--note", default="", help="national scale: a sentence stored with the run (what code it measured)")
     parser.add_argument("--national-phase", choices=NATIONAL_PHASES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.national_phase:
@@ -701,7 +717,7 @@ def main() -> None:
         return
     if args.municipalities:
         phases = [name for name in NATIONAL_PHASES if not args.phases or name in args.phases]
-        run_national(args.municipalities, phases, args.work, args.reuse, args.out)
+        run_national(args.municipalities, phases, args.work, args.reuse, args.out, args.note)
         return
     if args.rerun:
         _rerun(args.rerun, args.out, args.months, args.locations)
