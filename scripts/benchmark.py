@@ -561,7 +561,9 @@ def run_national(n: int, phases: list[str], work: Path | None, reuse: bool, out:
     national = stored.setdefault("national", {})
     previous = national.get(str(n), {})
     if set(phases) != set(NATIONAL_PHASES) and previous:  # a subset updates its rows of the stored run
-        run["phases"] = {**previous.get("phases", {}), **run["phases"]}
+        rerun = f"{', '.join(run['phases'])} re-measured {run['started']}"
+        run = {**previous, "phases": {**previous.get("phases", {}), **run["phases"]}, "note": note or previous.get("note", "")}
+        run["reruns"] = previous.get("reruns", []) + [rerun]
     national[str(n)] = run
     out.mkdir(exist_ok=True)
     stored_path.write_text(json.dumps(stored, indent=2) + "\n")
@@ -630,7 +632,8 @@ def render_national(national: dict) -> str:
             "",
             f"Run {run['started']} on {m['cpus']} CPUs, {m['ram_gib']} GiB RAM, Python {m['python']}; load average at start "
             f"{' / '.join(map(str, m['load_average_at_start']))}; code: {run['code']}."
-            + (f" {run['note']}" if run.get("note") else ""),
+            + (f" {run['note']}" if run.get("note") else "")
+            + "".join(f" {r}." for r in run.get("reruns", [])),
             "",
             "| phase | seconds | rows | rows/s | peak RSS (MB) | load avg | other |",
             "|---|---|---|---|---|---|---|",
