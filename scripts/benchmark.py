@@ -615,7 +615,8 @@ def render_national(national: dict) -> str:
         "same load: read ratios and growth as rough until they are re-measured on a quiet machine.",
         "",
         "Phases: **floor** = DuckDB alone reading every T01 and T02 CSV and writing the two facts with municipality and",
-        "zone (two `create table as select` in one transaction, no checks); **build** = full `anpr build` (with",
+        "zone (two `create table as select` in one transaction, no checks; rows_without_zone: the 6 of 40 cameras outside"
+        " any zone); **build** = full `anpr build` (with",
         "`--full-refresh` where the CLI has it; includes publishing the snapshot); **month_one** = generate, load and build",
         f"month 13 ({NEXT_MONTH[0]}-{NEXT_MONTH[1]:02d}) of {MUNICIPALITY} alone; **month_all** = the same month of the other N-1",
         f"municipalities in one load and one build; **correction** = a version 2 of {MUNICIPALITY} {NATIONAL_YEAR}-{CORRECTED_MONTH:02d}, load and build.",
