@@ -250,7 +250,7 @@ def _build_argv(work: Path, full: bool) -> list[str]:
     """`anpr build`, with --full-refresh for a full build when this version of the CLI has the flag."""
     from anpr_warehouse.cli import build_parser
 
-    has_flag = "--full-refresh" in build_parser().format_help() or _subcommand_has(build_parser(), "build", "--full-refresh")
+    has_flag = _subcommand_has(build_parser(), "build", "--full-refresh")
     return ["build", "--warehouse", str(work / "warehouse.duckdb")] + (["--full-refresh"] if full and has_flag else [])
 
 
