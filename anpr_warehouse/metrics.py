@@ -234,19 +234,7 @@ class MetricLayer:
         self.check_grain(metrics, group_by)
         companions = {m: self.companions(m) for m in metrics}
         asked = list(dict.fromkeys(metrics + [c for cs in companions.values() for c in cs]))
-        templates, values = parametrize(list(where or []))
-        key, plan = self._planned(asked, group_by, templates)
-        try:
-            frame = self._run(plan, values)
-        except Exception as exc:
-            if not plan.routed:
-                raise UserError(f"metric query failed: {_first_line(exc)}") from None
-            # the twins' fact is missing or unreadable (a warehouse built before it existed): ask the metrics as named
-            plan = self._planner.plans.put(key, self._plan(asked, group_by, templates, route=False))
-            try:
-                frame = self._run(plan, values)
-            except Exception as retry:
-                raise UserError(f"metric query failed: {_first_line(retry)}") from None
+        plan, frame = self._frame(asked, group_by, list(where or []))
         columns = [plan.renamed.get(c, c) for c in frame.column_names]
         returned = columns[: len(columns) - len(asked)]
         ordered = group_by if sorted(group_by) == sorted(returned) else returned  # keep the order the user asked for
@@ -263,6 +251,27 @@ class MetricLayer:
             result.rows.append(entry)
         result.rows.sort(key=lambda r: tuple(str(r[g]) for g in result.group_by))
         return result
+
+    def _frame(self, asked: list[str], group_by: list[str], where: list[str]):
+        """The plan and the rows of one query: the shape's plan with this query's values bound."""
+        templates, values = parametrize(where)
+        key, plan = self._planned(asked, group_by, templates)
+        if not plan.takes(len(values)):  # MetricFlow rewrote a placeholder: plan this query with its own literals
+            key, templates, values = None, where, []
+            plan = self._plan(asked, group_by, templates)
+        try:
+            return plan, self._run(plan, values)
+        except Exception as exc:
+            if not plan.routed:
+                raise UserError(f"metric query failed: {_first_line(exc)}") from None
+        # the twins' fact is missing or unreadable (a warehouse built before it existed): ask the metrics as named
+        plan = self._plan(asked, group_by, templates, route=False)
+        if key is not None:
+            self._planner.plans.put(key, plan)
+        try:
+            return plan, self._run(plan, values)
+        except Exception as exc:
+            raise UserError(f"metric query failed: {_first_line(exc)}") from None
 
     def explain(self, metrics: list[str], group_by: list[str] | None = None, where: list[str] | None = None) -> str:
         """The SQL a query runs (with its companions), filter values as placeholders: which facts it reads."""

@@ -67,6 +67,12 @@ class Plan:
     statement: object  # metricflow.execution.execution_plan.SqlStatement
     renamed: dict[str, str] = field(default_factory=dict)
 
+    def takes(self, count: int) -> bool:
+        """True when the SQL holds each of `count` placeholders as planned (and no other): values can be bound."""
+        sql = self.statement.sql
+        found = [sql.count(_sentinel(i)) for i in range(count)]
+        return all(found) and sql.count("__anpr_p") == sum(found)
+
     @property
     def routed(self) -> bool:
         """True when day-grain twins answer (metrics.py falls back to the metrics as named if their fact fails)."""

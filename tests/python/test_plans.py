@@ -82,3 +82,10 @@ def test_plan_cache_keeps_the_most_recently_used():
     cache.put(("c",), plans["c"])
     assert cache.get(("b",)) is None and cache.get(("a",)) is plans["a"] and len(cache) == 2
     assert not plans["a"].routed and Plan(_statement("x"), {"passages_daily": "passages"}).routed
+
+
+def test_a_plan_takes_values_only_when_its_placeholders_are_intact():
+    assert Plan(_statement("where a = '__anpr_p0__' or b = '__anpr_p0__' and c = '__anpr_p1__'")).takes(2)
+    assert not Plan(_statement("where a = '__anpr_p0__'")).takes(2)  # one went missing
+    assert not Plan(_statement("where a = '__ANPR_P0__' or b = \"__anpr_p0__\"")).takes(1)  # rewritten
+    assert Plan(_statement("select 1")).takes(0)
