@@ -186,7 +186,11 @@ def main() -> int:
             scenarios = (
                 ("cached standard question (overview_month, one month)", question, args.requests),
                 ("ad-hoc query, repeated (answered from the snapshot's memory)", repeated, args.requests),
-                ("ad-hoc query, every request different (MetricFlow plan + DuckDB)", adhoc, args.adhoc_requests),
+                (
+                    "ad-hoc query, every request different (plan per shape reused, values bound: DuckDB)",
+                    adhoc,
+                    args.adhoc_requests,
+                ),
             )
             for name, request, count in scenarios:
                 for clients in (1, 16):
