@@ -15,9 +15,10 @@ It also keeps questions cheap at scale (plans.py has the mechanics):
 - a metric with a day-grain twin (`meta.day_grain_of`, e.g. `passages_daily` for
   `passages`) is answered from the twin whenever the question needs no hour, so
   a month question never scans hourly cells; the answer is the same;
-- MetricFlow plans a query shape once per layer: the string literals of the
-  filters are planned as placeholders and bound as DuckDB parameters, so a new
-  municipality or month costs only DuckDB, and no filter value reaches MetricFlow.
+- MetricFlow plans a query shape once per engine (one per semantic manifest in a
+  process, shared by the layers of snapshots with the same definitions): the string
+  literals of the filters are planned as placeholders and bound as DuckDB parameters,
+  so a new municipality or month costs only DuckDB, and no filter value reaches MetricFlow.
 """
 
 from __future__ import annotations
