@@ -9,6 +9,16 @@ semantic layer's definitions carry in their `meta`:
 - metrics counted per zone and month (unique vehicles) are refused with a reason
   when the query does not keep zone and month apart. The semantic layer itself
   also returns null for such rows, so direct `mf query` users are safe too.
+
+It also keeps questions cheap at scale (plans.py has the mechanics):
+
+- a metric with a day-grain twin (`meta.day_grain_of`, e.g. `passages_daily` for
+  `passages`) is answered from the twin whenever the question needs no hour, so
+  a month question never scans hourly cells; the answer is the same;
+- MetricFlow plans a query shape once per engine (one per semantic manifest in a
+  process, shared by the layers of snapshots with the same definitions): the string
+  literals of the filters are planned as placeholders and bound as DuckDB parameters,
+  so a new municipality or month costs only DuckDB, and no filter value reaches MetricFlow.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from pathlib import Path
 from .dbt_runner import point_dbt_at, run_dbt
 from .errors import UserError
 from .paths import PROJECT_ROOT
+from .plans import PLANNING, Plan, Planner, bind, parametrize, snapshot_planner
 
 ZONE_MONTH_REASON = (
     "{metric} is counted by CBS per zone and month; unique vehicles are not additive over months or zones. "
@@ -126,13 +137,14 @@ class MetricLayer:
     manifest, not from the project's `target/` folder, which the next build rewrites.
     """
 
-    def __init__(self, warehouse: Path, semantic_manifest: Path | None = None):
+    def __init__(self, warehouse: Path, semantic_manifest: Path | None = None, day_grain: bool = True):
         if not warehouse.exists():
             raise UserError(f"no warehouse at {warehouse}; run 'anpr run' or load and build first")
         self.warehouse = warehouse
         self.semantic_manifest = semantic_manifest or PROJECT_ROOT / "target" / "semantic_manifest.json"
         self.read_only = semantic_manifest is not None
-        self._lock = threading.Lock()  # MetricFlow's engine is not documented as thread-safe; the service shares one
+        self.day_grain = day_grain  # False: always the metrics as asked (the hourly path; tests compare the two)
+        self._lock = threading.Lock()  # dbt's adapter connection (the warehouse-file path) is not shared between threads
         if self.read_only:
             return
         point_dbt_at(warehouse)
@@ -141,9 +153,9 @@ class MetricLayer:
             run_dbt(["parse", "--quiet"], warehouse)
 
     @classmethod
-    def on_snapshot(cls, snapshot) -> MetricLayer:
+    def on_snapshot(cls, snapshot, day_grain: bool = True) -> MetricLayer:
         """The metric layer of a published snapshot (a snapshots.Snapshot), read-only."""
-        return cls(snapshot.database, snapshot.semantic_manifest)
+        return cls(snapshot.database, snapshot.semantic_manifest, day_grain=day_grain)
 
     @cached_property
     def _config(self):
@@ -162,17 +174,18 @@ class MetricLayer:
         return ReadOnlyDuckDbClient(self.warehouse) if self.read_only else None
 
     @cached_property
-    def engine(self):
-        """MetricFlow's engine: dbt's adapter on the warehouse, or our read-only client on a snapshot."""
+    def _planner(self) -> Planner:
+        """MetricFlow's engine and the plans it made: dbt's on the warehouse file, or one shared per semantic manifest
+        by every snapshot layer in this process (a new snapshot with the same definitions starts with warm plans)."""
         if not self.read_only:
-            return self._config.mf
-        from metricflow.engine.metricflow_engine import MetricFlowEngine
-        from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
-        from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
+            with PLANNING:  # building an engine resets MetricFlow's id counter
+                return Planner(self._config.mf)
+        return snapshot_planner(self.semantic_manifest.read_text())
 
-        logging.getLogger("metricflow").setLevel(logging.WARNING)
-        manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=self.semantic_manifest.read_text())
-        return MetricFlowEngine(semantic_manifest_lookup=SemanticManifestLookup(manifest), sql_client=self.sql_client)
+    @property
+    def engine(self):
+        """MetricFlow's engine (call it under plans.PLANNING: MetricFlow's id generator is process-global)."""
+        return self._planner.engine
 
     @cached_property
     def semantic_manifest_doc(self) -> dict:
@@ -183,13 +196,18 @@ class MetricLayer:
         """Metric definitions from the semantic manifest, by name."""
         return {m["name"]: m for m in self.semantic_manifest_doc["metrics"]}
 
+    @cached_property
+    def day_grain_twins(self) -> dict[str, str]:
+        """Metric -> the twin answering it from a day-grain fact (`meta.day_grain_of` on the twin)."""
+        return {_meta(m)["day_grain_of"]: name for name, m in self.definitions.items() if _meta(m).get("day_grain_of")}
+
     def public_metrics(self) -> list[dict]:
         """Metrics meant for users (`meta.public`): not the confidential-cell companions or the unguarded raw inputs."""
         return [m for m in self.definitions.values() if _is_public(m)]
 
     def group_by_names(self, metric: str) -> list[str]:
         """The dimension names MetricFlow accepts for grouping `metric` (metric_time at its finest grain)."""
-        with self._lock:
+        with PLANNING:
             return [d.dunder_name for d in self.engine.simple_dimensions_for_metrics([metric])]
 
     def companions(self, metric: str) -> list[str]:
@@ -213,26 +231,12 @@ class MetricLayer:
 
     def query(self, metrics: list[str], group_by: list[str] | None = None, where: list[str] | None = None) -> MetricResult:
         """Runs the query with every metric's confidential-cell companions; rows sorted by the group-by values."""
-        from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
-
         group_by = list(group_by or [])
         self.check_grain(metrics, group_by)
         companions = {m: self.companions(m) for m in metrics}
         asked = list(dict.fromkeys(metrics + [c for cs in companions.values() for c in cs]))
-        request = MetricFlowQueryRequest.create(
-            metric_names=asked, group_by_names=group_by or None, where_constraints=where or None
-        )
-        try:
-            if self.read_only:  # plan under the lock, run the SQL outside it: DuckDB answers several readers at once
-                with self._lock:
-                    statement = self.engine.explain(mf_request=request).sql_statement
-                frame = self.sql_client.query(statement.sql, statement.bind_parameter_set)
-            else:
-                with self._lock:
-                    frame = self.engine.query(mf_request=request).result_df
-        except Exception as exc:  # MetricFlow raises many types; all mean "this query cannot be answered"
-            raise UserError(f"metric query failed: {str(exc).strip().splitlines()[0]}") from None
-        columns = list(frame.column_names)
+        plan, frame = self._frame(asked, group_by, list(where or []))
+        columns = [plan.renamed.get(c, c) for c in frame.column_names]
         returned = columns[: len(columns) - len(asked)]
         ordered = group_by if sorted(group_by) == sorted(returned) else returned  # keep the order the user asked for
         result = MetricResult(group_by=ordered, metrics=metrics)
@@ -248,6 +252,75 @@ class MetricLayer:
             result.rows.append(entry)
         result.rows.sort(key=lambda r: tuple(str(r[g]) for g in result.group_by))
         return result
+
+    def _frame(self, asked: list[str], group_by: list[str], where: list[str]):
+        """The plan and the rows of one query: the shape's plan with this query's values bound."""
+        templates, values = parametrize(where)
+        key, plan = self._planned(asked, group_by, templates)
+        if not plan.takes(len(values)):  # MetricFlow rewrote a placeholder: plan this query with its own literals
+            key, templates, values = None, where, []
+            plan = self._plan(asked, group_by, templates)
+        try:
+            return plan, self._run(plan, values)
+        except Exception as exc:
+            if not plan.routed:
+                raise UserError(f"metric query failed: {_first_line(exc)}") from None
+        # the twins' fact is missing or unreadable (a warehouse built before it existed): ask the metrics as named
+        plan = self._plan(asked, group_by, templates, route=False)
+        if key is not None:
+            self._planner.plans.put(key, plan)
+        try:
+            return plan, self._run(plan, values)
+        except Exception as exc:
+            raise UserError(f"metric query failed: {_first_line(exc)}") from None
+
+    def explain(self, metrics: list[str], group_by: list[str] | None = None, where: list[str] | None = None) -> str:
+        """The SQL a query runs (with its companions), filter values as placeholders: which facts it reads."""
+        asked = list(dict.fromkeys(metrics + [c for m in metrics for c in self.companions(m)]))
+        templates, _ = parametrize(list(where or []))
+        return self._planned(asked, list(group_by or []), templates)[1].statement.sql
+
+    def _planned(self, asked: list[str], group_by: list[str], templates: list[str]) -> tuple[tuple, Plan]:
+        """The plan of this query shape: from the cache, or planned by MetricFlow once and kept."""
+        key = (tuple(asked), tuple(group_by), tuple(templates), self.day_grain)
+        plans = self._planner.plans
+        return key, plans.get(key) or plans.put(key, self._plan(asked, group_by, templates))
+
+    def _plan(self, asked: list[str], group_by: list[str], templates: list[str], route: bool = True) -> Plan:
+        """MetricFlow's SQL for one query shape: from the day-grain twins when they can answer it, else as asked."""
+        twins = self.day_grain_twins if self.day_grain and route else {}
+        if any(m in twins for m in asked):
+            routed = [twins.get(m, m) for m in asked]
+            try:
+                return Plan(self._explain(routed, group_by, templates), {twins[m]: m for m in asked if m in twins})
+            except Exception:  # noqa: S110 - the twins cannot answer this shape (an hourly dimension): ask as named
+                pass
+        try:
+            return Plan(self._explain(asked, group_by, templates), {})
+        except Exception as exc:  # MetricFlow raises many types; all mean "this query cannot be answered"
+            raise UserError(f"metric query failed: {_first_line(exc)}") from None
+
+    def _explain(self, metrics: list[str], group_by: list[str], templates: list[str]):
+        from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
+        request = MetricFlowQueryRequest.create(
+            metric_names=metrics, group_by_names=group_by or None, where_constraints=templates or None
+        )
+        with PLANNING:
+            return self.engine.explain(mf_request=request).sql_statement
+
+    def _run(self, plan: Plan, values: list[str]):
+        """Executes a plan with this query's filter values: DuckDB parameters on a snapshot, literals through dbt."""
+        client = self.sql_client if self.read_only else self._config.sql_client
+        sql, params = bind(plan.statement, values, as_parameters=self.read_only)
+        if self.read_only:
+            return client.query(sql, params)
+        with self._lock:  # dbt's adapter connection is not shared between threads
+            return client.query(sql, params)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _manifest_database() -> str | None:

@@ -186,7 +186,11 @@ def main() -> int:
             scenarios = (
                 ("cached standard question (overview_month, one month)", question, args.requests),
                 ("ad-hoc query, repeated (answered from the snapshot's memory)", repeated, args.requests),
-                ("ad-hoc query, every request different (MetricFlow plan + DuckDB)", adhoc, args.adhoc_requests),
+                (
+                    "ad-hoc query, every request different (plan per shape reused, values bound: DuckDB)",
+                    adhoc,
+                    args.adhoc_requests,
+                ),
             )
             for name, request, count in scenarios:
                 for clients in (1, 16):
@@ -227,8 +231,12 @@ def main() -> int:
     lines.append("")
     results_md = ROOT / "benchmarks" / "results.md"
     text = results_md.read_text(encoding="utf-8")
-    text = re.sub(re.escape(SECTION) + r".*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n\n"
-    results_md.write_text(text + "\n".join(lines), encoding="utf-8")
+    pattern = re.escape(SECTION) + r".*?(?=\n## |\Z)"
+    if re.search(pattern, text, flags=re.S):  # in place: what follows the section stays where it is
+        text = re.sub(pattern, lambda _: "\n".join(lines).rstrip() + "\n", text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + "\n".join(lines)
+    results_md.write_text(text, encoding="utf-8")
     print("\n".join(lines))
     return 0
 

@@ -178,6 +178,38 @@ def test_every_public_computed_metric_carries_its_inputs_companions(semantic):
         assert set(meta.get("confidential_cells_metrics", [])) == needed, f"{name} carries the wrong confidential-cell companions"
 
 
+def _unprefixed(filters: list[str]) -> list[str]:
+    """Filters with the semantic model's own entity prefix dropped: `passage_hourly__is_logistics` -> `is_logistics`."""
+    return [re.sub(r"Dimension\('\w+?__", "Dimension('", f) for f in filters]
+
+
+def test_every_day_grain_twin_mirrors_its_metric(semantic):
+    """metrics.py answers a metric from its day-grain twin when a question needs no hour: same kind, same cells
+    (filter), the twins of its companions and inputs, read from another fact; the twin itself is not public."""
+    metrics, model = semantic["metrics"], semantic["measure_model"]
+    twin_of = {name: _meta(m)["day_grain_of"] for name, m in metrics.items() if "day_grain_of" in _meta(m)}
+    twins = {original: twin for twin, original in twin_of.items()}
+    assert {"passages", "logistics_passages", "passages_confidential_cells"} <= set(twins)
+    for twin_name, original_name in twin_of.items():
+        twin, original = metrics[twin_name], metrics[original_name]
+        assert _meta(twin)["public"] is False, f"{twin_name} is a twin and must not be public"
+        assert twin["type"] == original["type"], twin_name
+        assert _unprefixed(_filters(twin)) == _unprefixed(_filters(original)), f"{twin_name} filters other cells"
+        meta, original_meta = _meta(twin), _meta(original)
+        for key in ("confidential_cells_metric", "companion_of"):
+            if key in original_meta:
+                assert meta.get(key) == twins.get(original_meta[key]), f"{twin_name}: {key} is not the twin's"
+        assert meta.get("confidential_cells_metrics", []) == [
+            twins[c] for c in original_meta.get("confidential_cells_metrics", [])
+        ]
+        if twin["type"] == "simple":
+            measure, original_measure = (m["type_params"]["measure"]["name"] for m in (twin, original))
+            assert model[measure] != model[original_measure], f"{twin_name} reads the same fact as {original_name}"
+        else:
+            inputs = [(twins.get(i["name"]), i.get("offset_window")) for i in original["type_params"]["metrics"]]
+            assert [(i["name"], i.get("offset_window")) for i in twin["type_params"]["metrics"]] == inputs, twin_name
+
+
 def test_standard_questions_are_the_saved_queries(manifest, semantic):
     """Python reads the questions from the manifest: every saved query becomes one, asking public metrics only."""
     from anpr_warehouse.standard_questions import read_questions

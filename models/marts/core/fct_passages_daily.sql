@@ -1,0 +1,74 @@
+-- Passages per camera location, date and vehicle category: CBS table T01 added up over the hours of the day.
+-- Month and day questions read this fact instead of the hourly cells (24x fewer rows). T01 has no day totals,
+-- and T02's location-day totals are other published numbers (suppressed and rounded on their own), so the day is
+-- summed from T01's own hours: `passages` skips unpublished hours exactly as a sum over the hourly fact does, and
+-- `confidential_cells` counts the suppressed hours inside it, so a day with any is a lower bound, never complete.
+with
+
+hours as (
+    select * from {{ ref('fct_passages_hourly') }}
+),
+
+days as (
+    select
+        delivery_id,
+        municipality_code,
+        period_code,
+        month_start,
+        location_code,
+        zone_code,
+        direction_code,
+        passage_date,
+        day_of_week,
+        vehicle_category_code,
+        is_category_total,
+        is_logistics,
+        source_layout,
+        cast(sum(passages) as bigint) as passages,
+        cast(sum(confidential_cells) as integer) as confidential_cells,
+        cast(count(*) as integer) as hour_cells
+    from hours
+    group by
+        delivery_id,
+        municipality_code,
+        period_code,
+        month_start,
+        location_code,
+        zone_code,
+        direction_code,
+        passage_date,
+        day_of_week,
+        vehicle_category_code,
+        is_category_total,
+        is_logistics,
+        source_layout
+),
+
+final as (
+    select
+        {{ surrogate_key([
+            'location_code',
+            'passage_date',
+            'vehicle_category_code',
+        ]) }}
+            as passage_daily_id,
+        delivery_id,
+        municipality_code,
+        period_code,
+        month_start,
+        location_code,
+        zone_code,
+        direction_code,
+        passage_date,
+        day_of_week,
+        vehicle_category_code,
+        is_category_total,
+        is_logistics,
+        passages,
+        confidential_cells,
+        hour_cells,
+        source_layout
+    from days
+)
+
+select * from final

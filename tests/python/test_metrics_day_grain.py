@@ -1,0 +1,129 @@
+"""Month and day questions from the daily fact, planned once per shape: the same answers as the hourly path.
+
+One warehouse with two municipalities (GM0344 in the v1 layout for March and April,
+GM0363 March in the legacy layout), generated with CBS-style suppression so days hold
+confidential hours. Every standard question is asked per municipality and month (as
+exports, the report and the API ask it) by a layer that uses the day-grain twins and by
+one that does not: value, confidential cells and completeness must be equal, and the
+month questions must not read the hourly fact at all.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from anpr_warehouse.generate import GenerateRequest, generate_delivery
+from anpr_warehouse.load import load_delivery
+from anpr_warehouse.metrics import MetricLayer
+from anpr_warehouse.snapshots import current_snapshot
+from anpr_warehouse.standard_questions import QUESTIONS, answer, total_for
+
+pytestmark = pytest.mark.slow
+ASKED = [("GM0344", None), ("GM0344", "2025-03-01"), ("GM0344", "2025-04-01"), ("GM0363", None), ("GM0363", "2025-03-01")]
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("daygrain")
+    warehouse = folder / "wh" / "anpr.duckdb"
+    warehouse.parent.mkdir()
+    for request in (
+        GenerateRequest("GM0344", 2025, 3, seed=11, locations=4),
+        GenerateRequest("GM0344", 2025, 4, seed=11, locations=4),
+        GenerateRequest("GM0363", 2025, 3, seed=11, locations=4, layout="legacy"),
+    ):
+        load_delivery(generate_delivery(request, folder / "deliveries"), warehouse)
+    proc = subprocess.run(
+        [sys.executable, "-m", "anpr_warehouse.cli", "build", "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return current_snapshot(warehouse)
+
+
+@pytest.fixture(scope="module")
+def daily(snapshot) -> MetricLayer:
+    return MetricLayer.on_snapshot(snapshot)
+
+
+@pytest.fixture(scope="module")
+def hourly(snapshot) -> MetricLayer:
+    return MetricLayer.on_snapshot(snapshot, day_grain=False)
+
+
+def _where(municipality: str, month_start: str | None) -> list[str]:
+    where = [f"{{{{ Entity('municipality') }}}} = '{municipality}'"]
+    return where + ([f"{{{{ TimeDimension('metric_time', 'month') }}}} = '{month_start}'"] if month_start else [])
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
+def test_every_standard_question_answers_the_same_from_days(question, daily, hourly):
+    for municipality, month_start in ASKED:
+        got = answer(daily, question, municipality, month_start)
+        expected = answer(hourly, question, municipality, month_start)
+        assert got.render("json") == expected.render("json"), (question.name, municipality, month_start)
+        if question.part_of:
+            total, expected_total = (total_for(layer, question, municipality, month_start) for layer in (daily, hourly))
+            assert total.render("json") == expected_total.render("json"), (question.name, "total")
+
+
+def test_the_comparison_covers_lower_bounds_and_changes(daily):
+    """The data behind the equality above holds days with confidential hours and a month-on-month change."""
+    overview = next(q for q in QUESTIONS if q.name == "overview_month")
+    rows = answer(daily, overview, "GM0344", None).rows
+    assert any(not r["logistics_passages"].complete for r in rows)
+    assert any(r["passages_change_vs_previous_month"].value is not None for r in rows)
+    days = next(q for q in QUESTIONS if q.name == "overview_day")
+    assert len(answer(daily, days, "GM0363", "2025-03-01").rows) == 31
+
+
+@pytest.mark.parametrize("question_name", ["overview_month", "overview_day", "vehicle_mix_category", "locations"])
+def test_month_and_day_questions_never_read_hourly_cells(question_name, daily, hourly):
+    question = next(q for q in QUESTIONS if q.name == question_name)
+    where = _where("GM0344", "2025-03-01")
+    sql = daily.explain(list(question.metrics), list(question.group_by), where)
+    assert "fct_passages_daily" in sql and "fct_passages_hourly" not in sql
+    assert "fct_passages_hourly" in hourly.explain(list(question.metrics), list(question.group_by), where)
+
+
+def test_hours_are_still_answered_from_hourly_cells(daily, hourly):
+    time_profile = next(q for q in QUESTIONS if q.name == "time_profile")
+    assert "fct_passages_hourly" in daily.explain(list(time_profile.metrics), list(time_profile.group_by))
+    by_hour = ["passages"], ["passage_hourly__hour_of_day"], _where("GM0344", None)
+    assert "fct_passages_hourly" in daily.explain(*by_hour)
+    assert daily.query(*by_hour).render("json") == hourly.query(*by_hour).render("json")
+    assert len(daily.query(*by_hour).rows) == 24
+
+
+def test_new_filter_values_reuse_the_plan(snapshot, hourly, monkeypatch):
+    """A second municipality and another month cost no MetricFlow planning, and answer as a fresh layer does."""
+    layer = MetricLayer.on_snapshot(snapshot)
+    plans = []
+    explain = layer.engine.explain
+    monkeypatch.setattr(layer.engine, "explain", lambda **kw: plans.append(kw) or explain(**kw))
+    metrics, group_by = ["logistics_passages", "zero_emission_share"], ["metric_time__month", "zone"]
+    answers = {asked: layer.query(metrics, group_by, _where(*asked)) for asked in ASKED if asked[1]}
+    assert len(plans) == 1
+    for asked, result in answers.items():
+        assert result.rows, asked
+        assert result.render("json") == hourly.query(metrics, group_by, _where(*asked)).render("json"), asked
+
+
+def test_a_warehouse_without_the_daily_fact_answers_from_hours(snapshot, tmp_path, hourly):
+    """A snapshot published before the daily fact existed has no twins' table: the layer asks the metrics as named."""
+    import shutil
+
+    import duckdb
+
+    database = tmp_path / snapshot.database.name
+    shutil.copyfile(snapshot.database, database)
+    with duckdb.connect(str(database)) as con:
+        con.execute("drop table marts.fct_passages_daily")
+    layer = MetricLayer(database, snapshot.semantic_manifest)
+    query = ["passages", "logistics_passages"], ["metric_time__month"], _where("GM0344", None)
+    assert layer.query(*query).render("json") == hourly.query(*query).render("json")
