@@ -43,6 +43,46 @@ for table, files in (("t01", sys.argv[2].split("|")), ("t02", sys.argv[3].split(
 print(sum(con.execute(f"select count(*) from {t}").fetchone()[0] for t in ("t01", "t02")))
 """
 
+# Where the CPU goes inside one load: the loader's phases wrapped with process-CPU timers (all
+# threads), best of `repeat` loads of the same month into fresh warehouses.
+PROFILE_SQL = """
+import functools, json, sys, time
+from pathlib import Path
+from anpr_warehouse.load import checks_v1, loader, validate
+PHASES = [
+    (validate, "read_delivery", "read the files"),
+    (validate, "scan_for_plates", "plate guard (every field, name, manifest string)"),
+    (checks_v1, "parse_csv", "CSV parsing (Arrow)"),
+    (checks_v1, "_check_code_lists", "code-list checks (SQL)"),
+    (checks_v1, "_check_observations", "observation row and duplicate checks (SQL)"),
+    (checks_v1, "check_cells", "totals, DST, rounding (SQL)"),
+    (loader, "_write", "write: insert into the raw tables, commit"),
+]
+spent = {}
+def timed(fn, label):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        started = time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[label] = spent.get(label, 0.0) + time.process_time() - started
+    return wrapper
+for module, name, label in PHASES:
+    setattr(module, name, timed(getattr(module, name), label))
+best = None
+for i in range(int(sys.argv[3])):
+    warehouse = Path(sys.argv[2]) / f"profile{i}.duckdb"
+    spent.clear()
+    started = time.process_time()
+    loader.load_delivery(Path(sys.argv[1]), warehouse, audit=False)
+    total = time.process_time() - started
+    warehouse.unlink()
+    if best is None or total < best["whole load"]:
+        best = dict(spent, **{"whole load": total})
+print(json.dumps(best))
+"""
+
 
 def deliveries(cache: Path, locations: int) -> list[Path]:
     """The twelve months, generated once into `cache` and reused."""
@@ -98,6 +138,12 @@ def measure_floor(folders: list[Path], code: Path, work: Path) -> dict:
     return figures
 
 
+def profile(folder: Path, code: Path, work: Path, repeat: int) -> dict[str, float]:
+    """CPU seconds per loader phase of one month (best of `repeat` loads)."""
+    figures = run_measured([sys.executable, "-c", PROFILE_SQL, str(folder), str(work), str(repeat)], code)
+    return json.loads(figures["stdout"])
+
+
 def row(label: str, case: str, figures: dict, floor: dict | None) -> str:
     ratio = f"{figures['seconds'] / floor['seconds']:.1f}x" if floor else ""
     return (
@@ -106,33 +152,62 @@ def row(label: str, case: str, figures: dict, floor: dict | None) -> str:
     )
 
 
-def write_section(lines: list[str], label: str) -> None:
-    """Replaces this label's rows in the section's table, keeping the other labels' rows and the prose."""
+SPEED_HEADER = [
+    "| code | case | rows | seconds | CPU seconds | rows/s | peak RSS (MB) | x floor (wall) |",
+    "|---|---|---|---|---|---|---|---|",
+]
+PROFILE_HEADER = ["| code | phase of one month's load | CPU seconds |", "|---|---|---|"]
+
+
+def profile_rows(label: str, phases: dict[str, float]) -> list[str]:
+    return [f"| {label} | {phase} | {seconds:.2f} |" for phase, seconds in phases.items()]
+
+
+def _merge(old_rows: list[str], new_rows: list[str], label: str) -> list[str]:
+    """The table rows of other labels kept, this label's replaced; grouped by case in this run's order, then label."""
+    kept = [ln for ln in old_rows if not ln.startswith(f"| {label} |")]
+    order: dict[str, int] = {}
+    for ln in new_rows + kept:
+        order.setdefault(ln.split("|")[2], len(order))
+    return sorted(kept + new_rows, key=lambda ln: (order[ln.split("|")[2]], ln.split("|")[1]))
+
+
+def write_section(speed: list[str], phases: list[str], label: str) -> None:
+    """Rewrites "## Loader speed": this label's rows replaced, other labels' rows and any "Notes:" paragraph kept."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    header = [
-        "| code | case | rows | seconds | CPU seconds | rows/s | peak RSS (MB) | x floor (wall) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    intro = (
-        f"{HEADING}\n\nMachine: {os.cpu_count()} CPUs (shared), Python {platform.python_version()}. "
-        "`anpr load --no-audit` of GM0344 40-location months into a fresh warehouse, each case in its own process; "
-        "rows are every delivered row (all files); the floor is DuckDB reading only the T01 and T02 files of the same "
-        "twelve months (`create table as select * from read_csv([...])`, no checks).\n\n"
-        "Reproduce: `.venv/bin/python scripts/bench_load.py --label after` (this code) and "
-        "`git archive <commit> | tar -x -C /tmp/old && .venv/bin/python scripts/bench_load.py --code /tmp/old --label before`.\n"
-    )
-    kept: list[str] = []
+    old_speed: list[str] = []
+    old_phases: list[str] = []
     notes = ""
     if HEADING in text:
         before, _, after = text.partition(HEADING)
         body, sep, rest = after.partition("\n## ")
-        kept = [ln for ln in body.splitlines() if ln.startswith("| ") and not ln.startswith(("| code ", f"| {label} |"))]
-        notes = "\n".join(ln for ln in body.split("\n\n") if ln.startswith("Notes:"))
+        rows = [ln for ln in body.splitlines() if ln.startswith("| ") and not ln.startswith("| code ")]
+        old_speed = [ln for ln in rows if ln.count("|") == SPEED_HEADER[0].count("|")]
+        old_phases = [ln for ln in rows if ln.count("|") == PROFILE_HEADER[0].count("|")]
+        notes = "\n\n".join(p for p in body.split("\n\n") if p.startswith("Notes:"))
         tail = sep + rest
     else:
         before, tail = text.rstrip("\n") + "\n\n", ""
-    table = "\n".join(header + sorted(kept + lines, key=lambda ln: (ln.split("|")[2], ln.split("|")[1])))
-    section = intro + "\n" + table + "\n" + (f"\n{notes}\n" if notes else "")
+    intro = (
+        f"{HEADING}\n\nMachine: {os.cpu_count()} CPUs (shared), Python {platform.python_version()}. "
+        "`anpr load --no-audit` of GM0344 40-location months into a fresh warehouse, each case in its own process "
+        "(peak RSS is that process's); rows are every delivered row (all files); the floor is DuckDB alone reading the "
+        "T01 and T02 files of the same months (`create table as select * from read_csv([...])`, no checks). "
+        "CPU seconds are user + system of the process, all threads: on a shared machine they move far less than wall "
+        "seconds.\n\n"
+        "Reproduce: `.venv/bin/python scripts/bench_load.py --label after` (this code) and "
+        "`git archive <commit> | tar -x -C /tmp/old && .venv/bin/python scripts/bench_load.py --code /tmp/old --label before`.\n"
+    )
+    section = (
+        intro
+        + "\n"
+        + "\n".join(SPEED_HEADER + _merge(old_speed, speed, label))
+        + "\n\nWhere the CPU goes in one month's load (process CPU per phase, best of 3 loads in one process; "
+        + "the rest of the whole load is opening the warehouse, the register and decoding):\n\n"
+        + "\n".join(PROFILE_HEADER + _merge(old_phases, phases, label))
+        + "\n"
+        + (f"\n{notes}\n" if notes else "")
+    )
     RESULTS.write_text(before + section + tail, encoding="utf-8")
 
 
@@ -148,6 +223,7 @@ def main() -> None:
     march = [f for f in folders if "2025MM03" in f.name]
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         work = Path(tmp)
+        phases = profile(march[0], args.code, work, repeat=3)
         floor_month = measure_floor(march, args.code, work)
         month = measure_load(march, args.code, work)
         floor_year = measure_floor(folders, args.code, work)
@@ -158,9 +234,9 @@ def main() -> None:
         row(args.label, "DuckDB floor, T01+T02 of 12 months", floor_year, None),
         row(args.label, "anpr load, 12 months", year, floor_year),
     ]
-    print("\n".join(lines))
+    print("\n".join(lines + profile_rows(args.label, phases)))
     if not args.no_write:
-        write_section(lines, args.label)
+        write_section(lines, profile_rows(args.label, phases), args.label)
 
 
 if __name__ == "__main__":
