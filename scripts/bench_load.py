@@ -37,7 +37,7 @@ MUNICIPALITY = "GM0344"
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "anpr-bench-load"
 FLOOR_SQL = """
 import sys, duckdb
-con = duckdb.connect(sys.argv[1])
+con = duckdb.connect(sys.argv[1], config={"enable_progress_bar": False})
 for table, files in (("t01", sys.argv[2].split("|")), ("t02", sys.argv[3].split("|"))):
     con.execute(f"create table {table} as select * from read_csv({files!r})")
 print(sum(con.execute(f"select count(*) from {t}").fetchone()[0] for t in ("t01", "t02")))
