@@ -37,7 +37,8 @@ MUNICIPALITY = "GM0344"
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "anpr-bench-load"
 FLOOR_SQL = """
 import sys, duckdb
-con = duckdb.connect(sys.argv[1], config={"enable_progress_bar": False})
+con = duckdb.connect(sys.argv[1])
+con.execute("set enable_progress_bar = false")
 for table, files in (("t01", sys.argv[2].split("|")), ("t02", sys.argv[3].split("|"))):
     con.execute(f"create table {table} as select * from read_csv({files!r})")
 print(sum(con.execute(f"select count(*) from {t}").fetchone()[0] for t in ("t01", "t02")))
@@ -133,7 +134,7 @@ def measure_floor(folders: list[Path], code: Path, work: Path) -> dict:
     t01 = "|".join(str(f / "T01_Observations.csv") for f in folders)
     t02 = "|".join(str(f / "T02_Observations.csv") for f in folders)
     figures = run_measured([sys.executable, "-c", FLOOR_SQL, str(database), t01, t02], code)
-    figures["rows"] = int(figures["stdout"].strip())
+    figures["rows"] = int(figures["stdout"].strip().splitlines()[-1])
     database.unlink(missing_ok=True)
     return figures
 
@@ -141,7 +142,7 @@ def measure_floor(folders: list[Path], code: Path, work: Path) -> dict:
 def profile(folder: Path, code: Path, work: Path, repeat: int) -> dict[str, float]:
     """CPU seconds per loader phase of one month (best of `repeat` loads)."""
     figures = run_measured([sys.executable, "-c", PROFILE_SQL, str(folder), str(work), str(repeat)], code)
-    return json.loads(figures["stdout"])
+    return json.loads(figures["stdout"].strip().splitlines()[-1])
 
 
 def row(label: str, case: str, figures: dict, floor: dict | None) -> str:
