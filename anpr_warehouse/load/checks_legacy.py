@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
-from pyproj import Transformer
 
 from .. import contract as c
 from ..reference import is_municipality, municipality
@@ -265,6 +264,8 @@ def _check_spring_forward_hour(con, file: str, year: int, month: int, problems: 
 
 
 def _wgs84(locations: ParsedTable) -> dict[str, pa.Array]:
+    from pyproj import Transformer  # imported here: only legacy deliveries need it, and it costs every load 0.1 s
+
     to_wgs84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
     xs = [float(v) for v in locations.column("X_RD")]
     ys = [float(v) for v in locations.column("Y_RD")]

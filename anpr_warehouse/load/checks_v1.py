@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import hashlib
 import json
 import re
 
@@ -26,7 +25,18 @@ from .. import contract as c
 from ..reference import is_municipality
 from .checks_cells import check_cells
 from .delivery import CheckedDelivery, DeliveryMeta
-from .parsing import ParsedTable, check_pattern, check_position, decode, parse_csv, report_rows, strict_date_sql
+from .parsing import (
+    ParsedTable,
+    RowRule,
+    SetRule,
+    check_pattern,
+    check_position,
+    decode,
+    parse_csv,
+    report_rows,
+    run_rules,
+    strict_date_sql,
+)
 from .problems import Collector
 from .reader import RawDelivery
 
@@ -154,7 +164,7 @@ def _check_files(raw: RawDelivery, doc: dict, year: int, problems: Collector) ->
         if not (isinstance(rows, int) and not isinstance(rows, bool) and rows >= 0):
             problems.add(MANIFEST, "manifest", f"{name}: rows {rows!r} is not an integer >= 0")
         listed[name] = rows if isinstance(rows, int) else -1
-        if name in raw.files and isinstance(digest, str) and hashlib.sha256(raw.files[name]).hexdigest() != digest:
+        if name in raw.files and isinstance(digest, str) and raw.sha256(name).hex() != digest:
             problems.add(name, "checksum", "SHA-256 of the file does not match the manifest")
     for name in sorted(required - set(listed)):
         problems.add(MANIFEST, "manifest", f"{name} is missing from the manifest's file list")
@@ -298,75 +308,68 @@ def _check_code_lists(con, meta: DeliveryMeta, lists: dict[str, c.CodeList], pro
     )
 
 
+def _in_list(column: str, allowed_sql: str, what: str) -> RowRule:
+    """A row rule: `column` holds one of `allowed_sql` (a value list or a subquery)."""
+    return RowRule(
+        "unknown-code",
+        f'"{column}"',
+        f'"{column}" is null or "{column}" not in ({allowed_sql})',
+        column + " {0!r} is not " + what,
+    )
+
+
+def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date) -> list[RowRule | SetRule]:
+    """Every single-table rule of an observation table, in the order its problems are reported."""
+    view = _view(table.file)
+    rules: list[RowRule | SetRule] = [
+        RowRule("identifier", "Id", "not regexp_full_match(Id, '[1-9][0-9]*')", "Id {0!r} is not a positive whole number"),
+        SetRule(
+            "duplicate-id", f"select min(_line), Id from {view} group by Id having count(*) > 1", "Id {0!r} occurs more than once"
+        ),
+        _in_list("Measure", ", ".join(f"'{m}'" for m in table.measures), f"a measure of {table.code}"),
+    ]
+    for dim in table.dimensions:
+        if dim == "Date":
+            rules.append(
+                RowRule(
+                    "date-range",
+                    "Date",
+                    f"""not {strict_date_sql("Date", c.ISO_DATE_PATTERN, "%Y-%m-%d")}
+                        or try_strptime(Date, '%Y-%m-%d')::date not between '{start}' and '{end}'""",
+                    "Date {0!r} is not a day (YYYY-MM-DD) of the delivery period " + f"{start}..{end}",
+                )
+            )
+        elif dim == "Hour":
+            rules.append(_in_list("Hour", ", ".join(f"'{h}'" for h in c.HOURS), "H00..H23"))
+        else:
+            source = c.DIMENSION_CODE_LIST[dim]
+            rules.append(_in_list(dim, f"select Identifier from {_view(source)}", f"an identifier in {source}"))
+    keys = ", ".join(("Measure",) + table.dimensions)
+    rules += [
+        RowRule(
+            "value",
+            "Value",
+            f"Value <> '' and not regexp_full_match(Value, '{c.VALUE_PATTERN}')",
+            "Value {0!r} is not a plain whole number >= 0 of at most " + f"{c.VALUE_MAX_DIGITS} ASCII digits",
+        ),
+        _in_list("ValueAttribute", ", ".join(f"'{v}'" for v in c.VALUE_ATTRIBUTES), "a CBS value attribute"),
+        RowRule(
+            "value-attribute",
+            "Value, ValueAttribute",
+            "(ValueAttribute = 'None' and Value = '') or (ValueAttribute <> 'None' and Value <> '')",
+            "Value {0!r} does not fit ValueAttribute {1!r} (None needs a value; Confidential, Impossible and Unknown need none)",
+        ),
+        SetRule(
+            "duplicate-cell",
+            f"select max(_line), {keys} from {view} group by {keys} having count(*) > 1",
+            "the same cell occurs more than once (" + ", ".join(f"{{{i}}}" for i in range(len(table.dimensions) + 1)) + ")",
+        ),
+    ]
+    return rules
+
+
 def _check_observations(con, meta: DeliveryMeta, problems: Collector) -> None:
     start = dt.date(meta.year, meta.month, 1)
     end = dt.date(meta.year, meta.month, calendar.monthrange(meta.year, meta.month)[1])
     for table in c.OBSERVATION_TABLES.values():
-        file, view = table.file, _view(table.file)
-        report_rows(
-            con,
-            problems,
-            file,
-            "identifier",
-            f"select _line, Id from {view} where not regexp_full_match(Id, '[1-9][0-9]*')",
-            "Id {0!r} is not a positive whole number",
-        )
-        report_rows(
-            con,
-            problems,
-            file,
-            "duplicate-id",
-            f"select min(_line), Id from {view} group by Id having count(*) > 1",
-            "Id {0!r} occurs more than once",
-        )
-        measures = ", ".join(f"'{m}'" for m in table.measures)
-        _check_identifier_column(con, file, "Measure", measures, problems, f"a measure of {table.code}")
-        for dim in table.dimensions:
-            if dim == "Date":
-                report_rows(
-                    con,
-                    problems,
-                    file,
-                    "date-range",
-                    f"""select _line, Date from {view}
-                        where not {strict_date_sql("Date", c.ISO_DATE_PATTERN, "%Y-%m-%d")}
-                           or try_strptime(Date, '%Y-%m-%d')::date not between '{start}' and '{end}'""",
-                    "Date {0!r} is not a day (YYYY-MM-DD) of the delivery period " + f"{start}..{end}",
-                )
-            elif dim == "Hour":
-                _check_identifier_column(con, file, "Hour", ", ".join(f"'{h}'" for h in c.HOURS), problems, "H00..H23")
-            else:
-                source = c.DIMENSION_CODE_LIST[dim]
-                _check_identifier_column(
-                    con, file, dim, f"select Identifier from {_view(source)}", problems, f"an identifier in {source}"
-                )
-        report_rows(
-            con,
-            problems,
-            file,
-            "value",
-            f"""select _line, Value from {view}
-                where Value <> '' and not regexp_full_match(Value, '{c.VALUE_PATTERN}')""",
-            "Value {0!r} is not a plain whole number >= 0 of at most " + f"{c.VALUE_MAX_DIGITS} ASCII digits",
-        )
-        _check_identifier_column(
-            con, file, "ValueAttribute", ", ".join(f"'{v}'" for v in c.VALUE_ATTRIBUTES), problems, "a CBS value attribute"
-        )
-        report_rows(
-            con,
-            problems,
-            file,
-            "value-attribute",
-            f"""select _line, Value, ValueAttribute from {view}
-                where (ValueAttribute = 'None' and Value = '') or (ValueAttribute <> 'None' and Value <> '')""",
-            "Value {0!r} does not fit ValueAttribute {1!r} (None needs a value; Confidential, Impossible and Unknown need none)",
-        )
-        keys = ", ".join(("Measure",) + table.dimensions)
-        report_rows(
-            con,
-            problems,
-            file,
-            "duplicate-cell",
-            f"select max(_line), {keys} from {view} group by {keys} having count(*) > 1",
-            "the same cell occurs more than once (" + ", ".join(f"{{{i}}}" for i in range(len(table.dimensions) + 1)) + ")",
-        )
+        run_rules(con, problems, table.file, _view(table.file), _observation_rules(table, start, end))

@@ -116,18 +116,66 @@ def _read_careful(file: str, text: str, delimiter: str, expected: tuple[str, ...
     return ParsedTable(file, header, pa.table(data))
 
 
-def report_rows(con: duckdb.DuckDBPyConnection, problems: Collector, file: str, rule: str, sql: str, message: str) -> None:
+def report_rows(
+    con: duckdb.DuckDBPyConnection, problems: Collector, file: str, rule: str, sql: str, message: str, total: int | None = None
+) -> None:
     """Runs `sql` (returning `_line` first, then values) and files one problem per offending row.
 
-    `message` is formatted with the remaining columns as positional arguments.
+    `message` is formatted with the remaining columns as positional arguments. One query gives
+    both the first rows and how many there are (a window count); `total`, when the caller
+    already counted the offending rows (see `run_rules`), saves even that for a clean rule.
     """
-    total = con.execute(f"select count(*) from ({sql})").fetchone()[0]
-    if not total:
+    if total == 0:
         return
-    shown = con.execute(f"select * from ({sql}) order by 1 limit {problems.per_rule}").fetchall()
+    shown = con.execute(f"select *, count(*) over () from ({sql}) order by 1 limit {problems.per_rule}").fetchall()
+    if not shown:
+        return
     for row in shown:
-        problems.add(file, rule, message.format(*row[1:]), row[0])
-    problems.bump(file, rule, total - len(shown))
+        problems.add(file, rule, message.format(*row[1:-1]), row[0])
+    problems.bump(file, rule, shown[0][-1] - len(shown))
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule each row of a view keeps on its own: `condition` is true on an offending row.
+
+    `columns` are what the message shows (formatted into `message` in order), after `_line`.
+    """
+
+    rule: str
+    columns: str
+    condition: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SetRule:
+    """A rule over several rows (duplicates, totals): `sql` returns `_line` first, then the message's values."""
+
+    rule: str
+    sql: str
+    message: str
+
+
+def run_rules(con: duckdb.DuckDBPyConnection, problems: Collector, file: str, view: str, rules: list[RowRule | SetRule]) -> None:
+    """Every rule on one view, problems filed in the order of `rules`.
+
+    The row rules are counted together in one pass over the view (one `count(*) filter` per
+    rule); only a rule that some row breaks is queried again for its rows and lines. A clean
+    delivery therefore costs one scan for all its row rules plus one query per set rule.
+    """
+    row_rules = [r for r in rules if isinstance(r, RowRule)]
+    counts: dict[int, int] = {}
+    if row_rules:
+        filters = ", ".join(f"count(*) filter (where {r.condition})" for r in row_rules)
+        counted = con.execute(f"select {filters} from {view}").fetchone()
+        counts = {id(r): n for r, n in zip(row_rules, counted)}
+    for r in rules:
+        if isinstance(r, RowRule):
+            sql = f"select _line, {r.columns} from {view} where {r.condition}"
+            report_rows(con, problems, file, r.rule, sql, r.message, total=counts[id(r)])
+        else:
+            report_rows(con, problems, file, r.rule, r.sql, r.message)
 
 
 def strict_date_sql(column: str, pattern: str, fmt: str) -> str:

@@ -35,6 +35,7 @@ zipfile raises on a hostile archive becomes a `zip` refusal, never a traceback.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import struct
@@ -83,6 +84,13 @@ class RawDelivery:
     # (where, text) of everything the reader saw besides file contents: folder and zip entry names,
     # the zip comment. The plate guard scans these too.
     source_texts: list[tuple[str, str]] = field(default_factory=list)
+    _digests: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+
+    def sha256(self, name: str) -> bytes:
+        """The SHA-256 of one file, computed once: the manifest check and the content checksum both need it."""
+        if name not in self._digests:
+            self._digests[name] = hashlib.sha256(self.files[name]).digest()
+        return self._digests[name]
 
 
 class Refusal(Exception):

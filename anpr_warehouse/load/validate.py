@@ -24,7 +24,7 @@ def content_sha256(raw: RawDelivery) -> str:
     """One checksum over every file's name and bytes: equal deliveries, equal checksum."""
     digest = hashlib.sha256()
     for name in sorted(raw.files):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(raw.files[name]).digest())
+        digest.update(name.encode() + b"\0" + raw.sha256(name))
     return digest.hexdigest()
 
 
