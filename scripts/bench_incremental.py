@@ -11,12 +11,15 @@ prints a Markdown table for benchmarks/results.md ("Incremental build").
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from anpr_warehouse.paths import PROJECT_ROOT
 
 ANPR = (
     "import resource, runpy, sys; sys.argv = ['anpr', *sys.argv[1:]]\n"
@@ -31,8 +34,21 @@ PUBLISH = (
 )
 
 
-def run(label: str, *args: str, code: str = ANPR) -> tuple[str, float, float]:
-    """One command in its own process: (label, seconds, peak RSS in MB of that process)."""
+def dbt_seconds() -> str:
+    """Node time of the last dbt invocation by kind (run_results.json): models versus tests versus the rest."""
+    results = json.loads((PROJECT_ROOT / "target" / "run_results.json").read_text())
+    by_kind: dict[str, float] = {}
+    for result in results["results"]:
+        kind = result["unique_id"].split(".")[0]
+        by_kind[kind] = by_kind.get(kind, 0.0) + result["execution_time"]
+    return (
+        f"dbt {results['elapsed_time']:.1f} s wall; node seconds: models {by_kind.get('model', 0):.1f}, "
+        f"data tests {by_kind.get('test', 0):.1f}, other {sum(by_kind.values()) - by_kind.get('model', 0) - by_kind.get('test', 0):.1f}"
+    )
+
+
+def run(label: str, *args: str, code: str = ANPR) -> tuple[str, float, float, str]:
+    """One command in its own process: (label, seconds, peak RSS in MB of that process, dbt's own figures)."""
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", code, *args],
@@ -44,7 +60,7 @@ def run(label: str, *args: str, code: str = ANPR) -> tuple[str, float, float]:
     if proc.returncode != 0:
         raise SystemExit(f"{label} failed:\n{proc.stderr[-3000:]}")
     peak = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("PEAK_RSS_KB")]
-    return label, seconds, int(peak[-1]) / 1024 if peak else float("nan")
+    return label, seconds, int(peak[-1]) / 1024 if peak else float("nan"), dbt_seconds() if "build" in args else ""
 
 
 def main() -> None:
@@ -66,9 +82,9 @@ def main() -> None:
     print(
         f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}; load average {os.getloadavg()[0]:.1f} at the end\n"
     )
-    print("| step | seconds | peak RSS (MB) |\n|---|---|---|")
-    for label, seconds, peak in rows:
-        print(f"| {label} | {seconds:.1f} | {peak:.0f} |")
+    print("| step | seconds | peak RSS (MB) | inside dbt |\n|---|---|---|---|")
+    for label, seconds, peak, inside in rows:
+        print(f"| {label} | {seconds:.1f} | {peak:.0f} | {inside} |")
 
 
 if __name__ == "__main__":
