@@ -64,7 +64,7 @@
     {%- endset -%}
     {%- set ids = run_query(never_built).columns[0].values() -%}
     {%- if not ids -%}{{ return('delivery_id is null and false') }}{%- endif -%}
-    {{ return('delivery_id in (' ~ ("'" ~ (ids | join("', '")) ~ "'") ~ ')') }}
+    {{ return('delivery_id in (' ~ quoted_list(ids) ~ ')') }}
 {%- endmacro %}
 
 

@@ -37,7 +37,7 @@
     {%- if execute and model.resource_type == 'model' and is_incremental() -%}
         {%- set ids = partition_changes(model.config.meta.get('partition_drift'))['changed'] -%}
         {%- if ids -%}
-            delivery_id in ({% for id in ids %}'{{ id }}'{{ ", " if not loop.last }}{% endfor %})
+            delivery_id in ({{ quoted_list(ids) }})
         {%- else -%}
             false
         {%- endif -%}
@@ -52,7 +52,7 @@
     {%- if is_incremental() -%}
         {%- set ids = partition_changes(model.config.meta.get('partition_drift'))['stale'] -%}
         {%- if ids -%}
-            delete from {{ this }} where delivery_id in ({% for id in ids %}'{{ id }}'{{ ", " if not loop.last }}{% endfor %})
+            delete from {{ this }} where delivery_id in ({{ quoted_list(ids) }})
         {%- else -%}
             select 1 as nothing_stale
         {%- endif -%}
@@ -123,3 +123,9 @@
     {%- endfor -%}
     {{ return(changes) }}
 {% endmacro %}
+
+
+{#- SQL string literals of the values, comma-separated (quotes doubled). -#}
+{% macro quoted_list(values) -%}
+    {%- for value in values %}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor -%}
+{%- endmacro %}
