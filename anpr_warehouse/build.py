@@ -78,14 +78,23 @@ class Verdict:
 
 
 def build_warehouse(
-    warehouse: Path, select: list[str] | None = None, quiet: bool = False, wait: float = DEFAULT_WAIT_SECONDS
+    warehouse: Path,
+    select: list[str] | None = None,
+    quiet: bool = False,
+    wait: float = DEFAULT_WAIT_SECONDS,
+    full_refresh: bool = False,
 ) -> list[Quarantined]:
     """`dbt build` with per-delivery quarantine; returns the deliveries quarantined by this build.
 
+    Incremental by default: harmonised models and facts rebuild only the municipality-months whose
+    flowing delivery changed and data tests look at those (macros/incremental_partitions.sql,
+    macros/get_where_subquery.sql). `full_refresh` rebuilds and tests everything (dbt's --full-refresh),
+    in every round: a failing test makes dbt skip the models downstream, which must still be rebuilt whole.
     A `--select` build is a developer's partial build: plain `dbt build`, the register untouched.
     """
+    refresh = ["--full-refresh"] if full_refresh else []
     if select:
-        run_dbt(["build", "--select", *select], warehouse, wait)
+        run_dbt(["build", *refresh, "--select", *select], warehouse, wait)
         return []
     if not warehouse.exists():
         raise UserError(f"no warehouse at {warehouse}; load deliveries first (anpr load) or run 'anpr run'")
@@ -96,7 +105,7 @@ def build_warehouse(
     quarantined: list[Quarantined] = []
     for _ in range(MAX_ROUNDS):
         started = _utc_now()
-        results = _dbt_build(manifest, quiet)
+        results = _dbt_build(manifest, quiet, refresh)
         con = duckdb.connect(str(warehouse))
         try:
             if results is None:
@@ -125,11 +134,11 @@ def _parse():
     return result.result
 
 
-def _dbt_build(manifest, quiet: bool) -> list | None:
+def _dbt_build(manifest, quiet: bool, extra: list[str]) -> list | None:
     """Runs `dbt build`; None on success, else dbt's results of the failing nodes."""
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner(manifest=manifest).invoke(["build", *(["--quiet"] if quiet else []), *_project_args()])
+    result = dbtRunner(manifest=manifest).invoke(["build", *(["--quiet"] if quiet else []), *extra, *_project_args()])
     if result.success:
         return None
     raise_if_locked(result)

@@ -62,7 +62,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     """`dbt build` (seeds, models, tests, unit tests) on the warehouse; a delivery failing a test is quarantined."""
     from .build import build_warehouse
 
-    build_warehouse(_warehouse(args), args.select, wait=args.wait)
+    build_warehouse(_warehouse(args), args.select, wait=args.wait, full_refresh=args.full_refresh)
     _publish(_warehouse(args))
     return 0
 
@@ -252,6 +252,12 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
 
     build = sub.add_parser("build", help="dbt build: seeds, models, data tests and unit tests on the warehouse")
     build.add_argument("--select", nargs="+", help="dbt node selection (default: everything)")
+    build.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild every model and test everything (after a model, seed or reference-data change); "
+        "default: rebuild only the municipality-months whose delivery changed",
+    )
     warehouse_option(build)
     build.set_defaults(func=cmd_build)
 

@@ -7,6 +7,7 @@ with
 
 observations as (
     select * from {{ ref(staging_model) }}
+    where {{ changed_partitions() }}
 ),
 
 pivoted as (

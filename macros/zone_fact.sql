@@ -28,6 +28,7 @@ with
 
 harmonised as (
     select * from {{ ref(harmonised_model) }}
+    where {{ changed_partitions() }}
 ),
 
 categories as (
@@ -41,6 +42,7 @@ code_list_sizes as (
         {%- endfor %}
         delivery_id
     from {{ ref('stg_cbs__code_list_entries') }}
+    where {{ changed_partitions() }}
     group by delivery_id
 ),
 

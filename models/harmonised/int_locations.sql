@@ -2,10 +2,12 @@ with
 
 v1_locations as (
     select * from {{ ref('stg_cbs__locations') }}
+    where {{ changed_partitions() }}
 ),
 
 legacy_locations as (
     select * from {{ ref('stg_cbs_legacy__locations') }}
+    where {{ changed_partitions() }}
 ),
 
 direction_map as (

@@ -16,10 +16,12 @@ with
 
 v1_observations as (
     select * from {{ ref('stg_cbs__t02_observations') }}
+    where {{ changed_partitions() }}
 ),
 
 legacy_rows as (
     select * from {{ ref('stg_cbs_legacy__fuel_rows') }}
+    where {{ changed_partitions() }}
 ),
 
 legacy_code_map as (

@@ -13,10 +13,12 @@ with
 
 v1_observations as (
     select * from {{ ref('stg_cbs__t01_observations') }}
+    where {{ changed_partitions() }}
 ),
 
 legacy_rows as (
     select * from {{ ref('stg_cbs_legacy__hourly_rows') }}
+    where {{ changed_partitions() }}
 ),
 
 legacy_code_map as (

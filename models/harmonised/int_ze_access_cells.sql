@@ -6,7 +6,11 @@ with
 emission_cells as (
     select * from {{ ref('int_emission_profile') }}
     where
-        vehicle_category_code <> 'T001'
+        {{ changed_partitions(drift={
+            'relation': 'int_zones', 'key': 'zone_code',
+            'columns': {'zone_type': 'zone_type', 'zone_valid_from': 'valid_from'},
+        }) }}
+        and vehicle_category_code <> 'T001'
         and emission_class_code <> 'T001'
         and first_admission_year_code <> 'T001'
 ),

@@ -4,10 +4,12 @@ with
 
 v1_zones as (
     select * from {{ ref('stg_cbs__zones') }}
+    where {{ changed_partitions() }}
 ),
 
 locations as (
     select * from {{ ref('int_locations') }}
+    where {{ changed_partitions() }}
 ),
 
 reference_zones as (

@@ -8,11 +8,12 @@ with
 
 cells as (
     select * from {{ ref('int_ze_access_cells') }}
+    where {{ changed_partitions() }}
 ),
 
 category_view as (
     select * from {{ ref('fct_emission_profile') }}
-    where in_view_by_category
+    where {{ changed_partitions() }} and in_view_by_category
 ),
 
 scenarios as (
