@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import time
 from dataclasses import dataclass, field
 
 import highspy
@@ -58,6 +59,7 @@ class GroupResult:
     cuts: int = 0
     unresolved: int = 0  # cells still at risk when MAX_ITERATIONS stopped the group (0: proven clean)
     infeasible: bool = False
+    seconds: float = 0.0
 
 
 @dataclass
@@ -70,6 +72,7 @@ class MinimalStats:
     unresolved: int = 0
     infeasible_groups: int = 0
     per_group: list[tuple[int, int, int]] = field(default_factory=list)  # (variables, iterations, hidden) of changed groups
+    slowest: tuple[float, int, int] = (0.0, 0, 0)  # (seconds, variables, iterations) of the slowest group
 
 
 def suppressible(system: System, var: int) -> bool:
@@ -195,6 +198,7 @@ def _master(costs: dict[int, float], cuts: list[Cut]) -> set[int] | None:
 
 
 def protect_group(system: System, variables: list[int], rows: list[int], min_cell: int) -> GroupResult:
+    started = time.perf_counter()
     protector = GroupProtector(system, variables, rows, min_cell)
     hidden: set[int] = set()
     cuts: list[Cut] = []
@@ -217,6 +221,7 @@ def protect_group(system: System, variables: list[int], rows: list[int], min_cel
     result.suppressed = sorted(hidden)
     result.lps = protector.model.lps
     result.cuts = len(cuts)
+    result.seconds = time.perf_counter() - started
     return result
 
 
@@ -252,6 +257,7 @@ def minimal_suppression(system: System, min_cell: int, jobs: int = 1) -> tuple[l
         stats.unresolved += result.unresolved
         stats.infeasible_groups += result.infeasible
         stats.iterations_max = max(stats.iterations_max, result.iterations)
+        stats.slowest = max(stats.slowest, (result.seconds, size, result.iterations))
         if result.suppressed:
             stats.groups_changed += 1
             stats.per_group.append((size, result.iterations, len(result.suppressed)))
