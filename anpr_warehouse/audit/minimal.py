@@ -27,7 +27,6 @@ Groups (location-days, zones) are independent: they run on all cores.
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import time
 from dataclasses import dataclass, field
@@ -99,7 +98,9 @@ class GroupProtector:
         self.min_cell = min_cell
         self.costs = _costs(system, variables)
         self.model = ComponentModel(system, variables, rows, keep=frozenset(self.costs))
+        self.variables = np.array(list(self.costs), dtype=np.int64)  # the suppressible variables, in column order
         self.columns = np.array([self.model.local[v] for v in self.costs], dtype=np.int32)
+        self.hidden_mask = np.zeros(len(self.columns), dtype=bool)
         self.lower = np.array([system.lower[v] for v in self.costs])
         self.upper = np.array([system.upper[v] for v in self.costs])
         self.confidential = [self.model.local[v] for v in variables if system.is_confidential(v)]
@@ -107,9 +108,9 @@ class GroupProtector:
         self.last: tuple[set[int], Proof] | None = None  # the previous check's choice and feasible points
 
     def _hide(self, hidden: set[int]) -> None:
-        mask = np.array([v in hidden for v in self.costs], dtype=bool)
-        lower = np.where(mask, 0.0, self.lower)
-        upper = np.where(mask | np.isinf(self.upper), highspy.kHighsInf, self.upper)
+        self.hidden_mask = np.array([v in hidden for v in self.costs], dtype=bool)
+        lower = np.where(self.hidden_mask, 0.0, self.lower)
+        upper = np.where(self.hidden_mask | np.isinf(self.upper), highspy.kHighsInf, self.upper)
         if len(self.columns):
             self.model.highs.changeColsBounds(len(self.columns), self.columns, lower, upper)
 
@@ -148,29 +149,25 @@ class GroupProtector:
 
     def _cut(self, i: int, width: float, duals: list[np.ndarray], hidden: set[int]) -> Cut:
         """Weak duality: for any choice z, width(z) <= width + sum(gain * z) - sum(loss * (1 - z)) over hidden cells."""
-        gains: dict[int, float] = {}
-        losses: dict[int, float] = {}
-        for v, column, low in zip(self.costs, self.columns, self.lower):
-            for dual in duals:  # both LPs minimise (x_i, then -x_i); widening lowers either optimum
-                rc = dual[column]
-                if v in hidden:
-                    if rc > DUAL_EPS:  # at its lower bound 0: showing the cell again raises it to `low`
-                        losses[v] = losses.get(v, 0.0) + rc * low
-                elif rc < -DUAL_EPS:  # on its upper (rounding) bound: hiding lifts it to infinity
-                    gains[v] = math.inf
-                elif rc > DUAL_EPS:  # on its lower bound: hiding lowers it to 0
-                    gains[v] = gains.get(v, 0.0) + rc * low
-        big = self.min_cell + sum(losses.values())  # enough to satisfy the cut whatever else is chosen
-        coefs = {v: min(g, big) for v, g in gains.items() if g > DUAL_EPS}
-        rhs = self.min_cell - width
-        for v, loss in losses.items():  # - loss * (1 - z) moved to the right-hand side
-            coefs[v] = coefs.get(v, 0.0) + loss
-            rhs += loss
+        shown = ~self.hidden_mask
+        gain = np.zeros(len(self.columns))
+        loss = np.zeros(len(self.columns))
+        lifted = np.zeros(len(self.columns), dtype=bool)
+        for dual in duals:  # both LPs minimise (x_i, then -x_i); widening lowers either optimum
+            rc = dual[self.columns]
+            at_lower = rc > DUAL_EPS
+            loss += np.where(self.hidden_mask & at_lower, rc * self.lower, 0.0)  # shown again: 0 back up to its bound
+            gain += np.where(shown & at_lower, rc * self.lower, 0.0)  # hidden: its lower bound drops to 0
+            lifted |= shown & (rc < -DUAL_EPS)  # on its upper (rounding) bound: hiding lifts it to infinity
+        big = self.min_cell + float(loss.sum())  # enough to satisfy the cut whatever else is chosen
+        coefs = np.where(lifted, big, np.minimum(gain, big)) + loss  # - loss * (1 - z) moved to the right-hand side
+        rhs = self.min_cell - width + float(loss.sum())
+        terms = {int(self.variables[j]): float(coefs[j]) for j in np.flatnonzero(coefs > DUAL_EPS)}
         var = self.model.variables[i]
         if not self.system.is_confidential(var):  # a newly hidden cell needs protecting only while hidden
-            coefs[var] = coefs.get(var, 0.0) - big
+            terms[var] = terms.get(var, 0.0) - big
             rhs -= big
-        return Cut(coefs, rhs)
+        return Cut(terms, rhs)
 
 
 def _master(costs: dict[int, float], cuts: list[Cut]) -> set[int] | None:
