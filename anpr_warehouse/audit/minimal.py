@@ -240,7 +240,9 @@ def minimal_suppression(system: System, min_cell: int, jobs: int = 1) -> tuple[l
     try:
         if jobs > 1 and len(work) > 1:
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                results = list(pool.imap_unordered(_protect_one, work, chunksize=max(1, len(work) // (jobs * 8))))
+                # one group per task: the few zone groups take most of the time, and a chunk of them would
+                # queue them behind each other in one worker (measured: the two zone groups ran one after the other)
+                results = list(pool.imap_unordered(_protect_one, work, chunksize=1))
         else:
             results = [_protect_one(job) for job in work]
     finally:
