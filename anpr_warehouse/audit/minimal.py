@@ -56,7 +56,7 @@ class GroupResult:
     iterations: int = 0
     lps: int = 0
     cuts: int = 0
-    unresolved: int = 0  # cells still at risk when MAX_ITERATIONS stopped the group (0: proven clean)
+    unresolved: int = 0  # cells at risk in the last check when MAX_ITERATIONS stopped the group (0: proven clean)
     infeasible: bool = False
     seconds: float = 0.0
 

@@ -116,8 +116,9 @@ def _protected(
 def protect_minimal(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: int = 1, final_audit: bool = True) -> Protection:
     """The fewest extra suppressions per group (`minimal.py`: a MIP with cuts from the audit's LPs).
 
-    `rounds` is the largest number of master/check rounds any group needed; `unresolved` the cells
-    still at risk in groups that hit `minimal.MAX_ITERATIONS` (0: every group was proven clean).
+    `rounds` is the largest number of master/check rounds any group needed. A group that hits
+    `minimal.MAX_ITERATIONS` still at risk is finished by the greedy rounds (`protect_cells`) on the
+    minimal choice, so the result is clean whenever greedy can make it so; `unresolved` is then greedy's.
     """
     from .minimal import minimal_suppression
 
@@ -130,9 +131,14 @@ def protect_minimal(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: 
             replaced[(cell.table, cell.line)] = _hide(system, var, cell, delivery, min_cell_rule)
             suppressed.append(cell)
     suppressed.sort(key=lambda cell: (cell.table, cell.line))
-    protection = _protected(
-        delivery, replaced, suppressed, stats.iterations_max, stats.unresolved, min_cell_rule, jobs, final_audit
-    )
+    if stats.unresolved:  # the bound on rounds stopped a group: hide more, greedily, on top of the minimal choice
+        partial = _protected(delivery, replaced, suppressed, stats.iterations_max, stats.unresolved, min_cell_rule, jobs, False)
+        rest = protect_cells(partial.delivery, min_cell_rule, jobs, final_audit)
+        rest.suppressed = sorted(suppressed + rest.suppressed, key=lambda cell: (cell.table, cell.line))
+        rest.rounds += stats.iterations_max
+        rest.stats = stats
+        return rest
+    protection = _protected(delivery, replaced, suppressed, stats.iterations_max, 0, min_cell_rule, jobs, final_audit)
     protection.stats = stats
     return protection
 

@@ -83,3 +83,17 @@ def test_a_generated_month_protected_table_by_table_audits_clean_after_protectio
     assert {(cell.table, cell.line) for cell in protection.suppressed} <= {
         (cell.table, cell.line) for cells in delivery.tables.values() for cell in cells if cell.attribute == "None"
     }
+
+
+def test_a_group_stopped_by_the_round_bound_is_finished_greedily(known, monkeypatch):
+    """One master/check round per group cannot protect the link disclosure (the first choice hides one cell
+    that is pinned itself): greedy rounds on top of that choice finish it, so the copy still audits clean."""
+    from anpr_warehouse.audit import minimal
+
+    monkeypatch.setattr(minimal, "MAX_ITERATIONS", 1)
+    delivery = cells_from_path(known)
+    protection = protect_minimal(delivery, min_cell_rule=True)
+    assert protection.stats.unresolved > 0  # the bound did stop a group
+    assert protection.unresolved == 0 and protection.audit.at_risk == []
+    assert protection.audit.confidential == 5 + len(protection.suppressed)
+    assert len({(cell.table, cell.line) for cell in protection.suppressed}) == len(protection.suppressed)
