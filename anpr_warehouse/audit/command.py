@@ -49,14 +49,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _suggest(delivery, min_cell_rule: bool) -> None:
-    """Which published cells CBS would have to hide as well (greedy; to stderr, the report stays as it is)."""
-    from .protect import protect_cells
+    """Which published cells CBS would have to hide as well (the fewest; to stderr, the report stays as it is)."""
+    from .protect import protect_minimal
 
-    protection = protect_cells(delivery, min_cell_rule, jobs=os.cpu_count() or 1)
+    protection = protect_minimal(delivery, min_cell_rule, jobs=os.cpu_count() or 1)
     left = len(protection.audit.at_risk)
     print(
         f"{delivery.delivery_id}: hiding {len(protection.suppressed)} more published cells leaves {left} at risk "
-        f"({protection.rounds} rounds):",
+        f"(at most {protection.rounds} rounds per group):",
         file=sys.stderr,
     )
     for cell in protection.suppressed:
@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argpar
     audit.add_argument(
         "--suggest-suppression",
         action="store_true",
-        help="also list the published cells to hide so that no cell is at risk (greedy; to stderr)",
+        help="also list the fewest published cells to hide so that no cell is at risk (a MIP per group; to stderr)",
     )
     audit.add_argument("--jobs", type=int, default=None, help="processes for the LPs (default: one per CPU)")
     warehouse_option(audit)

@@ -34,6 +34,7 @@ class Protection:
     rounds: int
     audit: AuditResult | None  # the protected copy's own audit (None when the caller asked for none)
     unresolved: int = 0  # cells still at risk when the rounds stopped (0: the last round found none)
+    stats: object | None = None  # protect_minimal: its minimal.MinimalStats
 
 
 def _choose(system: System, interval: Interval) -> Cell | None:
@@ -91,11 +92,55 @@ def protect_cells(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: in
             replaced[key] = _hide(system, var, cell, delivery, min_cell_rule)
             suppressed.append(cell)
             active.add(group_of[var])
+    unresolved = len(at_risk)  # the last round's: none left, none it could hide a cell for, or MAX_ROUNDS reached
+    return _protected(delivery, replaced, suppressed, rounds, unresolved, min_cell_rule, jobs, final_audit)
+
+
+def _protected(
+    delivery: DeliveryCells,
+    replaced: dict[tuple[str, int], Cell],
+    suppressed: list[Cell],
+    rounds: int,
+    unresolved: int,
+    min_cell_rule: bool,
+    jobs: int,
+    final_audit: bool,
+) -> Protection:
+    """The copy of the delivery with the hidden cells replaced, and (optionally) its own audit."""
     tables = {code: [replaced.get((cell.table, cell.line), cell) for cell in cells] for code, cells in delivery.tables.items()}
     protected = dataclasses.replace(delivery, tables=tables, notes=list(delivery.notes))
-    unresolved = len(at_risk)  # the last round's: none left, none it could hide a cell for, or MAX_ROUNDS reached
     audit = audit_cells(protected, min_cell_rule, jobs) if final_audit else None
     return Protection(protected, suppressed, rounds, audit, unresolved)
+
+
+def protect_minimal(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: int = 1, final_audit: bool = True) -> Protection:
+    """The fewest extra suppressions per group (`minimal.py`: a MIP with cuts from the audit's LPs).
+
+    `rounds` is the largest number of master/check rounds any group needed. A group that hits
+    `minimal.MAX_ITERATIONS` still at risk is finished by the greedy rounds (`protect_cells`) on the
+    minimal choice, so the result is clean whenever greedy can make it so; `unresolved` is then greedy's.
+    """
+    from .minimal import minimal_suppression
+
+    system = build_system(delivery, min_cell_rule)
+    hidden, stats = minimal_suppression(system, delivery.min_cell, jobs)
+    replaced: dict[tuple[str, int], Cell] = {}
+    suppressed: list[Cell] = []
+    for var in hidden:
+        for cell in [cell for cell in system.cells[var] if cell.attribute == "None"]:
+            replaced[(cell.table, cell.line)] = _hide(system, var, cell, delivery, min_cell_rule)
+            suppressed.append(cell)
+    suppressed.sort(key=lambda cell: (cell.table, cell.line))
+    if stats.unresolved:  # the bound on rounds stopped a group: hide more, greedily, on top of the minimal choice
+        partial = _protected(delivery, replaced, suppressed, stats.iterations_max, stats.unresolved, min_cell_rule, jobs, False)
+        rest = protect_cells(partial.delivery, min_cell_rule, jobs, final_audit)
+        rest.suppressed = sorted(suppressed + rest.suppressed, key=lambda cell: (cell.table, cell.line))
+        rest.rounds += stats.iterations_max
+        rest.stats = stats
+        return rest
+    protection = _protected(delivery, replaced, suppressed, stats.iterations_max, 0, min_cell_rule, jobs, final_audit)
+    protection.stats = stats
+    return protection
 
 
 PROTECTION = "cbs_package_protection"  # exists only in a protected copy: what --protect hid per delivery
@@ -133,7 +178,7 @@ def protected_copy(
             if months and month not in months:
                 continue
             delivery = cells_from_warehouse(con, ident)
-            protection = protect_cells(delivery, min_cell_rule, jobs=os.cpu_count() or 1)
+            protection = protect_minimal(delivery, min_cell_rule, jobs=os.cpu_count() or 1)
             for table in {cell.table for cell in protection.suppressed}:
                 lines_hidden = [cell.line for cell in protection.suppressed if cell.table == table]
                 con.execute(

@@ -73,7 +73,8 @@ def components(system: System, wanted: set[int]) -> list[tuple[list[int], list[i
 class ComponentModel:
     """One HiGHS model of one component; `extreme` changes only the objective."""
 
-    def __init__(self, system: System, variables: list[int], rows: list[int]):
+    def __init__(self, system: System, variables: list[int], rows: list[int], keep: frozenset[int] = frozenset()):
+        """`keep`: variables that stay columns even when fixed (protection changes their bounds later)."""
         self.variables = variables
         self.local = {var: i for i, var in enumerate(variables)}
         self.rows: list[int] = []  # the system's rows kept in the model, in model order
@@ -90,7 +91,7 @@ class ComponentModel:
             constant = 0.0
             start = len(indices)
             for v, coef in zip(row.vars, row.coefs):
-                if system.lower[v] == system.upper[v]:
+                if system.lower[v] == system.upper[v] and v not in keep:
                     constant += coef * system.lower[v]  # a fixed cell (Impossible, or pinned by the min-cell rule) is a constant
                 else:
                     indices.append(self.local[v])
@@ -191,40 +192,63 @@ def solve_groups(
     return sorted(at_risk, key=lambda interval: interval.var)
 
 
-def _component(model: ComponentModel, wanted: np.ndarray, min_cell: int, stats: SolveStats) -> list[Interval]:
-    seen_low = np.full(model.n, math.inf)
-    seen_high = np.full(model.n, -math.inf)
-    pending = set(int(i) for i in wanted)
-    rng = np.random.default_rng(0)  # random weights spread the slack differently each round; seeded: same answer every run
+class Proof:
+    """The feasible points seen so far for one component: a cell seen at two values >= min_cell apart is safe."""
 
-    def observe(x: np.ndarray) -> int:
-        np.minimum(seen_low, x, out=seen_low)
-        np.maximum(seen_high, x, out=seen_high)
-        proven = [i for i in pending if seen_high[i] - seen_low[i] >= min_cell - EPS]
-        pending.difference_update(proven)
+    def __init__(self, model: ComponentModel, wanted: np.ndarray, min_cell: int, earlier: Proof | None = None):
+        """`earlier`: points of a narrower feasible set (feasible here too), so what they proved stays proven."""
+        self.seen_low = np.full(model.n, math.inf) if earlier is None else earlier.seen_low.copy()
+        self.seen_high = np.full(model.n, -math.inf) if earlier is None else earlier.seen_high.copy()
+        self.min_cell = min_cell
+        self.pending = {int(i) for i in wanted if self.seen_high[i] - self.seen_low[i] < min_cell - EPS}
+
+    def observe(self, x: np.ndarray) -> int:
+        np.minimum(self.seen_low, x, out=self.seen_low)
+        np.maximum(self.seen_high, x, out=self.seen_high)
+        proven = [i for i in self.pending if self.seen_high[i] - self.seen_low[i] >= self.min_cell - EPS]
+        self.pending.difference_update(proven)
         return len(proven)
 
+
+def prove_in_aggregate(
+    model: ComponentModel, wanted: np.ndarray, min_cell: int, first: bool = True, earlier: Proof | None = None
+) -> Proof | None:
+    """Proves most wanted cells safe with a few "push all unproven cells up / down" LPs; None: infeasible.
+
+    The cells still `pending` afterwards need their own min and max LPs.
+    """
+    proof = Proof(model, wanted, min_cell, earlier)
+    rng = np.random.default_rng(0)  # random weights spread the slack differently each round; seeded: same answer every run
     costs = np.zeros(model.n)
     costs[wanted] = 1.0
-    status, x = model.extreme(costs, first=True)
+    status, x = model.extreme(costs, first=first)
     if status == "infeasible":
-        stats.infeasible_components += 1
-        return []
+        return None
     if x is not None:
-        observe(x)
+        proof.observe(x)
     for _ in range(AGGREGATE_ROUNDS):
         proven = 0
         for sign in (-1.0, 1.0):  # push every unproven cell up with random weights, then down
-            if not pending:
+            if not proof.pending:
                 break
             costs[:] = 0.0
-            members = list(pending)
+            members = list(proof.pending)
             costs[members] = sign * rng.uniform(1.0, 2.0, len(members))
             status, x = model.extreme(costs)
             if x is not None:
-                proven += observe(x)
+                proven += proof.observe(x)
         if proven < 2:  # cell-by-cell LPs prove at least one cell per one or two solves: no gain left here
             break
+    return proof
+
+
+def _component(model: ComponentModel, wanted: np.ndarray, min_cell: int, stats: SolveStats) -> list[Interval]:
+    proof = prove_in_aggregate(model, wanted, min_cell)
+    if proof is None:
+        stats.infeasible_components += 1
+        return []
+    pending, observe = proof.pending, proof.observe
+    costs = np.zeros(model.n)
     found = []
     for i in sorted(pending):
         if i not in pending:
