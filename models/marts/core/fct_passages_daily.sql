@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('dim_location') }}
 -- Passages per camera location, date and vehicle category: CBS table T01 added up over the hours of the day.
 -- Month and day questions read this fact instead of the hourly cells (24x fewer rows). T01 has no day totals,
 -- and T02's location-day totals are other published numbers (suppressed and rounded on their own), so the day is
@@ -7,6 +8,10 @@ with
 
 hours as (
     select * from {{ ref('fct_passages_hourly') }}
+    where {{ changed_partitions(drift={
+        'relation': 'dim_location', 'key': 'location_code',
+        'columns': {'zone_code': 'zone_code', 'direction_code': 'direction_code'},
+    }) }}
 ),
 
 days as (
