@@ -8,6 +8,7 @@ cells inside is shown as a lower bound ("minstens ...") and hatched in charts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import duckdb
@@ -158,22 +159,28 @@ class ReportData:
         return rows
 
 
-def build_pages(data: ReportData) -> list[Page]:
+def page_builders() -> dict[str, Callable[[ReportData], Page]]:
+    """slug -> the function that builds that page, in navigation order (the one list of the report's pages)."""
     from .compare import compare
     from .trend import trend
 
-    pages = [
-        overview(data),
-        trend(data),
-        compare(data, data.visible),
-        time_profile(data),
-        vehicle_mix(data),
-        ze_access(data),
-        sectors(data),
-        origin(data),
-        visits(data),
-        locations(data),
-    ]
+    return {
+        "overview": overview,
+        "trend": trend,
+        "compare": lambda data: compare(data, data.visible),
+        "time_profile": time_profile,
+        "vehicle_mix": vehicle_mix,
+        "ze_access": ze_access,
+        "sectors": sectors,
+        "origin": origin,
+        "visit_frequency": visits,
+        "locations": locations,
+    }
+
+
+def build_pages(data: ReportData, only: Collection[str] | None = None) -> list[Page]:
+    """The pages (only those named in `only`, if given: the others' inputs did not change)."""
+    pages = [build(data) for slug, build in page_builders().items() if only is None or slug in only]
     for page in pages:  # page texts are written in Dutch; --lang en translates them here
         page.title, page.intro, page.notes = data.t(page.title), data.t(page.intro), [data.t(n) for n in page.notes]
         for kpi in page.kpis:
