@@ -36,6 +36,7 @@ from .entitlements import VENDORS_FILE, Vendor, entitled_municipalities
 from .errors import UserError
 from .fingerprint import MartHashes, Scope, code_version, definitions_version, months_back, sha256_json, shift_month
 from .metrics import MetricLayer, MetricResult
+from .reading import connect, reading_layer
 from .standard_questions import QUESTIONS, answer, total_for
 from .vendor_dictionary import model_columns, write_dictionary
 
@@ -78,8 +79,8 @@ def export_vendor(
 ) -> list[Path]:
     """Exports every (entitled municipality x available month); returns the package folders."""
     vendor, wanted = entitled_municipalities(vendor_name, municipalities, entitlements or VENDORS_FILE)
-    layer = MetricLayer(warehouse)
-    con = duckdb.connect(str(warehouse))  # the same DuckDB instance MetricFlow's adapter uses
+    layer = reading_layer(warehouse)
+    con = connect(layer)  # the same DuckDB instance (and configuration) the metric layer reads
     try:
         jobs = []
         for municipality in wanted:

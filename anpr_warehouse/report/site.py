@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..errors import UserError
 from ..metrics import MetricLayer
+from ..reading import connect, reading_layer
 from .english import MONTHS_EN, translator
 from .inputs import SiteRecord, common_fingerprint, file_sha256, page_fingerprints
 from .pages import EMPTY_NO_DELIVERIES, ReportData, build_pages, latest_month, page_builders
@@ -38,9 +39,10 @@ MONTHS_NL = [
 ]
 
 
-def warehouse_municipalities(warehouse: Path) -> list[str]:
+def warehouse_municipalities(warehouse: Path, read_only: bool = False) -> list[str]:
     """Every municipality with loaded data: what the analyst view (no vendor) may compare."""
-    con = duckdb.connect(str(warehouse))  # same configuration as the metric layer's connection (DuckDB refuses a second one)
+    # same configuration as the metric layer's connection (DuckDB refuses a second one)
+    con = duckdb.connect(str(warehouse), read_only=read_only)
     try:
         return [
             r[0] for r in con.execute("select distinct municipality_code from marts.fct_passages_hourly order by 1").fetchall()
@@ -64,9 +66,9 @@ def build_report(
     `visible`: the municipalities the reader may see on compare.html (a vendor's entitlements; default every
     municipality in the warehouse). `docs`: the dbt docs page to link to (relative), if it was built.
     """
-    layer = layer or MetricLayer(warehouse)
-    visible = visible if visible is not None else warehouse_municipalities(warehouse)
-    con = duckdb.connect(str(warehouse))  # same configuration as the metric layer's connection
+    layer = layer or reading_layer(warehouse)
+    visible = visible if visible is not None else warehouse_municipalities(warehouse, layer.read_only)
+    con = connect(layer)  # same configuration as the metric layer's connection
     try:
         month_start = f"{month}-01" if month else latest_month(con, municipality)
         if not month_start:
