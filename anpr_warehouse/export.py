@@ -36,8 +36,10 @@ from .entitlements import VENDORS_FILE, Vendor, entitled_municipalities
 from .errors import UserError
 from .fingerprint import MartHashes, Scope, code_version, definitions_version, months_back, sha256_json, shift_month
 from .metrics import MetricLayer, MetricResult
+from .question_batch import TOTAL
+from .question_batch import answers as ask_all
 from .reading import connect, reading_layer
-from .standard_questions import QUESTIONS, answer, total_for
+from .standard_questions import QUESTIONS
 from .vendor_dictionary import model_columns, write_dictionary
 
 PACKAGE_CONTRACT = "anpr-vendor-package/1"
@@ -210,10 +212,11 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
     (folder / "metrics").mkdir()
     withheld = 0
     answers: dict[str, MetricResult] = {}
+    asked = ask_all(layer, QUESTIONS, job.municipality, job.month_start, totals=True)  # one query per shape
     for question in QUESTIONS:
-        result = answers[question.name] = answer(layer, question, job.municipality, job.month_start)
+        result = answers[question.name] = asked[question.name]
         if question.part_of:
-            total = total_for(layer, question, job.municipality, job.month_start)
+            total = asked[TOTAL + question.name]
             for metric in question.metrics:
                 withheld += withhold(result, total, metric, question.part_of, question.part_dimension)
         name = f"metrics/{question.name}.json"

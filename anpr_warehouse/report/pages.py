@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import duckdb
 
 from ..metrics import MetricLayer, MetricResult, MetricValue
-from ..standard_questions import QUESTIONS, answer
+from ..question_batch import answers as ask_all
+from ..standard_questions import QUESTIONS
 from .boundary import ATTRIBUTION, municipality_outline
 from .charts import Chart, bar_chart, heatmap, line_chart, map_chart, stacked_share_chart
 from .english import translate_spec, translator
@@ -108,6 +109,7 @@ class ReportData:
     ):
         self.layer, self.con, self.municipality, self.month, self.lang = layer, con, municipality, month_start, lang
         self.visible = visible or [municipality]  # the municipalities this reader may see (compare.html)
+        self._answers: dict[str, MetricResult] | None = None
         layouts = [
             r[0]
             for r in con.execute(
@@ -125,8 +127,10 @@ class ReportData:
             self.labels[dim], self.order[dim] = dict(rows), [code for code, _ in rows]
 
     def ask(self, name: str) -> MetricResult:
-        question = next(q for q in QUESTIONS if q.name == name)
-        return answer(self.layer, question, self.municipality, self.month)
+        """A standard question's answer; the first ask answers them all, one metric-layer query per shape."""
+        if self._answers is None:
+            self._answers = ask_all(self.layer, QUESTIONS, self.municipality, self.month)
+        return self._answers[name]
 
     def kpi(self, label: str, metric: str, result: MetricResult, kind: str = "count", row: dict | None = None) -> Kpi:
         row = row or (result.rows[0] if result.rows else None)

@@ -90,9 +90,9 @@ def test_second_export_rewrites_nothing_and_says_so(story):
 
 def test_first_export_says_what_it_wrote_and_records_its_inputs(story):
     assert story["runs"]["export1"].count(": written (new) (sha256 ") == 3
-    manifest = json.loads((story["exports"] / "2025-03" / "manifest.json").read_text())
+    manifest = json.loads((story["exports"] / "2025-02" / "manifest.json").read_text())  # kept through every run
     assert len(manifest["inputs_sha256"]) == 64
-    assert f"GM0344 2025-03: written (new) (sha256 {manifest['inputs_sha256'][:16]})" in story["runs"]["export1"]
+    assert f"GM0344 2025-02: written (new) (sha256 {manifest['inputs_sha256'][:16]})" in story["runs"]["export1"]
 
 
 def test_correction_rewrites_its_month_and_the_month_comparing_with_it(story):
