@@ -24,7 +24,7 @@ SEMANTIC_MANIFEST = PROJECT_ROOT / "target" / "semantic_manifest.json"
 
 def reading_layer(warehouse: Path) -> MetricLayer:
     """The read-only metric layer on the warehouse file when the semantic manifest's catalog is this file's."""
-    if warehouse.exists() and _catalog(SEMANTIC_MANIFEST) == warehouse.stem:
+    if warehouse.exists() and _catalog(SEMANTIC_MANIFEST) == warehouse.stem and _opens_read_only(warehouse):
         return MetricLayer(warehouse, SEMANTIC_MANIFEST)
     return MetricLayer(warehouse)
 
@@ -32,6 +32,15 @@ def reading_layer(warehouse: Path) -> MetricLayer:
 def connect(layer: MetricLayer) -> duckdb.DuckDBPyConnection:
     """A connection with the layer's configuration (DuckDB refuses a second, differently configured one in a process)."""
     return duckdb.connect(str(layer.warehouse), read_only=layer.read_only)
+
+
+def _opens_read_only(warehouse: Path) -> bool:
+    """False when this process already holds the file read-write (DuckDB allows one configuration per file)."""
+    try:
+        duckdb.connect(str(warehouse), read_only=True).close()
+    except duckdb.ConnectionException:
+        return False
+    return True
 
 
 def _catalog(semantic_manifest: Path) -> str | None:
