@@ -91,7 +91,11 @@ def page_fingerprints(
     ).fetchall()
     own_month = [r for r in register if r[0] == municipality and r[1][:10] == month_start]
     scopes = {
-        YEAR_PAGE: (Scope((municipality,), year_first, month_start), [r for r in register if r[0] == municipality]),
+        # the year view reads the register up to its month (where the window starts, which months are gaps)
+        YEAR_PAGE: (
+            Scope((municipality,), year_first, month_start),
+            [r for r in register if r[0] == municipality and r[1][:10] <= month_start],
+        ),
         COMPARE_PAGE: (Scope(tuple(everyone), month_first, month_start), [r for r in register if r[1][:10] == month_start]),
     }
     month_scope = (Scope((municipality,), month_first, month_start), own_month)
