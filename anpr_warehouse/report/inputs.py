@@ -44,8 +44,12 @@ class SiteRecord:
             return cls()
 
     def write(self, site: Path) -> None:
+        """Writes the record, unless it is already there as it is (a run that kept every page touches no file)."""
         doc = {"common": self.common, "pages": self.pages, "files": self.files, "nav": self.nav}
-        (site / RECORD).write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        text = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        path = site / RECORD
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
 
     def intact(self, site: Path, slug: str) -> bool:
         """Every file the page was written as is still there with the same bytes."""
