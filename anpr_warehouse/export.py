@@ -5,6 +5,12 @@ the metric-layer answers to the standard questions, the camera sites as GeoJSON
 with their figures, a data dictionary and a manifest with checksums and schema.
 It is written to a temporary folder and renamed into place, so a package is
 either complete or absent; the same warehouse always gives the same bytes.
+
+A package whose inputs did not change is not rewritten: its manifest carries the
+fingerprint of what it was made from (fingerprint.py: code, definitions, vendor and
+formats, source deliveries and their audits, the rows of every mart in its scope),
+and an intact package with the same fingerprint is kept byte for byte, and the
+command says so. A monthly run then writes only the new and corrected months.
 """
 
 from __future__ import annotations
@@ -24,12 +30,16 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .audit.register import delivery_audits
-from .dbt_manifest import vendor_package_tables
+from .dbt_manifest import read_manifest, vendor_package_tables
 from .differencing import withhold
 from .entitlements import VENDORS_FILE, Vendor, entitled_municipalities
 from .errors import UserError
+from .fingerprint import MartHashes, Scope, code_version, definitions_version, months_back, sha256_json, shift_month
 from .metrics import MetricLayer, MetricResult
-from .standard_questions import QUESTIONS, answer, total_for
+from .question_batch import TOTAL
+from .question_batch import answers as ask_all
+from .reading import connect, reading_layer
+from .standard_questions import QUESTIONS
 from .vendor_dictionary import model_columns, write_dictionary
 
 PACKAGE_CONTRACT = "anpr-vendor-package/1"
@@ -71,8 +81,8 @@ def export_vendor(
 ) -> list[Path]:
     """Exports every (entitled municipality x available month); returns the package folders."""
     vendor, wanted = entitled_municipalities(vendor_name, municipalities, entitlements or VENDORS_FILE)
-    layer = MetricLayer(warehouse)
-    con = duckdb.connect(str(warehouse))  # the same DuckDB instance MetricFlow's adapter uses
+    layer = reading_layer(warehouse)
+    con = connect(layer)  # the same DuckDB instance (and configuration) the metric layer reads
     try:
         jobs = []
         for municipality in wanted:
@@ -91,25 +101,91 @@ def export_vendor(
             jobs += [PackageRequest(vendor, municipality, month) for month in chosen]
         from tqdm import tqdm
 
-        return [
-            write_package(con, layer, job, out)
-            for job in tqdm(
-                jobs, desc=f"export {vendor.name}", unit="package", disable=not progress or len(jobs) < 2, file=sys.stderr
-            )
-        ]
+        fingerprints = package_fingerprints(con, layer, jobs)
+        packages = []
+        for job in tqdm(
+            jobs, desc=f"export {vendor.name}", unit="package", disable=not progress or len(jobs) < 2, file=sys.stderr
+        ):
+            final = package_folder(out, job)
+            state = kept_state(final, fingerprints[job])
+            if state != "unchanged":
+                write_package(con, layer, job, out, fingerprints[job])
+            verb = "unchanged, kept" if state == "unchanged" else f"written ({state})"
+            tqdm.write(f"{job.municipality} {job.month_start[:7]}: {verb} (sha256 {fingerprints[job][:16]})", file=sys.stderr)
+            packages.append(final)
+        return packages
     finally:
         con.close()
 
 
-def write_package(con: duckdb.DuckDBPyConnection, layer: MetricLayer, job: PackageRequest, out: Path) -> Path:
-    final = out / job.vendor.name / job.municipality / job.month_start[:7]
+def package_folder(out: Path, job: PackageRequest) -> Path:
+    return out / job.vendor.name / job.municipality / job.month_start[:7]
+
+
+def package_fingerprints(con: duckdb.DuckDBPyConnection, layer: MetricLayer, jobs: list[PackageRequest]) -> dict:
+    """PackageRequest -> SHA-256 of everything its package is made from; one scan per marts table for all of them.
+
+    The rows in scope are the municipality's month and the months offset metrics look back to (the change
+    against the previous month), so a correction of February also renews March's package.
+    """
+    if not jobs:
+        return {}
+    back = months_back(layer.semantic_manifest_doc)
+    first = None if back is None else shift_month(min(j.month_start for j in jobs), -back)
+    hashes = MartHashes(con, sorted({j.municipality for j in jobs}), max(j.month_start for j in jobs), first)
+    common = {
+        "contract": PACKAGE_CONTRACT,
+        "code": code_version(),
+        "definitions": definitions_version(layer.semantic_manifest_doc, read_manifest()),
+    }
+    return {
+        job: sha256_json(
+            {
+                **common,
+                "vendor": {"name": job.vendor.name, "formats": sorted(job.vendor.formats)},
+                "manifest": _manifest_head(con, job),
+                "data": hashes.of(
+                    Scope((job.municipality,), None if back is None else shift_month(job.month_start, -back), job.month_start)
+                ),
+            }
+        )
+        for job in jobs
+    }
+
+
+def kept_state(final: Path, fingerprint: str) -> str:
+    """'unchanged' when the package there was made from these inputs and every file still has its manifest's checksum.
+
+    Otherwise why it is written: 'new', 'inputs changed', or 'damaged' (a file missing, added or altered).
+    """
+    try:
+        manifest = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "damaged" if final.exists() else "new"
+    if manifest.get("inputs_sha256") != fingerprint:
+        return "inputs changed"
+    listed = {entry["name"]: entry["sha256"] for entry in manifest.get("files", [])}
+    present = {p.relative_to(final).as_posix() for p in final.rglob("*") if p.is_file()} - {"manifest.json"}
+    if present != set(listed):
+        return "damaged"
+    if any(hashlib.sha256((final / name).read_bytes()).hexdigest() != digest for name, digest in listed.items()):
+        return "damaged"
+    return "unchanged"
+
+
+def write_package(
+    con: duckdb.DuckDBPyConnection, layer: MetricLayer, job: PackageRequest, out: Path, fingerprint: str | None = None
+) -> Path:
+    """Writes the package (always; `export_vendor` decides what to skip). `fingerprint`: its inputs, if known."""
+    fingerprint = fingerprint or package_fingerprints(con, layer, [job])[job]
+    final = package_folder(out, job)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = final.parent / f".{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
         files = _write_contents(con, layer, job, staging)
-        (staging / "manifest.json").write_text(_manifest(con, layer, job, staging, files), encoding="utf-8")
+        (staging / "manifest.json").write_text(_manifest(con, job, staging, files, fingerprint), encoding="utf-8")
         old = final.parent / f".{final.name}.old-{os.getpid()}"
         if final.exists():
             final.rename(old)
@@ -136,10 +212,11 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
     (folder / "metrics").mkdir()
     withheld = 0
     answers: dict[str, MetricResult] = {}
+    asked = ask_all(layer, QUESTIONS, job.municipality, job.month_start, totals=True)  # one query per shape
     for question in QUESTIONS:
-        result = answers[question.name] = answer(layer, question, job.municipality, job.month_start)
+        result = answers[question.name] = asked[question.name]
         if question.part_of:
-            total = total_for(layer, question, job.municipality, job.month_start)
+            total = asked[TOTAL + question.name]
             for metric in question.metrics:
                 withheld += withhold(result, total, metric, question.part_of, question.part_dimension)
         name = f"metrics/{question.name}.json"
@@ -321,7 +398,8 @@ def _locations_table(features: list[dict]) -> pa.Table:
     return pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
 
 
-def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files: dict[str, dict]) -> str:
+def _manifest_head(con, job: PackageRequest) -> dict:
+    """What the manifest says besides its files: the municipality, source deliveries, SDC and audits (also an input)."""
     deliveries = con.execute(
         """select delivery_id, version, content_sha256, sdc_min_cell, sdc_rounding_base, layout from marts.dim_delivery
            where municipality_code = ? and month_start = ? and is_flowing""",
@@ -330,17 +408,7 @@ def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files:
     name = con.execute(
         "select municipality_name from marts.dim_municipality where municipality_code = ?", [job.municipality]
     ).fetchone()
-    withheld = files.pop("_withheld")["rows"]
-    entries = []
-    for file_name in sorted(files):
-        info = files[file_name]
-        entry = {"name": file_name, "sha256": hashlib.sha256((folder / file_name).read_bytes()).hexdigest(), "rows": info["rows"]}
-        if "model" in info:
-            entry["schema"] = model_columns(info["model"])
-        if "question" in info:
-            entry["question"] = info["question"]
-        entries.append(entry)
-    doc = {
+    return {
         "contract": PACKAGE_CONTRACT,
         "vendor": job.vendor.name,
         "municipality": {"code": job.municipality, "name": name[0] if name else None},
@@ -355,7 +423,6 @@ def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files:
                 "Unique vehicles are counted per zone and month; never add them over months or zones.",
                 "Never compute a total minus its visible parts.",
             ],
-            "derived_values_withheld_against_differencing": withheld,
             "disclosure_audit": delivery_audits(con, [d[0] for d in deliveries]),  # anpr_warehouse/audit/register.py
         },
         "metrics_source": "dbt semantic layer (MetricFlow); the same definitions serve analysts and the report",
@@ -370,6 +437,22 @@ def _manifest(con, layer: MetricLayer, job: PackageRequest, folder: Path, files:
             if "csv" in job.vendor.formats
             else {}
         ),
-        "files": entries,
     }
+
+
+def _manifest(con, job: PackageRequest, folder: Path, files: dict[str, dict], fingerprint: str) -> str:
+    withheld = files.pop("_withheld")["rows"]
+    entries = []
+    for file_name in sorted(files):
+        info = files[file_name]
+        entry = {"name": file_name, "sha256": hashlib.sha256((folder / file_name).read_bytes()).hexdigest(), "rows": info["rows"]}
+        if "model" in info:
+            entry["schema"] = model_columns(info["model"])
+        if "question" in info:
+            entry["question"] = info["question"]
+        entries.append(entry)
+    doc = _manifest_head(con, job)
+    doc["sdc"]["derived_values_withheld_against_differencing"] = withheld
+    doc["inputs_sha256"] = fingerprint  # what the package was made from: an export with the same inputs keeps it
+    doc["files"] = entries
     return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n"

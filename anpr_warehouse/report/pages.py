@@ -8,12 +8,14 @@ cells inside is shown as a lower bound ("minstens ...") and hatched in charts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import duckdb
 
 from ..metrics import MetricLayer, MetricResult, MetricValue
-from ..standard_questions import QUESTIONS, answer
+from ..question_batch import answers as ask_all
+from ..standard_questions import QUESTIONS
 from .boundary import ATTRIBUTION, municipality_outline
 from .charts import Chart, bar_chart, heatmap, line_chart, map_chart, stacked_share_chart
 from .english import translate_spec, translator
@@ -107,6 +109,7 @@ class ReportData:
     ):
         self.layer, self.con, self.municipality, self.month, self.lang = layer, con, municipality, month_start, lang
         self.visible = visible or [municipality]  # the municipalities this reader may see (compare.html)
+        self._answers: dict[str, MetricResult] | None = None
         layouts = [
             r[0]
             for r in con.execute(
@@ -124,8 +127,10 @@ class ReportData:
             self.labels[dim], self.order[dim] = dict(rows), [code for code, _ in rows]
 
     def ask(self, name: str) -> MetricResult:
-        question = next(q for q in QUESTIONS if q.name == name)
-        return answer(self.layer, question, self.municipality, self.month)
+        """A standard question's answer; the first ask answers them all, one metric-layer query per shape."""
+        if self._answers is None:
+            self._answers = ask_all(self.layer, QUESTIONS, self.municipality, self.month)
+        return self._answers[name]
 
     def kpi(self, label: str, metric: str, result: MetricResult, kind: str = "count", row: dict | None = None) -> Kpi:
         row = row or (result.rows[0] if result.rows else None)
@@ -158,22 +163,28 @@ class ReportData:
         return rows
 
 
-def build_pages(data: ReportData) -> list[Page]:
+def page_builders() -> dict[str, Callable[[ReportData], Page]]:
+    """slug -> the function that builds that page, in navigation order (the one list of the report's pages)."""
     from .compare import compare
     from .trend import trend
 
-    pages = [
-        overview(data),
-        trend(data),
-        compare(data, data.visible),
-        time_profile(data),
-        vehicle_mix(data),
-        ze_access(data),
-        sectors(data),
-        origin(data),
-        visits(data),
-        locations(data),
-    ]
+    return {
+        "overview": overview,
+        "trend": trend,
+        "compare": lambda data: compare(data, data.visible),
+        "time_profile": time_profile,
+        "vehicle_mix": vehicle_mix,
+        "ze_access": ze_access,
+        "sectors": sectors,
+        "origin": origin,
+        "visit_frequency": visits,
+        "locations": locations,
+    }
+
+
+def build_pages(data: ReportData, only: Collection[str] | None = None) -> list[Page]:
+    """The pages (only those named in `only`, if given: the others' inputs did not change)."""
+    pages = [build(data) for slug, build in page_builders().items() if only is None or slug in only]
     for page in pages:  # page texts are written in Dutch; --lang en translates them here
         page.title, page.intro, page.notes = data.t(page.title), data.t(page.intro), [data.t(n) for n in page.notes]
         for kpi in page.kpis:

@@ -17,8 +17,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..errors import UserError
 from ..metrics import MetricLayer
+from ..reading import connect, reading_layer
 from .english import MONTHS_EN, translator
-from .pages import EMPTY_NO_DELIVERIES, ReportData, build_pages, latest_month
+from .inputs import SiteRecord, common_fingerprint, file_sha256, page_fingerprints
+from .pages import EMPTY_NO_DELIVERIES, ReportData, build_pages, latest_month, page_builders
 
 TEMPLATES = Path(__file__).parent / "templates"
 MONTHS_NL = [
@@ -37,9 +39,10 @@ MONTHS_NL = [
 ]
 
 
-def warehouse_municipalities(warehouse: Path) -> list[str]:
+def warehouse_municipalities(warehouse: Path, read_only: bool = False) -> list[str]:
     """Every municipality with loaded data: what the analyst view (no vendor) may compare."""
-    con = duckdb.connect(str(warehouse))  # same configuration as the metric layer's connection (DuckDB refuses a second one)
+    # same configuration as the metric layer's connection (DuckDB refuses a second one)
+    con = duckdb.connect(str(warehouse), read_only=read_only)
     try:
         return [
             r[0] for r in con.execute("select distinct municipality_code from marts.fct_passages_hourly order by 1").fetchall()
@@ -63,9 +66,9 @@ def build_report(
     `visible`: the municipalities the reader may see on compare.html (a vendor's entitlements; default every
     municipality in the warehouse). `docs`: the dbt docs page to link to (relative), if it was built.
     """
-    layer = layer or MetricLayer(warehouse)
-    visible = visible if visible is not None else warehouse_municipalities(warehouse)
-    con = duckdb.connect(str(warehouse))  # same configuration as the metric layer's connection
+    layer = layer or reading_layer(warehouse)
+    visible = visible if visible is not None else warehouse_municipalities(warehouse, layer.read_only)
+    con = connect(layer)  # same configuration as the metric layer's connection
     try:
         month_start = f"{month}-01" if month else latest_month(con, municipality)
         if not month_start:
@@ -91,33 +94,58 @@ def build_report(
                 [municipality, month_start],
             ).fetchall()
         ]
-        data = ReportData(layer, con, municipality, month_start, lang, visible or [municipality])
-        pages = build_pages(data)
+        site = out / municipality / month_start[:7]
+        months = MONTHS_EN if lang == "en" else MONTHS_NL
+        context = {
+            "lang": lang,
+            "municipality_name": name[0] if name else municipality,
+            "deliveries": deliveries,
+            "month_label": f"{months[int(month_start[5:7]) - 1]} {month_start[:4]}",
+            "t": translator(lang),
+            "docs_href": Path(os.path.relpath(docs, site)).as_posix() if docs and docs.exists() else None,
+        }
+        visible = visible or [municipality]
+        record = SiteRecord.read(site)
+        common = common_fingerprint(layer, context)
+        if record.common != common or not record.intact(site, "index"):
+            record = SiteRecord(common)  # code, definitions, language or header changed: every page anew
+            shutil.rmtree(site, ignore_errors=True)
+        slugs = list(page_builders())
+        fingerprints = page_fingerprints(con, layer, municipality, month_start, visible, slugs)
+        stale = [s for s in slugs if record.pages.get(s) != fingerprints[s] or not record.intact(site, s)]
+        data = ReportData(layer, con, municipality, month_start, lang, visible)
+        pages = build_pages(data, only=stale)
     finally:
         con.close()
-    site = out / municipality / month_start[:7]
-    shutil.rmtree(site, ignore_errors=True)
-    (site / "charts").mkdir(parents=True)
+    (site / "charts").mkdir(parents=True, exist_ok=True)
     env = _environment()
-    months = MONTHS_EN if lang == "en" else MONTHS_NL
-    context = {
-        "lang": lang,
-        "municipality_name": name[0] if name else municipality,
-        "deliveries": deliveries,
-        "nav": pages,
-        "month_label": f"{months[int(month_start[5:7]) - 1]} {month_start[:4]}",
-        "t": translator(lang),
-        "docs_href": Path(os.path.relpath(docs, site)).as_posix() if docs and docs.exists() else None,
-    }
+    built = {page.slug: page for page in pages}
+    record.nav = [
+        {"slug": s, "title": built[s].title, "intro": built[s].intro} if s in built else entry
+        for s, entry in zip(slugs, record.nav or [{}] * len(slugs))
+    ]
+    context["nav"] = record.nav
     for page in pages:
         page.rendered = {chart.name: chart.write(site / "charts") for chart in page.charts}
         html = env.get_template("page.html").render(page=page, slug=page.slug, page_title=page.title, **context)
         (site / f"{page.slug}.html").write_text(html, encoding="utf-8")
-    (site / "index.html").write_text(
-        env.get_template("index.html").render(slug="index", page_title="Start", **context), encoding="utf-8"
+        files = [f"{page.slug}.html"] + [f"charts/{c.name}.{kind}.json" for c in page.charts for kind in ("vl", "data")]
+        record.pages[page.slug], record.files[page.slug] = fingerprints[page.slug], {f: file_sha256(site / f) for f in files}
+    if "index" not in record.files:
+        (site / "index.html").write_text(
+            env.get_template("index.html").render(slug="index", page_title="Start", **context), encoding="utf-8"
+        )
+        shutil.copy(TEMPLATES / "style.css", site / "style.css")
+        record.files["index"] = {f: file_sha256(site / f) for f in ("index.html", "style.css")}
+    record.write(site)
+    kept = [s for s in slugs if s not in built]
+    print(
+        f"report {municipality} {month_start[:7]}: {site / 'index.html'} (rebuilt {len(built)} pages"
+        + (f": {', '.join(built)}" if built and kept else "")
+        + (f"; kept {len(kept)} unchanged: {', '.join(kept)}" if kept else "")
+        + ")",
+        file=sys.stderr,
     )
-    shutil.copy(TEMPLATES / "style.css", site / "style.css")
-    print(f"report {municipality} {month_start[:7]}: {site / 'index.html'}", file=sys.stderr)
     return site / "index.html"
 
 

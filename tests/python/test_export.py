@@ -313,3 +313,20 @@ def test_vendors_option_reads_the_entitlements_file(warehouse, entitlements, tmp
     )
     assert proc.returncode == 2 and "not entitled to GM0363" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_questions_asked_together_equal_each_question_asked_alone(warehouse):
+    """The export asks questions of the same shape in one query (question_batch.py); the split answers are the same."""
+    from anpr_warehouse.question_batch import TOTAL, answers
+
+    layer = MetricLayer(warehouse)
+    together = answers(layer, QUESTIONS, "GM0344", MONTH, totals=True)
+    merged_shapes = len({(frozenset(q.group_by), q.where) for q in QUESTIONS})
+    assert merged_shapes < len(QUESTIONS)  # some questions do share a query, or this test proves nothing
+    for question in QUESTIONS:
+        alone = answer(layer, question, "GM0344", MONTH)
+        assert (together[question.name].group_by, together[question.name].rows) == (alone.group_by, alone.rows), question.name
+        assert together[question.name].rows, question.name
+        if question.part_of:
+            total = total_for(layer, question, "GM0344", MONTH)
+            assert together[TOTAL + question.name].rows == total.rows, question.name
