@@ -78,7 +78,7 @@ def _publish(warehouse: Path) -> None:
 def cmd_metrics_list(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from .readers import snapshot_layer
+    from .reading import snapshot_layer
 
     layer = snapshot_layer(_warehouse(args))
     rows = [
@@ -90,7 +90,7 @@ def cmd_metrics_list(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics_query(args: argparse.Namespace) -> int:
-    from .readers import snapshot_layer
+    from .reading import snapshot_layer
 
     layer = snapshot_layer(_warehouse(args))
     result = layer.query(_split_commas(args.metrics), _split_commas(args.group_by), args.where)
@@ -101,19 +101,22 @@ def cmd_metrics_query(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .entitlements import VENDORS_FILE, entitled_municipalities
     from .export import export_vendor
+    from .reading import published_database
 
     months = [f"{y:04d}-{m:02d}" for y, m in args.month] if args.month else None
     # Entitlements first: a request the vendor may not make is refused without waiting for the warehouse.
     _, wanted = entitled_municipalities(args.vendor, args.municipality, args.entitlements or VENDORS_FILE)
-    warehouse = _free_warehouse(args)
     with tempfile.TemporaryDirectory(prefix="anpr-protect-") as workdir:
         if args.protect:  # disclosure audit: extra suppression in a copy of the warehouse (anpr_warehouse/audit/protect.py)
             from .audit.protect import protected_copy
 
-            warehouse, lines = protected_copy(warehouse, wanted, months, Path(workdir))
+            # the audit needs CBS's raw cells, which only the warehouse file holds: wait until no writer has it
+            source, lines = protected_copy(_free_warehouse(args), wanted, months, Path(workdir))
             print("\n".join(lines), file=sys.stderr)
+        else:
+            source = published_database(_warehouse(args))
         packages = export_vendor(
-            warehouse, args.vendor, args.out.resolve(), args.municipality, months, entitlements=args.entitlements
+            source, args.vendor, args.out.resolve(), args.municipality, months, entitlements=args.entitlements
         )
     for package in packages:
         print(package)
@@ -129,16 +132,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """The report for one municipality, or for each of a vendor's; a vendor's report compares only its municipalities."""
     from .entitlements import VENDORS_FILE, entitled_municipalities
+    from .reading import published_database
     from .report import build_report
     from .report.site import warehouse_municipalities
 
     month = f"{args.month[0]:04d}-{args.month[1]:02d}" if args.month else None
-    warehouse = _free_warehouse(args)
+    warehouse = published_database(_warehouse(args))
     requested = [args.municipality] if args.municipality else None
     visible = None  # analyst view: every municipality in the warehouse
     if args.vendor:
         vendor, requested = entitled_municipalities(args.vendor, requested, args.vendors or VENDORS_FILE)
-        loaded = set(warehouse_municipalities(warehouse))
+        loaded = set(warehouse_municipalities(warehouse, read_only=True))
         visible = [m for m in vendor.municipalities if m in loaded]
     if not requested:
         raise UserError("give --municipality (or --vendor for every municipality the vendor is entitled to)")
@@ -161,21 +165,23 @@ SAMPLE_VENDOR = "argaleo"
 
 def _run_export(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
     from .export import export_vendor
+    from .reading import published_database
 
     print(f"4/5 export for sample vendor {SAMPLE_VENDOR} ...", file=sys.stderr)
-    packages = export_vendor(warehouse, SAMPLE_VENDOR, out / "exports")
+    packages = export_vendor(published_database(warehouse), SAMPLE_VENDOR, out / "exports")
     print(f"exports:     {out / 'exports' / SAMPLE_VENDOR} ({len(packages)} packages)")
 
 
 def _run_report(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
-    from .metrics import MetricLayer
+    from .reading import published_database, reading_layer
     from .report import build_report
     from .sample import SAMPLE_MUNICIPALITIES
 
     print("5/5 report for the sample municipalities ...", file=sys.stderr)
-    layer = MetricLayer(warehouse)
+    snapshot = published_database(warehouse)
+    layer = reading_layer(snapshot)
     for municipality in SAMPLE_MUNICIPALITIES:
-        index = build_report(warehouse, municipality, out / "report", layer=layer, docs=out / "docs" / "index.html")
+        index = build_report(snapshot, municipality, out / "report", layer=layer, docs=out / "docs" / "index.html")
         print(f"report:      {index}")
 
 

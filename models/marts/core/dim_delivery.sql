@@ -1,5 +1,7 @@
 -- Every CBS delivery ever loaded, with its history: the one mart that says which delivery a month's numbers
--- come from (is_flowing), which it replaced and how its build went. Exports and the report read it.
+-- come from (is_flowing) and which it replaced. Exports and the report read it. Not the build status and time
+-- (stg_cbs__deliveries, `anpr deliveries`): this table is built inside the build they describe, and every build
+-- would change them, and with them every package.
 with
 
 deliveries as (
@@ -26,8 +28,6 @@ final as (
         loaded_at,
         superseded_at,
         delivery_status,
-        build_status,
-        built_at,
         is_current,
         is_flowing
     from deliveries
