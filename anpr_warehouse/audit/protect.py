@@ -208,5 +208,7 @@ def protected_copy(
             )
     finally:
         con.close()
-    run_dbt(["run", "--quiet"], copy)
+    # --full-refresh: the raw rows changed in place under the same delivery ids, which an incremental run
+    # (macros/incremental_partitions.sql) rightly takes as unchanged
+    run_dbt(["run", "--quiet", "--full-refresh"], copy)
     return copy, lines
