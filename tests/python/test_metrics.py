@@ -154,9 +154,8 @@ def test_unique_vehicles_are_never_added_over_months_or_zones(layer):
 
 
 def test_cli_query_formats_and_refusal(layer, tmp_path):
-    copy = tmp_path / "copy.duckdb"  # the in-process layer holds DuckDB's write lock on the original
-    shutil.copy(layer.warehouse, copy)
-    cli = [sys.executable, "-m", "anpr_warehouse.cli", "metrics", "query", "--warehouse", str(copy)]
+    # the in-process layer holds DuckDB's write lock on the warehouse file; the CLI reads the published snapshot
+    cli = [sys.executable, "-m", "anpr_warehouse.cli", "metrics", "query", "--warehouse", str(layer.warehouse)]
     table = subprocess.run(
         cli + ["--metrics", "passages", "--group-by", "metric_time__month"], capture_output=True, text=True, timeout=300
     )
