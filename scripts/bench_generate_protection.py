@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_md import write_section as replace_results_section  # scripts/results_md.py
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results.md"
 HEADING = "## Generator: linked-table protection"
@@ -87,14 +89,7 @@ def write_section(rows: list[str], note: str) -> None:
         f"machine (`--jobs` default).\n\n" + "\n".join(rows) + f"\n\n{note}\n\n"
         "Reproduce: `.venv/bin/python scripts/bench_generate_protection.py [--audited-year]`.\n"
     )
-    text = RESULTS.read_text(encoding="utf-8")
-    if HEADING in text:
-        before, _, after = text.partition(HEADING)
-        rest = after.split("\n## ", 1)
-        text = before + section + ("\n## " + rest[1] if len(rest) > 1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text, encoding="utf-8")
+    replace_results_section(HEADING, section, RESULTS)
 
 
 def main() -> None:

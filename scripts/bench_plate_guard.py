@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_md import write_section as replace_results_section  # scripts/results_md.py
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results.md"
 HEADING = "## Plate guard"
@@ -50,14 +52,7 @@ def write_section(figures: dict, note: str) -> None:
         f"{figures['megabytes']:.1f} MB): best {figures['best']:.2f} s, median {figures['median']:.2f} s. {note}\n\n"
         "Reproduce: `.venv/bin/python scripts/bench_plate_guard.py`.\n"
     )
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if HEADING in text:
-        before, _, after = text.partition(HEADING)
-        rest = after.split("\n## ", 1)
-        text = before + section + ("\n## " + rest[1] if len(rest) > 1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text, encoding="utf-8")
+    replace_results_section(HEADING, section, RESULTS)
 
 
 def main() -> None:

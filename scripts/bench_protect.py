@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_md import write_section as replace_results_section  # scripts/results_md.py
+
 from anpr_warehouse import contract as c
 from anpr_warehouse.audit import audit_cells
 from anpr_warehouse.audit.cells import cells_from_path
@@ -104,14 +106,7 @@ def write_section(lines: list[str], note: str) -> None:
         + (f"\n\n{note}" if note else "")
         + "\n\nReproduce: `.venv/bin/python scripts/bench_protect.py`.\n"
     )
-    text = RESULTS.read_text(encoding="utf-8")
-    if HEADING in text:
-        before, _, after = text.partition(HEADING)
-        rest = after.split("\n## ", 1)
-        text = before + section + ("\n## " + rest[1] if len(rest) > 1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text, encoding="utf-8")
+    replace_results_section(HEADING, section, RESULTS)
 
 
 def main() -> None:

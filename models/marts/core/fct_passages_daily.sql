@@ -33,20 +33,7 @@ days as (
         cast(sum(confidential_cells) as integer) as confidential_cells,
         cast(count(*) as integer) as hour_cells
     from hours
-    group by
-        delivery_id,
-        municipality_code,
-        period_code,
-        month_start,
-        location_code,
-        zone_code,
-        direction_code,
-        passage_date,
-        day_of_week,
-        vehicle_category_code,
-        is_category_total,
-        is_logistics,
-        source_layout
+    group by all
 ),
 
 final as (
