@@ -10,7 +10,6 @@ warehouse's copy of CBS's data.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import os
 import shutil
 from dataclasses import dataclass
@@ -158,7 +157,7 @@ def protected_copy(
     """
     from ..dbt_runner import run_dbt
     from .cells import cells_from_warehouse
-    from .register import AUDITS, AUDITS_DDL
+    from .register import store_audit
 
     copy = workdir / "protected.duckdb"
     shutil.copy(warehouse, copy)
@@ -170,7 +169,7 @@ def protected_copy(
                where status = 'current' and layout = 'v1' and municipality_code in (select unnest(?)) order by 1""",
             [municipalities],
         ).fetchall()
-        con.execute(AUDITS_DDL.format(db=con.execute("select current_database()").fetchone()[0]))
+        db = con.execute("select current_database()").fetchone()[0]
         con.execute(
             f"create table if not exists raw.{PROTECTION} (delivery_id varchar primary key, cells_suppressed bigint not null)"
         )
@@ -186,21 +185,8 @@ def protected_copy(
                         where delivery_id = ? and line_number in (select unnest(?))""",
                     [ident, lines_hidden],
                 )
-            audit = protection.audit
-            con.execute(f"delete from raw.{AUDITS} where delivery_id = ?", [ident])
-            con.execute(
-                f"insert into raw.{AUDITS} values (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    ident,
-                    audit.confidential,
-                    len(audit.at_risk),
-                    audit.exact,
-                    audit.min_cell_rule,
-                    audit.infeasible_components,
-                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                    round(audit.seconds, 3),
-                ],
-            )
+            audit = protection.audit  # the copy's audit row, stored as a load stores it
+            store_audit(con, db, audit)
             con.execute(f"insert or replace into raw.{PROTECTION} values (?, ?)", [ident, len(protection.suppressed)])
             lines.append(
                 f"protected {ident}: {len(protection.suppressed)} more published cells marked confidential in the package "
