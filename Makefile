@@ -30,7 +30,9 @@ run: setup
 	$(BIN)/anpr run
 
 lint: setup $(DEV_STAMP)
-	$(BIN)/sqlfluff lint models analyses tests/dbt
+	# the dbt templater compiles the project: it needs a warehouse file to open, not data (as scripts/run_tests.sh)
+	dir=$$(mktemp -d) && ANPR_WAREHOUSE=$$dir/lint.duckdb $(BIN)/sqlfluff lint models analyses tests/dbt; \
+	  rc=$$?; rm -rf $$dir; exit $$rc
 	$(BIN)/ruff check anpr_warehouse tests scripts
 	$(BIN)/ruff format --check anpr_warehouse tests scripts
 
