@@ -1,9 +1,12 @@
-"""Argument types shared by the sub-commands."""
+"""Argument types and the warehouse path the sub-commands share (one definition for cli.py and every handler)."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
+
+from .paths import default_warehouse
 
 
 def month_arg(text: str) -> tuple[int, int]:
@@ -20,3 +23,17 @@ def months_between(first: tuple[int, int], last: tuple[int, int]) -> list[tuple[
         months.append((y, m))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return months
+
+
+def warehouse_path(args: argparse.Namespace) -> Path:
+    """`--warehouse`, else $ANPR_WAREHOUSE, else warehouse/anpr.duckdb; absolute."""
+    return (args.warehouse or default_warehouse()).resolve()
+
+
+def free_warehouse(args: argparse.Namespace) -> Path:
+    """The warehouse path, once no other process holds it (MetricFlow opens it read-write); else exit 3."""
+    from .warehouse import wait_until_free
+
+    warehouse = warehouse_path(args)
+    wait_until_free(warehouse, args.wait)
+    return warehouse

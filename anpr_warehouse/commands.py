@@ -1,7 +1,9 @@
-"""Sub-commands beyond generate/load: run, build, metrics, export, report.
+"""What the warehouse's commands do: generate, load, deliveries, run, build, metrics, export, report.
 
-Kept apart from cli.py so each stays short; each command imports its heavy
-dependencies (dbt, MetricFlow, vl-convert) only when it runs.
+The parser (cli.py) names these handlers; each is a thin function over the module that
+does the work, and imports its heavy dependencies (dbt, MetricFlow, vl-convert) only when
+it runs. The vendor API's commands are in service/commands.py, the audit's in
+audit/command.py, `anpr docs` in docs_site.py.
 """
 
 from __future__ import annotations
@@ -12,22 +14,88 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .cli_args import month_arg
-from .errors import UserError
-from .paths import PROJECT_ROOT, default_warehouse
+from .cli_args import free_warehouse as _free_warehouse
+from .cli_args import months_between
+from .cli_args import warehouse_path as _warehouse
+from .errors import ExitCode, UserError
+from .warehouse import busy_from, is_lock_error
 
 
-def _warehouse(args: argparse.Namespace) -> Path:
-    return (args.warehouse or default_warehouse()).resolve()
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import GenerateRequest, generate_many
+
+    months = months_between(args.month, args.through or args.month)
+    if not months:
+        raise UserError("--through is before --month")
+    requests = [
+        GenerateRequest(
+            municipality=muni,
+            year=year,
+            month=month,
+            layout=args.layout,
+            seed=args.seed,
+            locations=args.locations,
+            version=args.version,
+            min_cell=args.min_cell,
+            rounding_base=args.rounding_base,
+            as_zip=args.zip,
+            totals=args.totals,
+            **({"protection": args.protection} if args.protection else {}),
+        )
+        for muni in args.municipality
+        for (year, month) in months
+    ]
+    try:
+        for path in generate_many(requests, args.out, args.jobs):
+            print(path)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    return 0
 
 
-def _free_warehouse(args: argparse.Namespace) -> Path:
-    """The warehouse path, once no other process holds it (MetricFlow opens it read-write); else exit 3."""
-    from .warehouse import wait_until_free
+def cmd_load(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .load import DeliveryRefused, load_delivery
 
     warehouse = _warehouse(args)
-    wait_until_free(warehouse, args.wait)
-    return warehouse
+    refused = 0
+    for path in tqdm(args.paths, desc="load", unit="delivery", disable=len(args.paths) < 2, file=sys.stderr):
+        try:
+            result = load_delivery(path, warehouse, supersedes=args.supersedes, wait=args.wait, audit=args.audit)
+        except DeliveryRefused as exc:
+            refused += 1
+            print(f"REFUSED {path}: nothing of this delivery was loaded", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            continue
+        except UserError:
+            raise
+        except Exception as exc:  # last line of defence: a checker bug must not show a user a traceback
+            if is_lock_error(exc):
+                raise busy_from(exc, args.wait) from None
+            raise UserError(
+                f"internal error while checking {path}: {type(exc).__name__}: {_one_line(exc)}; nothing was loaded"
+            ) from None
+        print(
+            f"{result.status}: {result.message}"
+            + (f" ({result.rows} rows)" if result.rows else "")
+            + (f"; disclosure audit: {result.at_risk} cells at risk" if result.at_risk is not None else "")
+        )
+    if refused:
+        print(f"{refused} of {len(args.paths)} deliveries refused", file=sys.stderr)
+        return ExitCode.REFUSED
+    return ExitCode.OK
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    from .warehouse import print_register
+
+    return print_register(_warehouse(args), args.wait)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -185,10 +253,6 @@ def _run_report(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
         print(f"report:      {index}")
 
 
-# Steps of `anpr run` after loading, in order.
-RUN_STEPS: list[Callable[[argparse.Namespace, Path, Path], None]] = [_run_build, _run_export, _run_report]
-
-
 def _run_docs(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
     from .docs_site import build_docs
 
@@ -196,85 +260,10 @@ def _run_docs(args: argparse.Namespace, warehouse: Path, out: Path) -> None:
     print(f"docs:        {build_docs(warehouse, out / 'docs')}")
 
 
-RUN_STEPS.insert(RUN_STEPS.index(_run_report), _run_docs)  # before the report, which links to it
+# Steps of `anpr run` after loading, in order (the docs before the report, which links to them).
+RUN_STEPS: list[Callable[[argparse.Namespace, Path, Path], None]] = [_run_build, _run_export, _run_docs, _run_report]
 
 
 def _split_commas(values: list[str]) -> list[str]:
     """`--metrics a,b c` and `--metrics a b c` mean the same."""
     return [part for value in values for part in value.split(",") if part]
-
-
-def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argparse.ArgumentParser], None]) -> None:
-    run = sub.add_parser("run", help="the main job on the shipped sample: generate, load, build, export, report")
-    run.add_argument("--out", type=Path, default=PROJECT_ROOT / "out", help="where outputs go (default out/)")
-    run.add_argument("--seed", type=int, default=1)
-    run.add_argument("--keep", dest="fresh", action="store_false", help="keep an existing warehouse instead of starting fresh")
-    warehouse_option(run)
-    run.set_defaults(func=cmd_run)
-
-    metrics = sub.add_parser("metrics", help="the semantic layer: list metrics, query them")
-    metrics_sub = metrics.add_subparsers(dest="metrics_command", required=True)
-    listing = metrics_sub.add_parser("list", help="metrics with their descriptions")
-    warehouse_option(listing)
-    listing.set_defaults(func=cmd_metrics_list)
-    query = metrics_sub.add_parser("query", help="query metrics through MetricFlow (completeness travels with every value)")
-    query.add_argument("--metrics", nargs="+", required=True, action="extend")
-    query.add_argument(
-        "--group-by", nargs="+", default=[], action="extend", help="e.g. metric_time__month zone vehicle_category fuel_type"
-    )
-    query.add_argument(
-        "--where", action="append", default=[], help="MetricFlow filter, e.g. \"{{ Entity('municipality') }} = 'GM0344'\""
-    )
-    query.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    warehouse_option(query)
-    query.set_defaults(func=cmd_metrics_query)
-
-    export = sub.add_parser("export", help="vendor packages per municipality and month (entitlements in vendors.yml)")
-    export.add_argument("--vendor", required=True)
-    export.add_argument("--out", type=Path, default=PROJECT_ROOT / "out" / "exports")
-    export.add_argument("--municipality", nargs="+", help="default: every municipality the vendor is entitled to")
-    export.add_argument("--month", nargs="+", type=month_arg, help="YYYY-MM (default: every loaded month)")
-    export.add_argument("--entitlements", type=Path, default=None, help="vendor entitlements file (default: vendors.yml)")
-    export.add_argument(
-        "--protect",
-        action="store_true",
-        help="hide more published cells in the packages until their own disclosure audit finds none (anpr audit)",
-    )
-    export.add_argument(
-        "--vendors", dest="entitlements", type=Path, help="the same as --entitlements (as for anpr serve and anpr report)"
-    )
-    warehouse_option(export)
-    export.set_defaults(func=cmd_export)
-
-    report = sub.add_parser("report", help="the standard visualisations as a static offline site")
-    report.add_argument("--municipality", help="default with --vendor: every municipality the vendor is entitled to")
-    report.add_argument("--vendor", help="report as this vendor: only its municipalities, also on the comparison page")
-    report.add_argument("--vendors", type=Path, help="vendor entitlements file (default: vendors.yml)")
-    report.add_argument("--month", type=month_arg, help="YYYY-MM (default: the latest loaded month)")
-    report.add_argument("--lang", choices=("nl", "en"), default="nl", help="labels of codes (page texts are Dutch)")
-    report.add_argument("--out", type=Path, default=PROJECT_ROOT / "out" / "report")
-    warehouse_option(report)
-    report.set_defaults(func=cmd_report)
-
-    build = sub.add_parser("build", help="dbt build: seeds, models, data tests and unit tests on the warehouse")
-    build.add_argument("--select", nargs="+", help="dbt node selection (default: everything)")
-    build.add_argument(
-        "--full-refresh",
-        action="store_true",
-        help="rebuild every model and test everything (after a model, seed or reference-data change); "
-        "default: rebuild only the municipality-months whose delivery changed",
-    )
-    warehouse_option(build)
-    build.set_defaults(func=cmd_build)
-
-    from .service.cli import register as register_service
-
-    register_service(sub, warehouse_option)
-
-    from .audit.command import register as register_audit  # disclosure audit (anpr_warehouse/audit/)
-
-    register_audit(sub, warehouse_option)
-
-    from .docs_site import register as register_docs
-
-    register_docs(sub, warehouse_option)

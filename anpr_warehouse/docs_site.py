@@ -49,14 +49,8 @@ def build_docs(warehouse: Path, out: Path) -> Path:
 
 
 def cmd_docs(args) -> int:
-    from .commands import _warehouse
+    """`anpr docs --out DIR`."""
+    from .cli_args import warehouse_path
 
-    print(build_docs(_warehouse(args), args.out.resolve()))
+    print(build_docs(warehouse_path(args), args.out.resolve()))
     return 0
-
-
-def register(sub, warehouse_option) -> None:
-    docs = sub.add_parser("docs", help="dbt's documentation (models, columns, tests, lineage) as one offline page DIR/index.html")
-    docs.add_argument("--out", type=Path, required=True, help="folder for index.html")
-    warehouse_option(docs)
-    docs.set_defaults(func=cmd_docs)

@@ -1,6 +1,7 @@
 """`anpr audit PATH... | --warehouse PATH DELIVERY_ID...`: the interval audit from the command line.
 
-Exit code 0 when no cell is at risk, 2 when any is (1 for an unreadable input).
+Exit code 0 when no cell is at risk, 2 when any is (1 for an unreadable input). The command and its
+options are declared in cli.py; this is what it does.
 """
 
 from __future__ import annotations
@@ -8,10 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import ExitCode, UserError
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -45,7 +45,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         sys.stdout.write("".join(line + "\n" for result in results for line in summary_lines(result)))
     else:
         sys.stdout.write(text)
-    return 2 if any(result.at_risk for result in results) else 0
+    return ExitCode.REFUSED if any(result.at_risk for result in results) else ExitCode.OK
 
 
 def _suggest(delivery, min_cell_rule: bool) -> None:
@@ -61,25 +61,3 @@ def _suggest(delivery, min_cell_rule: bool) -> None:
     )
     for cell in protection.suppressed:
         print(f"  hide {cell.where()} {cell.measure} {cell.label()} = {cell.value}", file=sys.stderr)
-
-
-def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argparse.ArgumentParser], None]) -> None:
-    audit = sub.add_parser(
-        "audit", help="interval audit of deliveries: which confidential cells the published numbers pin down (exit 2 if any)"
-    )
-    audit.add_argument("paths", nargs="+", help="delivery folders or .zip files; with --warehouse: delivery ids already loaded")
-    audit.add_argument("--format", choices=("text", "csv", "json"), default="text")
-    audit.add_argument("--out", type=Path, help="write the report here (text, CSV or JSON); the summary still goes to stdout")
-    audit.add_argument(
-        "--min-cell-rule",
-        action="store_true",
-        help="also use what SDC implies: a published non-zero cell counts >= min_cell, a published 0 is 0, passages >= vehicles",
-    )
-    audit.add_argument(
-        "--suggest-suppression",
-        action="store_true",
-        help="also list the fewest published cells to hide so that no cell is at risk (a MIP per group; to stderr)",
-    )
-    audit.add_argument("--jobs", type=int, default=None, help="processes for the LPs (default: one per CPU)")
-    warehouse_option(audit)
-    audit.set_defaults(func=cmd_audit)

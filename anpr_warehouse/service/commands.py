@@ -1,20 +1,15 @@
-"""Sub-commands of the vendor API: snapshots, serve, keys, access-log.
+"""What the vendor API's commands do: snapshots, serve, keys, access-log, openapi.
 
-Registered from commands.register() with one call, so the shared CLI files stay
-untouched; heavy imports (FastAPI, uvicorn, MetricFlow) happen when a command runs.
+The commands and their options are declared in cli.py, which names these handlers;
+heavy imports (FastAPI, uvicorn, MetricFlow) happen when a command runs.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 
-from ..paths import default_warehouse
-
-
-def _warehouse(args: argparse.Namespace) -> Path:
-    return (args.warehouse or default_warehouse()).resolve()
+from ..cli_args import warehouse_path as _warehouse
 
 
 def cmd_snapshots(args: argparse.Namespace) -> int:
@@ -140,45 +135,3 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
     print(write_spec(args.out))
     return 0
-
-
-def register(sub: argparse._SubParsersAction, warehouse_option: Callable[[argparse.ArgumentParser], None]) -> None:
-    snapshots = sub.add_parser("snapshots", help="published read-only snapshots of the warehouse (what readers and the API use)")
-    warehouse_option(snapshots)
-    snapshots.set_defaults(func=cmd_snapshots)
-
-    def vendors_option(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--vendors", type=Path, default=None, help="vendor entitlements file (default: vendors.yml)")
-
-    serve = sub.add_parser("serve", help="the vendor API (HTTP) on the newest published snapshot")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--rate", type=float, default=50.0, help="requests per second per key (sustained)")
-    serve.add_argument("--burst", type=int, default=100, help="requests per key in a burst")
-    warehouse_option(serve)
-    vendors_option(serve)
-    serve.set_defaults(func=cmd_serve)
-
-    keys = sub.add_parser("keys", help="API keys of the vendor API (stored as salted hashes next to the warehouse)")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    create = keys_sub.add_parser("create", help="a new key for a vendor (or 'analyst'); printed once, as the last line")
-    create.add_argument("--vendor", required=True, help="a vendor of vendors.yml, or 'analyst' to see every municipality")
-    warehouse_option(create)
-    vendors_option(create)
-    create.set_defaults(func=cmd_keys_create)
-    listing = keys_sub.add_parser("list", help="keys with vendor, creation and revocation time (never the key)")
-    warehouse_option(listing)
-    listing.set_defaults(func=cmd_keys_list)
-    revoke = keys_sub.add_parser("revoke", help="revoke a key by id; it is refused from the next request on")
-    revoke.add_argument("id")
-    warehouse_option(revoke)
-    revoke.set_defaults(func=cmd_keys_revoke)
-
-    access = sub.add_parser("access-log", help="the vendor API's access log (key, endpoint, municipality, rows, status, ms)")
-    access.add_argument("--last", type=int, default=50, help="how many of the latest requests (default 50)")
-    warehouse_option(access)
-    access.set_defaults(func=cmd_access_log)
-
-    openapi = sub.add_parser("openapi", help="write the vendor API's OpenAPI document (default api/openapi.yaml)")
-    openapi.add_argument("--out", type=Path, default=None)
-    openapi.set_defaults(func=cmd_openapi)
