@@ -16,6 +16,8 @@ from pathlib import Path
 
 import vl_convert as vlc
 
+from .language import Texts
+
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 INCOMPLETE_COLOUR = "#fe01fe"  # sentinel, replaced by the hatch pattern in the SVG
 BASE_COLOUR = "#2b6cb0"
@@ -79,7 +81,7 @@ class Chart:
         self.spec.setdefault("padding", {"left": 14, "right": 48, "top": 6, "bottom": 6})
 
     def _wrap_title(self) -> None:
-        """Wraps the (translated) title when the chart is written, not when built: translation works on whole strings."""
+        """Wraps the title when the chart is written, so the spec and the page hold it whole until then."""
         if isinstance(self.spec.get("title"), str):
             self.spec["title"] = chart_title(
                 self.spec["title"], self.spec.get("width") if isinstance(self.spec.get("width"), int) else WIDTH
@@ -201,6 +203,7 @@ def month_bars(
     title: str,
     rows: list[dict],
     value_title: str,
+    t: Texts,
     value_format: str = ",.0f",
     group: str | None = None,
     group_title: str | None = None,
@@ -259,11 +262,11 @@ def month_bars(
             },
         ],
     }
-    table = [("month", "maand")] + ([(group, group_title or group)] if group else []) + [("label", value_title)]
+    table = [("month", t("axis.month"))] + ([(group, group_title or group)] if group else []) + [("label", value_title)]
     return Chart(name, title, spec, rows, table)
 
 
-def heatmap(name: str, title: str, rows: list[dict], facet_sort: list[str], days: list[str]) -> Chart:
+def heatmap(name: str, title: str, rows: list[dict], facet_sort: list[str], days: list[str], t: Texts) -> Chart:
     """Hour of day x day of week, one panel per vehicle category; lower-bound cells carry a dot."""
     spec = {
         "$schema": SCHEMA,
@@ -278,9 +281,14 @@ def heatmap(name: str, title: str, rows: list[dict], facet_sort: list[str], days
                 {
                     "mark": "rect",
                     "encoding": {
-                        "x": {"field": "hour", "type": "ordinal", "title": "uur"},
+                        "x": {"field": "hour", "type": "ordinal", "title": t("axis.hour")},
                         "y": {"field": "day", "type": "ordinal", "title": None, "sort": days},
-                        "color": {"field": "passages", "type": "quantitative", "title": "passages", "scale": {"scheme": "blues"}},
+                        "color": {
+                            "field": "passages",
+                            "type": "quantitative",
+                            "title": t("axis.passages"),
+                            "scale": {"scheme": "blues"},
+                        },
                     },
                 },
                 {
@@ -295,10 +303,16 @@ def heatmap(name: str, title: str, rows: list[dict], facet_sort: list[str], days
         },
         "resolve": {"scale": {"color": "independent"}},
     }
-    return Chart(name, title, spec, rows, [("category", "categorie"), ("day", "dag"), ("hour", "uur"), ("label", "passages")])
+    table = [
+        ("category", t("axis.category")),
+        ("day", t("axis.day")),
+        ("hour", t("axis.hour")),
+        ("label", t("axis.passages")),
+    ]
+    return Chart(name, title, spec, rows, table)
 
 
-def stacked_share_chart(name: str, title: str, rows: list[dict], statuses: list[str], colours: list[str]) -> Chart:
+def stacked_share_chart(name: str, title: str, rows: list[dict], statuses: list[str], colours: list[str], t: Texts) -> Chart:
     spec = {
         "$schema": SCHEMA,
         "title": title,
@@ -311,14 +325,14 @@ def stacked_share_chart(name: str, title: str, rows: list[dict], statuses: list[
             "x": {
                 "field": "share",
                 "type": "quantitative",
-                "title": "aandeel van de passages",
+                "title": t("axis.share_of_passages"),
                 "axis": {"format": ".0%"},
                 "stack": "zero",
             },
             "color": {
                 "field": "status",
                 "type": "nominal",
-                "title": "toegang",
+                "title": t("axis.access"),
                 "sort": statuses,
                 "scale": {"domain": statuses, "range": colours},
             },
@@ -326,10 +340,13 @@ def stacked_share_chart(name: str, title: str, rows: list[dict], statuses: list[
             "opacity": {"condition": {"test": "datum.complete === false", "value": 0.6}, "value": 1},
         },
     }
-    return Chart(name, title, spec, rows, [("group", "categorie"), ("status", "toegang"), ("label", "aandeel van de passages")])
+    table = [("group", t("axis.category")), ("status", t("axis.access")), ("label", t("axis.share_of_passages"))]
+    return Chart(name, title, spec, rows, table)
 
 
-def map_chart(name: str, title: str, points: list[dict], zone: dict | None, municipality: dict | None, attribution: str) -> Chart:
+def map_chart(
+    name: str, title: str, points: list[dict], zone: dict | None, municipality: dict | None, attribution: str, t: Texts
+) -> Chart:
     """Camera sites on the municipality's outline (no internet tiles): size = passages, colour = ZE share.
 
     The outline is one inline GeoJSON feature (see boundary.py), drawn as a `geoshape` under the points; the
@@ -357,11 +374,11 @@ def map_chart(name: str, title: str, points: list[dict], zone: dict | None, muni
             "encoding": {
                 "longitude": {"field": "lon", "type": "quantitative"},
                 "latitude": {"field": "lat", "type": "quantitative"},
-                "size": {"field": "passages", "type": "quantitative", "title": "passages", "scale": {"range": [40, 900]}},
+                "size": {"field": "passages", "type": "quantitative", "title": t("axis.passages"), "scale": {"range": [40, 900]}},
                 "color": {
                     "field": "ze_share",
                     "type": "quantitative",
-                    "title": "aandeel ZE",
+                    "title": t("axis.ze_share"),
                     "scale": {"scheme": "greens"},
                     "legend": {"format": ".1%"},
                 },
@@ -395,10 +412,10 @@ def map_chart(name: str, title: str, points: list[dict], zone: dict | None, muni
         "layer": layers,
     }
     table = [
-        ("code", "locatie"),
-        ("name", "naam"),
-        ("zone", "zone"),
-        ("passages_label", "passages"),
-        ("ze_share_label", "aandeel ZE"),
+        ("code", t("axis.site")),
+        ("name", t("axis.name")),
+        ("zone", t("axis.zone")),
+        ("passages_label", t("axis.passages")),
+        ("ze_share_label", t("axis.ze_share")),
     ]
     return Chart(name, title, spec, points, table)

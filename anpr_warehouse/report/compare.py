@@ -20,17 +20,17 @@ PER = 1000
 @dataclass(frozen=True)
 class Measure:
     key: str
-    title: str
+    title: str  # text id (texts/<lang>.yaml)
     kind: str  # count | rate
 
 
 MEASURES = (
-    Measure("logistics_passages", "Logistieke passages", "count"),
-    Measure("logistics_per_1000", "Logistieke passages per 1.000 passages", "rate"),
-    Measure("zero_emission_per_1000", "Zero-emissie per 1.000 logistieke passages", "rate"),
-    Measure("not_allowed_per_1000", "Niet toegestaan nu per 1.000 zone-inritten (ZE-zone)", "rate"),
-    Measure("not_allowed_next_per_1000", "Niet toegestaan na volgende wijziging per 1.000 zone-inritten (ZE-zone)", "rate"),
-    Measure("unique_vehicles", "Unieke voertuigen ZE-zone", "count"),
+    Measure("logistics_passages", "page.compare.measure_logistics_passages", "count"),
+    Measure("logistics_per_1000", "page.compare.measure_logistics_per_1000", "rate"),
+    Measure("zero_emission_per_1000", "page.compare.measure_zero_emission_per_1000", "rate"),
+    Measure("not_allowed_per_1000", "page.compare.measure_not_allowed_per_1000", "rate"),
+    Measure("not_allowed_next_per_1000", "page.compare.measure_not_allowed_next_per_1000", "rate"),
+    Measure("unique_vehicles", "page.compare.measure_unique_vehicles", "count"),
 )
 
 
@@ -70,13 +70,13 @@ def comparison_values(data: ReportData, municipalities: list[str]) -> dict[str, 
         for r in data.layer.query(
             ["ze_not_allowed_share", "ze_not_allowed_share_next"], ["municipality", "zone", "metric_time__month"], where
         ).rows
-        if str(r["zone"]).endswith("_Z01")
+        if str(r["zone"]) in data.ze_zones
     ]
     access = {str(r["municipality"]): r for r in zones}
     vehicles = {
         str(r["municipality"]): r
         for r in data.layer.query(["unique_vehicles"], ["municipality", "zone", "metric_time__month"], where).rows
-        if str(r["zone"]).endswith("_Z01")
+        if str(r["zone"]) in data.ze_zones
     }
     values = {}
     for code in municipalities:
@@ -93,16 +93,13 @@ def comparison_values(data: ReportData, municipalities: list[str]) -> dict[str, 
 
 
 def compare(data: ReportData, municipalities: list[str]) -> Page:
-    page = Page(
-        "compare",
-        "Vergelijking",
-        "De gemeenten die u mag zien, naast elkaar voor dezelfde maand: absoluut en per 1.000 passages, "
-        "gerangschikt van hoog naar laag.",
-    )
+    t = data.t
+    page = Page("compare", t("page.compare.title"), t("page.compare.intro"))
     names = dict(data.con.execute("select municipality_code, municipality_name from marts.dim_municipality").fetchall())
     values = comparison_values(data, municipalities)
-    no_data = data.t("geen gegevens voor deze maand")
+    no_data = t("page.compare.no_data")
     for measure in MEASURES:
+        title = t(measure.title)
         ranked = sorted(
             municipalities,
             key=lambda c: (
@@ -128,16 +125,16 @@ def compare(data: ReportData, municipalities: list[str]) -> Page:
             )
         chart = bar_chart(
             f"compare_{measure.key}",
-            measure.title,
+            title,
             rows,
             "category",
             "value",
             None,
-            measure.title,
+            title,
             horizontal=True,
             sort=[r["category"] for r in rows],
         )
-        chart.table = [("category", "gemeente"), ("label", measure.title)]
+        chart.table = [("category", t("axis.municipality")), ("label", title)]
         page.charts.append(chart)
     page.notes += _cbs_notes(data, municipalities, names)
     return page
@@ -145,12 +142,8 @@ def compare(data: ReportData, municipalities: list[str]) -> Page:
 
 def _cbs_notes(data: ReportData, municipalities: list[str], names: dict[str, str]) -> list[str]:
     """CBS's notes that bear on a comparison: its disclosure control and counting rules, and per municipality the delivery."""
-    notes = [
-        "CBS: een geheimgehouden cel is onbekend, niet nul; een som met zulke cellen is een ondergrens (minstens), een verhouding "
-        "ertussen is bij benadering (circa).",
-        "CBS: unieke voertuigen worden geteld binnen de eigen maand en zone; zones van verschillende gemeenten zijn niet even groot.",
-        "CBS: gepubliceerde waarden zijn afgerond; detailcellen tellen niet per se op tot het gepubliceerde totaal.",
-    ]
+    t = data.t
+    notes = [t("page.compare.note_confidential"), t("page.compare.note_unique_vehicles"), t("page.compare.note_rounding")]
     rows = data.con.execute(
         """select municipality_code, delivery_id, layout, version, sdc_min_cell, sdc_rounding_base from raw.cbs_deliveries
            where status = 'current' and period_start = ? order by municipality_code""",
@@ -160,15 +153,16 @@ def _cbs_notes(data: ReportData, municipalities: list[str], names: dict[str, str
     for code in municipalities:
         row = delivered.get(code)
         if row is None:
-            notes.append(f"{names.get(code, code)}: {data.t('geen levering voor deze maand')}.")
+            notes.append(f"{names.get(code, code)}: {t('page.compare.no_delivery')}.")
             continue
         _, delivery, layout, version, min_cell, rounding = row
         text = f"{names.get(code, code)}: {delivery}"
         if layout == "legacy":
-            text += f" ({data.t('oud formaat: geen zonetabellen')})"
+            text += f" ({t('gap.legacy')})"
         else:
             text += (
-                f", {data.t('versie')} {version}, {data.t('minimale celwaarde')} {min_cell}, {data.t('afronding op')} {rounding}"
+                f", {t('page.compare.version')} {version}, {t('page.compare.min_cell')} {min_cell},"
+                f" {t('page.compare.rounding')} {rounding}"
             )
         notes.append(text + ".")
     return notes

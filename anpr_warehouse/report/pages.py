@@ -1,8 +1,12 @@
 """What each page of the municipal report shows, asked of the metric layer only.
 
 Numbers come from `MetricLayer` (the same path as exports and analysts); labels
-come from the code-list seeds (the dim_ marts). A value with confidential CBS
-cells inside is shown as a lower bound ("minstens ...") and hatched in charts.
+come from the code-list seeds (the dim_ marts), and so does which zone is the
+ZE zone (`dim_zone.is_zero_emission_zone`) and which vehicle categories the ZE
+rules regulate (`dim_vehicle_category.is_ze_regulated`): no code or suffix is
+written here. Page texts come from texts/<lang>.yaml by id (language.py). A
+value with confidential CBS cells inside is shown as a lower bound
+("minstens ...") and hatched in charts.
 """
 
 from __future__ import annotations
@@ -18,22 +22,9 @@ from ..question_batch import answers as ask_all
 from ..standard_questions import QUESTIONS
 from .boundary import ATTRIBUTION, municipality_outline
 from .charts import Chart, bar_chart, heatmap, line_chart, map_chart, stacked_share_chart
-from .english import translate_spec, translator
 from .geometry import convex_hull
+from .language import texts
 
-TEXT = {
-    "nl": {"at_least": "minstens", "about": "circa", "unknown": "onbekend", "none": "–"},
-    "en": {"at_least": "at least", "about": "about", "unknown": "unknown", "none": "–"},
-}
-MONTH_ABBR = {
-    "nl": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-}
-# Why a chart can be empty, in the reader's words (page.html shows this instead of an empty frame).
-EMPTY_LEGACY = "CBS leverde voor deze maand geen zonetabellen (oud leveringsformaat)."
-EMPTY_NO_DATA = "Geen gegevens voor deze maand."
-EMPTY_NO_DELIVERIES = "Nog geen leveringen van CBS voor deze gemeente."
-DAYS = {"nl": ["ma", "di", "wo", "do", "vr", "za", "zo"], "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
 # (group-by name, dim mart, code column, display order) of the code lists the charts label
 CODE_DIMENSIONS = (
     ("vehicle_category", "dim_vehicle_category", "vehicle_category_code", "sort_order"),
@@ -45,10 +36,15 @@ CODE_DIMENSIONS = (
     ("first_admission_year", "dim_first_admission_year", "first_admission_year_code", "first_admission_year_code"),
 )
 STATUS_ORDER = ["allowed", "transition", "not_allowed", "unknown"]
-STATUS_LABEL = {
-    "nl": {"allowed": "toegestaan", "transition": "overgangsregeling", "not_allowed": "niet toegestaan", "unknown": "onbekend"},
-    "en": {"allowed": "allowed", "transition": "transition rule", "not_allowed": "not allowed", "unknown": "unknown"},
+STATUS_TEXT = {
+    "allowed": "status.allowed",
+    "transition": "status.transition",
+    "not_allowed": "status.not_allowed",
+    "unknown": "status.unknown",
 }
+# Passenger cars: the time profile shows them beside the logistics categories as the reference the reader
+# compares with (no dimension flag says "reference"; it is this page's choice, not a code list's).
+REFERENCE_CATEGORY = "PERS"
 STATUS_COLOURS = ["#2f855a", "#d69e2e", "#c53030", "#a0aec0"]
 
 
@@ -85,14 +81,14 @@ def fmt_number(value: float | int | None, kind: str = "count") -> str:
 
 
 def fmt_value(value: MetricValue, kind: str, lang: str) -> str:
-    text = TEXT[lang]
+    t = texts(lang)
     if value.value is None:
-        return text["unknown"] if not value.complete else text["none"]
+        return t("value.unknown") if not value.complete else t("value.none")
     number = fmt_number(value.value, kind)
     if value.complete:
         return number
     # a sum with hidden cells is a lower bound; a change between two lower bounds is only approximate
-    return f"{text['about' if kind in ('change', 'rate', 'share') else 'at_least']} {number}"
+    return f"{t('value.about') if kind in ('change', 'rate', 'share') else t('value.at_least')} {number}"
 
 
 class ReportData:
@@ -118,13 +114,22 @@ class ReportData:
             ).fetchall()
         ]
         self.legacy = "legacy" in layouts
-        self.t = translator(lang)
+        self.t = texts(lang)
+        # which zones are ZE zones and which categories the ZE rules regulate: flags of the dimensions, not codes
+        self.ze_zones = {r[0] for r in con.execute("select zone_code from marts.dim_zone where is_zero_emission_zone").fetchall()}
+        self.ze_categories = self._categories("is_ze_regulated")
+        self.logistics_categories = self._categories("is_logistics")
         title = "title_nl" if lang == "nl" else "title_en"
         self.labels: dict[str, dict[str, str]] = {}
         self.order: dict[str, list[str]] = {}
         for dim, table, key, sort in CODE_DIMENSIONS:  # one query per code list: labels and display order
             rows = con.execute(f"select {key}, {title} from marts.{table} order by {sort}").fetchall()
             self.labels[dim], self.order[dim] = dict(rows), [code for code, _ in rows]
+
+    def _categories(self, flag: str) -> list[str]:
+        """Vehicle categories with a flag of dim_vehicle_category set, in display order."""
+        query = f"select vehicle_category_code from marts.dim_vehicle_category where {flag} order by sort_order"
+        return [r[0] for r in self.con.execute(query).fetchall()]
 
     def ask(self, name: str) -> MetricResult:
         """A standard question's answer; the first ask answers them all, one metric-layer query per shape."""
@@ -139,7 +144,14 @@ class ReportData:
 
     def empty_reason(self) -> str:
         """Why a chart of this month has nothing to draw."""
-        return EMPTY_LEGACY if self.legacy else EMPTY_NO_DATA
+        return self.t("empty.legacy") if self.legacy else self.t("empty.no_data")
+
+    def zone_rows(self, result: MetricResult) -> list[dict]:
+        """The rows of the ZE zone (dim_zone's flag); all rows if the answer has none (e.g. a legacy month)."""
+        return [r for r in result.rows if str(r.get("zone", "")) in self.ze_zones] or result.rows
+
+    def ze_zone_result(self, result: MetricResult) -> MetricResult:
+        return MetricResult(result.group_by, result.metrics, self.zone_rows(result))
 
     def bar_rows(self, result: MetricResult, dim: str, metric: str, kind: str = "count") -> list[dict]:
         labels = self.labels.get(dim, {})
@@ -185,41 +197,27 @@ def page_builders() -> dict[str, Callable[[ReportData], Page]]:
 def build_pages(data: ReportData, only: Collection[str] | None = None) -> list[Page]:
     """The pages (only those named in `only`, if given: the others' inputs did not change)."""
     pages = [build(data) for slug, build in page_builders().items() if only is None or slug in only]
-    for page in pages:  # page texts are written in Dutch; --lang en translates them here
-        page.title, page.intro, page.notes = data.t(page.title), data.t(page.intro), [data.t(n) for n in page.notes]
-        for kpi in page.kpis:
-            kpi.label = data.t(kpi.label)
-        for chart in page.charts:
-            if not chart.rows or all(r.get("value", 0) is None for r in chart.rows):
-                chart.empty = data.empty_reason()
-            chart.title = data.t(chart.title)
-            chart.empty = data.t(chart.empty) if chart.empty else None
-            chart.table = [(key, data.t(header)) for key, header in chart.table]
-            translate_spec(chart.spec, data.t)
+    for chart in (chart for page in pages for chart in page.charts):
+        if not chart.rows or all(r.get("value", 0) is None for r in chart.rows):
+            chart.empty = data.empty_reason()
     return pages
 
 
-def _zone_rows(result: MetricResult) -> list[dict]:
-    return [r for r in result.rows if str(r.get("zone", "")).endswith("_Z01")] or result.rows
-
-
 def overview(data: ReportData) -> Page:
-    page = Page(
-        "overview",
-        "Overzicht",
-        "Logistiek verkeer (bestelauto's, vrachtauto's en trekkers) langs de camera's, de verandering "
-        "ten opzichte van de vorige maand en het aandeel zero-emissie.",
-    )
+    t = data.t
+    page = Page("overview", t("page.overview.title"), t("page.overview.intro"))
     month = data.ask("overview_month")
     page.kpis += [
-        data.kpi("Logistieke passages", "logistics_passages", month),
-        data.kpi("Verandering t.o.v. vorige maand", "logistics_passages_change_vs_previous_month", month, "change"),
-        data.kpi("Aandeel zero-emissie (logistiek)", "logistics_zero_emission_share", month, "share"),
-        data.kpi("Alle passages", "passages", month),
+        data.kpi(t("page.overview.kpi_logistics_passages"), "logistics_passages", month),
+        data.kpi(t("page.overview.kpi_change"), "logistics_passages_change_vs_previous_month", month, "change"),
+        data.kpi(t("page.overview.kpi_zero_emission_share"), "logistics_zero_emission_share", month, "share"),
+        data.kpi(t("page.overview.kpi_all_passages"), "passages", month),
     ]
     zones = data.ask("zone_overview")
     for row in zones.rows:
-        page.kpis.append(data.kpi(f"{data.t('Unieke voertuigen zone')} {row['zone']}", "unique_vehicles", zones, row=row))
+        page.kpis.append(
+            data.kpi(f"{t('page.overview.kpi_unique_vehicles_zone')} {row['zone']}", "unique_vehicles", zones, row=row)
+        )
     days = data.ask("overview_day")
     rows = [
         {
@@ -230,49 +228,51 @@ def overview(data: ReportData) -> Page:
         }
         for r in days.rows
     ]
-    page.charts.append(line_chart("logistics_per_day", "Logistieke passages per dag", rows, "day", "value", "dag", "passages"))
-    page.notes.append("Unieke voertuigen telt CBS per zone en maand; ze worden nooit opgeteld over zones of maanden.")
+    page.charts.append(
+        line_chart("logistics_per_day", t("page.overview.chart_per_day"), rows, "day", "value", t("axis.day"), t("axis.passages"))
+    )
+    page.notes.append(t("page.overview.note_unique_vehicles"))
     return page
 
 
 def time_profile(data: ReportData) -> Page:
-    page = Page(
-        "time_profile", "Tijdprofiel", "Passages per uur en dag van de week, per voertuigcategorie (logistieke categorieën)."
-    )
+    t = data.t
+    page = Page("time_profile", t("page.time_profile.title"), t("page.time_profile.intro"))
     result = data.ask("time_profile")
     labels = data.labels["vehicle_category"]
+    shown = [*data.logistics_categories, REFERENCE_CATEGORY]
+    days = t.list("calendar.weekdays")
     rows = [
         {
             "category": labels.get(str(r["vehicle_category"]), r["vehicle_category"]),
-            "day": DAYS[data.lang][int(r["passage_hourly__day_of_week"]) - 1],
+            "day": days[int(r["passage_hourly__day_of_week"]) - 1],
             "hour": int(r["passage_hourly__hour_of_day"]),
             "passages": r["category_passages"].value or 0,
             "complete": r["category_passages"].complete,
             "label": fmt_value(r["category_passages"], "count", data.lang),
         }
         for r in result.rows
-        if str(r["vehicle_category"]) in ("BEST", "VRAC", "TREK", "PERS")
+        if str(r["vehicle_category"]) in shown
     ]
-    order = [labels[c] for c in ("BEST", "VRAC", "TREK", "PERS")]
-    page.charts.append(heatmap("time_profile", "Passages per uur x dag van de week", rows, order, DAYS[data.lang]))
-    page.notes.append("Een stip markeert een cel met geheimgehouden CBS-cellen: de waarde is een ondergrens.")
+    order = [labels[c] for c in shown]
+    page.charts.append(heatmap("time_profile", t("page.time_profile.chart"), rows, order, days, t))
+    page.notes.append(t("page.time_profile.note_dot"))
     return page
 
 
 def vehicle_mix(data: ReportData) -> Page:
-    page = Page(
-        "vehicle_mix", "Voertuigmix", "Voertuigcategorie, brandstof, emissieklasse en bouwjaar (jaar van eerste toelating)."
-    )
+    t = data.t
+    page = Page("vehicle_mix", t("page.vehicle_mix.title"), t("page.vehicle_mix.intro"))
     category = data.ask("vehicle_mix_category")
     page.charts.append(
         bar_chart(
             "mix_category",
-            "Passages per voertuigcategorie",
+            t("page.vehicle_mix.chart_category"),
             data.bar_rows(category, "vehicle_category", "category_passages"),
             "category",
             "value",
-            "categorie",
-            "passages",
+            t("axis.category"),
+            t("axis.passages"),
             horizontal=True,
         )
     )
@@ -280,12 +280,12 @@ def vehicle_mix(data: ReportData) -> Page:
     page.charts.append(
         bar_chart(
             "mix_fuel",
-            "Passages per brandstof",
+            t("page.vehicle_mix.chart_fuel"),
             data.bar_rows(fuel, "fuel_type", "fuel_passages"),
             "category",
             "value",
-            "brandstof",
-            "passages",
+            t("axis.fuel"),
+            t("axis.passages"),
             horizontal=True,
         )
     )
@@ -293,63 +293,54 @@ def vehicle_mix(data: ReportData) -> Page:
     page.charts.append(
         bar_chart(
             "mix_emission",
-            "Zone-inritten per emissieklasse (ZE-zone)",
-            data.bar_rows(
-                MetricResult(emission.group_by, emission.metrics, _zone_rows(emission)),
-                "emission_class",
-                "emission_class_passages",
-            ),
+            t("page.vehicle_mix.chart_emission"),
+            data.bar_rows(data.ze_zone_result(emission), "emission_class", "emission_class_passages"),
             "category",
             "value",
-            "emissieklasse",
-            "passages",
+            t("axis.emission_class"),
+            t("axis.passages"),
         )
     )
     years = data.ask("vehicle_mix_first_admission")
-    rows = data.bar_rows(
-        MetricResult(years.group_by, years.metrics, _zone_rows(years)), "first_admission_year", "first_admission_passages"
-    )
+    rows = data.bar_rows(data.ze_zone_result(years), "first_admission_year", "first_admission_passages")
     rows = [r for r in rows if r["code"] != "ONBK"]
     rows.sort(key=lambda r: r["code"])
     page.charts.append(
         bar_chart(
             "mix_first_admission",
-            "Zone-inritten per jaar van eerste toelating (ZE-zone)",
+            t("page.vehicle_mix.chart_first_admission"),
             rows,
             "category",
             "value",
-            "jaar van eerste toelating",
-            "passages",
+            t("axis.first_admission_year"),
+            t("axis.passages"),
         )
     )
     return page
 
 
 def ze_access(data: ReportData) -> Page:
-    page = Page(
-        "ze_access",
-        "ZE-zone toegang",
-        "Aandeel van de logistieke zone-inritten dat nu is toegestaan (zero-emissie of "
-        "overgangsregeling) en wat de volgende regelwijziging betekent, per voertuigcategorie.",
-    )
+    t = data.t
+    page = Page("ze_access", t("page.ze_access.title"), t("page.ze_access.intro"))
     shares = data.ask("ze_access")
-    zone_rows = _zone_rows(shares)
+    zone_rows = data.zone_rows(shares)
     if zone_rows:
         row = zone_rows[0]
         page.kpis += [
-            data.kpi("Toegestaan nu (zero-emissie)", "ze_allowed_share", shares, "share", row),
-            data.kpi("Overgangsregeling nu", "ze_transition_share", shares, "share", row),
-            data.kpi("Niet toegestaan nu", "ze_not_allowed_share", shares, "share", row),
-            data.kpi("Niet toegestaan na volgende wijziging", "ze_not_allowed_share_next", shares, "share", row),
+            data.kpi(t("page.ze_access.kpi_allowed"), "ze_allowed_share", shares, "share", row),
+            data.kpi(t("page.ze_access.kpi_transition"), "ze_transition_share", shares, "share", row),
+            data.kpi(t("page.ze_access.kpi_not_allowed"), "ze_not_allowed_share", shares, "share", row),
+            data.kpi(t("page.ze_access.kpi_not_allowed_next"), "ze_not_allowed_share_next", shares, "share", row),
         ]
     by_category = data.ask("ze_access_by_category")
-    labels, status_label = data.labels["vehicle_category"], STATUS_LABEL[data.lang]
+    labels = data.labels["vehicle_category"]
+    status_label = {status: t(STATUS_TEXT[status]) for status in STATUS_ORDER}
     rows = []
-    for row in _zone_rows(by_category):
+    for row in data.zone_rows(by_category):
         category = str(row["vehicle_category"])
-        if category not in ("BEST", "VRAC", "TREK"):
+        if category not in data.ze_categories:
             continue
-        for suffix, when in (("", "1" + data.t("nu")), ("_next", "2" + data.t("na wijziging"))):
+        for suffix, when in (("", "1" + t("page.ze_access.now")), ("_next", "2" + t("page.ze_access.after_change"))):
             total = row[f"ze_total_passages{suffix}"].value
             for order, status in enumerate(STATUS_ORDER):
                 value = row[f"ze_{status}_passages{suffix}"]
@@ -376,67 +367,61 @@ def ze_access(data: ReportData) -> Page:
     page.charts.append(
         stacked_share_chart(
             "ze_access",
-            "Toegang tot de ZE-zone per categorie, nu en na de volgende regelwijziging",
+            t("page.ze_access.chart"),
             rows,
             [status_label[s] for s in STATUS_ORDER],
             STATUS_COLOURS,
+            t,
         )
     )
-    page.notes.append(
-        "Regels en overgangstermijnen komen uit de seed ref_ze_access_rules (met geldigheidsdata); niet vastgestelde "
-        "aankondigingen tellen niet mee. Lichtere balken bevatten geheimgehouden cellen."
-    )
+    page.notes.append(t("page.ze_access.note_rules"))
     return page
 
 
 def sectors(data: ReportData) -> Page:
-    page = Page("sectors", "Sectoren", "Welke SBI-secties (sector van de eigenaar of lessee) de zone-inritten veroorzaken.")
+    t = data.t
+    page = Page("sectors", t("page.sectors.title"), t("page.sectors.intro"))
     result = data.ask("sectors")
-    rows = data.bar_rows(MetricResult(result.group_by, result.metrics, _zone_rows(result)), "sbi_section", "sector_passages")
+    rows = data.bar_rows(data.ze_zone_result(result), "sbi_section", "sector_passages")
     rows = sorted(rows, key=lambda r: -r["value"])
     page.charts.append(
         bar_chart(
             "sectors",
-            "Zone-inritten per SBI-sectie (ZE-zone)",
+            t("page.sectors.chart"),
             rows,
             "category",
             "value",
-            "sectie",
-            "passages",
+            t("axis.section"),
+            t("axis.passages"),
             horizontal=True,
             sort=[r["category"] for r in rows],
         )
     )
-    page.notes.append(
-        "De CBS-sectortabel (T04) kent geen emissieklasse: een zero-emissie-aandeel per sector kan hieruit niet worden afgeleid."
-    )
+    page.notes.append(t("page.sectors.note_no_emission_class"))
     return page
 
 
 def origin(data: ReportData) -> Page:
-    page = Page(
-        "origin",
-        "Herkomst",
-        "Waar de eigenaren van de voertuigen gevestigd zijn: eigen gemeente, provincie, overig Nederland, buitenland.",
-    )
+    t = data.t
+    page = Page("origin", t("page.origin.title"), t("page.origin.intro"))
     shares = data.ask("origin_shares")
-    zone_rows = _zone_rows(shares)
+    zone_rows = data.zone_rows(shares)
     if zone_rows:
         page.kpis += [
-            data.kpi("Uit eigen gemeente", "own_municipality_share", shares, "share", zone_rows[0]),
-            data.kpi("Uit het buitenland", "abroad_share", shares, "share", zone_rows[0]),
+            data.kpi(t("page.origin.kpi_own_municipality"), "own_municipality_share", shares, "share", zone_rows[0]),
+            data.kpi(t("page.origin.kpi_abroad"), "abroad_share", shares, "share", zone_rows[0]),
         ]
     result = data.ask("origin")
-    rows = data.bar_rows(MetricResult(result.group_by, result.metrics, _zone_rows(result)), "owner_region", "origin_passages")
+    rows = data.bar_rows(data.ze_zone_result(result), "owner_region", "origin_passages")
     page.charts.append(
         bar_chart(
             "origin",
-            "Zone-inritten naar herkomst van de eigenaar (ZE-zone)",
+            t("page.origin.chart"),
             rows,
             "category",
             "value",
-            "herkomst",
-            "passages",
+            t("axis.origin"),
+            t("axis.passages"),
             horizontal=True,
         )
     )
@@ -444,40 +429,32 @@ def origin(data: ReportData) -> Page:
 
 
 def visits(data: ReportData) -> Page:
-    page = Page(
-        "visit_frequency",
-        "Bezoekfrequentie",
-        "Weinig frequente bezoekers tegenover veel incidentele: unieke voertuigen naar het aantal dagen in de maand.",
-    )
+    t = data.t
+    page = Page("visit_frequency", t("page.visit_frequency.title"), t("page.visit_frequency.intro"))
     share = data.ask("visit_frequency_share")
-    zone_rows = _zone_rows(share)
+    zone_rows = data.zone_rows(share)
     if zone_rows:
-        page.kpis.append(
-            data.kpi("Aandeel frequente bezoekers (10+ dagen)", "frequent_visitor_share", share, "share", zone_rows[0])
-        )
+        page.kpis.append(data.kpi(t("page.visit_frequency.kpi_frequent"), "frequent_visitor_share", share, "share", zone_rows[0]))
     result = data.ask("visit_frequency")
-    rows = data.bar_rows(
-        MetricResult(result.group_by, result.metrics, _zone_rows(result)), "visit_day_class", "visit_class_vehicles"
-    )
+    rows = data.bar_rows(data.ze_zone_result(result), "visit_day_class", "visit_class_vehicles")
     page.charts.append(
         bar_chart(
             "visit_frequency",
-            "Unieke voertuigen naar bezoekdagen (ZE-zone)",
+            t("page.visit_frequency.chart"),
             rows,
             "category",
             "value",
-            "dagen in de maand",
-            "unieke voertuigen",
+            t("axis.days_in_month"),
+            t("axis.unique_vehicles"),
         )
     )
-    page.notes.append(
-        "De CBS-tabel T06 telt voertuigen, geen passages: het aandeel passages van frequente bezoekers is niet beschikbaar."
-    )
+    page.notes.append(t("page.visit_frequency.note_vehicles_not_passages"))
     return page
 
 
 def locations(data: ReportData) -> Page:
-    page = Page("locations", "Locaties", "Cameralocaties op de kaart: grootte naar passages, kleur naar aandeel zero-emissie.")
+    t = data.t
+    page = Page("locations", t("page.locations.title"), t("page.locations.intro"))
     figures = {r["location"]: r for r in data.ask("locations").rows}
     ze = {r["location"]: r["zero_emission_share"] for r in data.ask("locations_zero_emission").rows}
     sites = data.con.execute(
@@ -502,26 +479,25 @@ def locations(data: ReportData) -> Page:
                 "ze_share_label": fmt_value(share, "share", data.lang),
             }
         )
-        if zone and zone.endswith("_Z01"):
+        if zone in data.ze_zones:
             zone_points.append((lon, lat))
     hull = convex_hull(zone_points)[::-1]  # clockwise: the ring orientation d3-geo (Vega) reads as the inside
     outline = (
         {
             "type": "Feature",
-            "properties": {"name": "ZE-zone (indicatief)"},
+            "properties": {"name": t("page.locations.zone_outline")},
             "geometry": {"type": "Polygon", "coordinates": [hull + hull[:1]]},
         }
         if len(hull) >= 3
         else None
     )
     page.charts.append(
-        map_chart("locations", "Cameralocaties", points, outline, municipality_outline(data.municipality), ATTRIBUTION)
+        map_chart(
+            "locations", t("page.locations.chart"), points, outline, municipality_outline(data.municipality), ATTRIBUTION, t
+        )
     )
-    page.notes.append(
-        "Zonegrens indicatief: de omhullende van de camera's op de ZE-zonegrens (CBS levert geen zonegeometrie). Geen kaarttegels: "
-        "de pagina werkt zonder internet."
-    )
-    page.notes.append("Gemeentegrens: CBS-wijk- en buurtkaart 2025 via PDOK, vereenvoudigd (Bron: CBS/PDOK).")
+    page.notes.append(t("page.locations.note_outline"))
+    page.notes.append(t("page.locations.note_boundary"))
     page.kpis += [
         Kpi(f"{p['code']} {p['name']}", "passages", MetricValue(p["passages"], 0, p["complete"]), p["passages_label"])
         for p in points

@@ -18,25 +18,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ..errors import UserError
 from ..metrics import MetricLayer
 from ..reading import connect, reading_layer
-from .english import MONTHS_EN, translator
 from .inputs import SiteRecord, common_fingerprint, file_sha256, page_fingerprints
-from .pages import EMPTY_NO_DELIVERIES, ReportData, build_pages, latest_month, page_builders
+from .language import texts
+from .pages import ReportData, build_pages, latest_month, page_builders
 
 TEMPLATES = Path(__file__).parent / "templates"
-MONTHS_NL = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-]
 
 
 def warehouse_municipalities(warehouse: Path, read_only: bool = False) -> list[str]:
@@ -95,13 +81,14 @@ def build_report(
             ).fetchall()
         ]
         site = out / municipality / month_start[:7]
-        months = MONTHS_EN if lang == "en" else MONTHS_NL
+        t = texts(lang)
+        months = t.list("calendar.months")
         context = {
             "lang": lang,
             "municipality_name": name[0] if name else municipality,
             "deliveries": deliveries,
             "month_label": f"{months[int(month_start[5:7]) - 1]} {month_start[:4]}",
-            "t": translator(lang),
+            "t": t,
             "docs_href": Path(os.path.relpath(docs, site)).as_posix() if docs and docs.exists() else None,
         }
         visible = visible or [municipality]
@@ -133,7 +120,7 @@ def build_report(
         record.pages[page.slug], record.files[page.slug] = fingerprints[page.slug], {f: file_sha256(site / f) for f in files}
     if "index" not in record.files:
         (site / "index.html").write_text(
-            env.get_template("index.html").render(slug="index", page_title="Start", **context), encoding="utf-8"
+            env.get_template("index.html").render(slug="index", page_title=t("site.start"), **context), encoding="utf-8"
         )
         shutil.copy(TEMPLATES / "style.css", site / "style.css")
         record.files["index"] = {f: file_sha256(site / f) for f in ("index.html", "style.css")}
@@ -155,7 +142,7 @@ def _environment() -> Environment:
 
 def _no_deliveries(warehouse: Path, municipality: str, out: Path, lang: str) -> Path:
     """A municipality without any delivery yet gets a start page that says so, not an error or empty charts."""
-    t = translator(lang)
+    t = texts(lang)
     site = out / municipality / "none"
     shutil.rmtree(site, ignore_errors=True)
     site.mkdir(parents=True)
@@ -167,10 +154,10 @@ def _no_deliveries(warehouse: Path, municipality: str, out: Path, lang: str) -> 
         "month_label": "",
         "t": t,
         "docs_href": None,
-        "empty": t(EMPTY_NO_DELIVERIES),
+        "empty": t("empty.no_deliveries"),
     }
     (site / "index.html").write_text(
-        _environment().get_template("index.html").render(slug="index", page_title="Start", **context), encoding="utf-8"
+        _environment().get_template("index.html").render(slug="index", page_title=t("site.start"), **context), encoding="utf-8"
     )
     shutil.copy(TEMPLATES / "style.css", site / "style.css")
     print(f"report {municipality}: no deliveries yet ({warehouse})", file=sys.stderr)

@@ -12,11 +12,9 @@ import datetime as dt
 
 from ..metrics import MetricResult, MetricValue
 from .charts import month_bars
-from .pages import MONTH_ABBR, Page, ReportData, fmt_value
+from .pages import Page, ReportData, fmt_value
 
 WINDOW = 12
-GAP_NOT_DELIVERED = "geen levering"
-GAP_LEGACY = "oud formaat: geen zonetabellen"
 
 
 def month_window(delivered: list[str], until: str) -> list[str]:
@@ -49,14 +47,14 @@ class YearSeries:
         self.data, self.months, self.layouts = data, months, layouts
 
     def label(self, month: str) -> str:
-        names = MONTH_ABBR[self.data.lang]
+        names = self.data.t.list("calendar.month_abbr")
         return f"{names[int(month[5:7]) - 1]} {month[:4]}"
 
     def gap(self, month: str, zone_table: bool) -> str:
         if month not in self.layouts:
-            return self.data.t(GAP_NOT_DELIVERED)
+            return self.data.t("gap.not_delivered")
         if zone_table and self.layouts[month] == "legacy":
-            return self.data.t(GAP_LEGACY)
+            return self.data.t("gap.legacy")
         return ""
 
     def rows(
@@ -68,7 +66,7 @@ class YearSeries:
                 gap = self.gap(month, zone_table)
                 value = values.get((month, group))
                 if not gap and value is None:
-                    gap = self.data.t("geen gegevens")
+                    gap = self.data.t("gap.no_data")
                 known = value is not None and value.value is not None and not gap
                 row = {
                     "month": self.label(month),
@@ -89,12 +87,8 @@ def _by_month(result: MetricResult, metric: str, group: str | None = None) -> di
 
 
 def trend(data: ReportData) -> Page:
-    page = Page(
-        "trend",
-        "Jaaroverzicht",
-        "De laatste twaalf geleverde maanden: logistieke passages, aandeel zero-emissie, toegang tot de "
-        "ZE-zone nu en na de volgende regelwijziging, en unieke voertuigen per zone.",
-    )
+    t = data.t
+    page = Page("trend", t("page.trend.title"), t("page.trend.intro"))
     layouts = {
         r[0].isoformat(): r[1]
         for r in data.con.execute(
@@ -110,25 +104,27 @@ def trend(data: ReportData) -> Page:
     page.charts.append(
         month_bars(
             "trend_logistics",
-            "Logistieke passages per maand",
+            t("page.trend.chart_logistics"),
             series.rows(_by_month(month, "logistics_passages"), "count", zone_table=False),
-            "passages",
+            t("axis.passages"),
+            t,
         )
     )
     page.charts.append(
         month_bars(
             "trend_zero_emission",
-            "Aandeel zero-emissie in de logistieke passages per maand",
+            t("page.trend.chart_zero_emission"),
             series.rows(_by_month(month, "logistics_zero_emission_share"), "share", zone_table=False),
-            "aandeel zero-emissie",
+            t("axis.zero_emission_share"),
+            t,
             value_format=".0%",
         )
     )
 
     access = data.layer.query(["ze_not_allowed_share", "ze_not_allowed_share_next"], ["zone", "metric_time__month"], where)
-    zone = next((str(r["zone"]) for r in access.rows if str(r["zone"]).endswith("_Z01")), None)
+    zone = next((str(r["zone"]) for r in access.rows if str(r["zone"]) in data.ze_zones), None)
     access_values: dict[tuple[str, str], MetricValue] = {}
-    now, after = data.t("nu"), data.t("na volgende wijziging")
+    now, after = t("page.trend.now"), t("page.trend.after_next_change")
     for row in access.rows:
         if str(row["zone"]) == zone:
             access_values[(_month_key(row["metric_time__month"]), now)] = row["ze_not_allowed_share"]
@@ -136,12 +132,13 @@ def trend(data: ReportData) -> Page:
     page.charts.append(
         month_bars(
             "trend_ze_access",
-            "Niet toegestane zone-inritten (ZE-zone), nu en na de volgende regelwijziging",
+            t("page.trend.chart_ze_access"),
             series.rows(access_values, "share", zone_table=True, groups=[now, after]),
-            "aandeel niet toegestaan",
+            t("axis.share_not_allowed"),
+            t,
             value_format=".0%",
             group="group",
-            group_title="regels",
+            group_title=t("axis.rules"),
         )
     )
 
@@ -150,16 +147,13 @@ def trend(data: ReportData) -> Page:
     page.charts.append(
         month_bars(
             "trend_unique_vehicles",
-            "Unieke voertuigen per zone en maand",
+            t("page.trend.chart_unique_vehicles"),
             series.rows(_by_month(vehicles, "unique_vehicles", "zone"), "count", zone_table=True, groups=zones),
-            "unieke voertuigen",
+            t("axis.unique_vehicles"),
+            t,
             group="group",
-            group_title="zone",
+            group_title=t("axis.zone"),
         )
     )
-    page.notes += [
-        "Unieke voertuigen telt CBS per zone en maand: de balken staan naast elkaar en worden nooit opgeteld.",
-        "Een lege maand is een gat, geen nul: niet geleverd, of geleverd in het oude formaat zonder zonetabellen.",
-        "Gearceerde balken en 'minstens': er zitten geheimgehouden CBS-cellen in; de waarde is een ondergrens.",
-    ]
+    page.notes += [t("page.trend.note_unique_vehicles"), t("page.trend.note_gap"), t("page.trend.note_hatched")]
     return page
