@@ -2,9 +2,9 @@
 
 Numbers come from `MetricLayer` (the same path as exports and analysts); labels
 come from the code-list seeds (the dim_ marts), and so does which zone is the
-ZE zone (`dim_zone.is_zero_emission_zone`) and which vehicle categories the ZE
-rules regulate (`dim_vehicle_category.is_ze_regulated`): no code or suffix is
-written here. Page texts come from texts/<lang>.yaml by id (language.py). A
+ZE zone (`dim_zone.is_zero_emission_zone`), which vehicle categories are
+logistics (`dim_vehicle_category.is_logistics`) and which the ZE rules regulate
+(`is_ze_regulated`): no zone suffix or category list is written here. Page texts come from texts/<lang>.yaml by id (language.py). A
 value with confidential CBS cells inside is shown as a lower bound
 ("minstens ...") and hatched in charts.
 """
