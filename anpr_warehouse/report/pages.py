@@ -119,6 +119,9 @@ class ReportData:
         self.ze_zones = {r[0] for r in con.execute("select zone_code from marts.dim_zone where is_zero_emission_zone").fetchall()}
         self.ze_categories = self._categories("is_ze_regulated")
         self.logistics_categories = self._categories("is_logistics")
+        # the code for "year of first admission unknown": the one without a year (not drawn on a year axis)
+        unknown_year = "select first_admission_year_code from marts.dim_first_admission_year where first_admission_year is null"
+        self.unknown_first_admission = {r[0] for r in con.execute(unknown_year).fetchall()}
         title = "title_nl" if lang == "nl" else "title_en"
         self.labels: dict[str, dict[str, str]] = {}
         self.order: dict[str, list[str]] = {}
@@ -303,7 +306,7 @@ def vehicle_mix(data: ReportData) -> Page:
     )
     years = data.ask("vehicle_mix_first_admission")
     rows = data.bar_rows(data.ze_zone_result(years), "first_admission_year", "first_admission_passages")
-    rows = [r for r in rows if r["code"] != "ONBK"]
+    rows = [r for r in rows if r["code"] not in data.unknown_first_admission]
     rows.sort(key=lambda r: r["code"])
     page.charts.append(
         bar_chart(
