@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--vendor", help="report as this vendor: only its municipalities, also on the comparison page")
     report.add_argument("--vendors", type=Path, help="vendor entitlements file (default: vendors.yml)")
     report.add_argument("--month", type=month_arg, help="YYYY-MM (default: the latest loaded month)")
-    report.add_argument("--lang", choices=("nl", "en"), default="nl", help="labels of codes (page texts are Dutch)")
+    report.add_argument("--lang", choices=("nl", "en"), default="nl", help="language of the pages and of code labels")
     report.add_argument("--out", type=Path, default=PROJECT_ROOT / "out" / "report")
     _warehouse_option(report)
     report.set_defaults(handler="commands:cmd_report")
