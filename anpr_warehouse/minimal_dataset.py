@@ -38,16 +38,21 @@ def _short(unique_id: str) -> str:
 
 
 def _fields_read(manifest: dict) -> dict[str, set[str]]:
-    """Per CBS table, the delivered fields whose name appears in the SQL (and macros) of the models reading it."""
+    """Per CBS table, the delivered fields whose name appears in the SQL (and macros) of the models reading it.
+
+    A model that takes the table's columns by star (`columns(* ...)`, as the UNPIVOT of a legacy wide file in
+    stage_legacy_cells) reads every field: there the names are deliberately written nowhere.
+    """
     read: dict[str, set[str]] = {}
     for node in manifest["nodes"].values():
         sources = [_short(p) for p in node["depends_on"].get("nodes", []) if p.startswith("source.")]
         if node["resource_type"] != "model" or not sources:
             continue
         sql = node["raw_code"] + "".join(manifest["macros"][m]["macro_sql"] for m in node["depends_on"].get("macros", []))
+        every_field = re.search(r"\bcolumns\(\s*\*", sql, re.IGNORECASE)
         for table in sources:
             for field in raw_tables().get(table, ()):
-                if re.search(rf"\b{re.escape(field)}\b", sql, re.IGNORECASE):
+                if every_field or re.search(rf"\b{re.escape(field)}\b", sql, re.IGNORECASE):
                     read.setdefault(table, set()).add(field)
     return read
 

@@ -1,6 +1,8 @@
 {#-
     One row per zone-month cell of a CBS zone table (T03..T06): the two measures side by side,
     each with its own cell status. Dimension codes are already the contract's identifiers.
+    A harmonised model is one call of harmonise_zone_table; a fact can also pivot its staging model itself
+    (zone_fact on a `stg_` model), so a zone table that needs nothing else harmonised needs no int_ model.
 -#}
 {% macro harmonise_zone_table(staging_model, dimensions) %}
 with
@@ -11,6 +13,15 @@ observations as (
 ),
 
 pivoted as (
+    {{ zone_table_cells('observations', dimensions) }}
+)
+
+select * from pivoted
+{% endmacro %}
+
+
+{#- The select that pivots staged observations (`relation`) to one row per cell with both measures. -#}
+{% macro zone_table_cells(relation, dimensions) %}
     select
         delivery_id,
         municipality_code,
@@ -23,7 +34,7 @@ pivoted as (
         max(cell_status) filter (where measure_code = 'M_PASSAGES') as passages_status,
         max(cell_value) filter (where measure_code = 'M_VEHICLES') as vehicles,
         max(cell_status) filter (where measure_code = 'M_VEHICLES') as vehicles_status
-    from observations
+    from {{ relation }}
     group by
         delivery_id,
         municipality_code,
@@ -32,7 +43,4 @@ pivoted as (
         {%- for dimension in dimensions %}
         {{ dimension }}{{ "," if not loop.last }}
         {%- endfor %}
-)
-
-select * from pivoted
 {% endmacro %}

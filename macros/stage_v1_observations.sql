@@ -1,25 +1,21 @@
 {#-
     Staging for one CBS v1 observation table (T01..T06): rename, cast, decode.
     `dimensions` maps each delivered dimension column to its warehouse name and SQL type expression.
-    Only rows of current deliveries flow on.
+    Only rows of current deliveries flow on (flowing_rows).
 -#}
 {% macro stage_v1_observations(source_table, dimensions) %}
 with
 
 source as (
-    select * from {{ source('cbs', source_table) }}
-),
-
-current_deliveries as (
-    select * from {{ ref('base_cbs__flowing_deliveries') }}
+    {{ flowing_rows('cbs', source_table) }}
 ),
 
 renamed as (
     select
         source.delivery_id,
-        current_deliveries.municipality_code,
-        current_deliveries.period_code,
-        current_deliveries.period_start as month_start,
+        source.municipality_code,
+        source.period_code,
+        source.month_start,
         source.line_number,
         source.measure as measure_code,
         {%- for column, target in dimensions.items() %}
@@ -28,8 +24,6 @@ renamed as (
         {{ cbs_value('source.value') }} as cell_value,
         {{ cbs_cell_status('source.valueattribute') }} as cell_status
     from source
-    inner join current_deliveries
-        on source.delivery_id = current_deliveries.delivery_id
 )
 
 select * from renamed

@@ -1,5 +1,6 @@
 {#-
-    A zone-month fact from a harmonised CBS zone table: keys, total flags per dimension,
+    A zone-month fact from a harmonised CBS zone table (`int_` model), or straight from its staging model
+    (`stg_` model: the measures are pivoted here, as harmonise_zone_table does): keys, total flags per dimension,
     both measures with their statuses, and confidential-cell counters that travel with every sum.
 
     `views` (name -> dimensions kept as detail) adds one flag `in_view_<name>` per view: true on the
@@ -12,7 +13,7 @@
     list for every combination of the others (a complete grid); otherwise the view stays empty there:
     a sum over part of a dimension would pass for a total it is not.
 -#}
-{% macro zone_fact(harmonised_model, key_name, dimensions, views={}, extra_columns=[]) %}
+{% macro zone_fact(cells_model, key_name, dimensions, views={}, extra_columns=[]) %}
 {%- set code_lists = {
     'vehicle_category_code': 'VehicleCategories',
     'emission_class_code': 'EmissionClasses',
@@ -25,11 +26,21 @@
 {%- set key_columns = ['cells.zone_code', 'cells.month_start'] -%}
 {%- for dimension in dimensions %}{% do key_columns.append('cells.' ~ dimension) %}{% endfor -%}
 with
-
-harmonised as (
-    select * from {{ ref(harmonised_model) }}
+{% if cells_model.startswith('stg_') %}
+observations as (
+    select * from {{ ref(cells_model) }}
     where {{ changed_partitions() }}
 ),
+
+harmonised as (
+    {{ zone_table_cells('observations', ['zone_code'] + dimensions) }}
+),
+{% else %}
+harmonised as (
+    select * from {{ ref(cells_model) }}
+    where {{ changed_partitions() }}
+),
+{% endif %}
 
 categories as (
     select * from {{ ref('ref_vehicle_categories') }}

@@ -1,17 +1,5 @@
-{%- set legacy_columns = [
-    'diesel',
-    'benzine',
-    'elektrisch',
-    'waterstof',
-    'lpg',
-    'cng',
-    'lng',
-    'hybride',
-    'overig',
-    'onbekend',
-    'totaal',
-] -%}
-
+-- Both layouts in one shape: the staging keys pass through as they are (`* exclude`), the v1 measure and the
+-- legacy wide columns become `passages` with their cell status, and the union matches columns by name.
 with
 
 v1_observations as (
@@ -30,14 +18,7 @@ legacy_code_map as (
 
 v1_cells as (
     select
-        delivery_id,
-        municipality_code,
-        period_code,
-        month_start,
-        location_code,
-        passage_date,
-        vehicle_category_code,
-        fuel_type_code,
+        * exclude (line_number, measure_code, cell_value, cell_status),
         cell_value as passages,
         cell_status,
         'v1' as source_layout
@@ -45,45 +26,28 @@ v1_cells as (
     where measure_code = 'M_PASSAGES'
 ),
 
-legacy_long as (
-    {{ unpivot_legacy_columns('legacy_rows', [
-        'delivery_id',
-        'municipality_code',
-        'period_code',
-        'month_start',
-        'location_code',
-        'passage_date',
-        'vehicle_category_word',
-    ], legacy_columns) }}
-),
-
 legacy_cells as (
     select
-        legacy_long.delivery_id,
-        legacy_long.municipality_code,
-        legacy_long.period_code,
-        legacy_long.month_start,
-        legacy_long.location_code,
-        legacy_long.passage_date,
+        legacy_rows.* exclude (line_number, vehicle_category_word, legacy_column, legacy_cell),
         category_map.standard_code as vehicle_category_code,
         fuel_map.standard_code as fuel_type_code,
-        {{ legacy_value('legacy_long.legacy_cell') }} as passages,
-        {{ legacy_cell_status('legacy_long.legacy_cell') }} as cell_status,
+        {{ legacy_value('legacy_rows.legacy_cell') }} as passages,
+        {{ legacy_cell_status('legacy_rows.legacy_cell') }} as cell_status,
         'legacy' as source_layout
-    from legacy_long
+    from legacy_rows
     inner join legacy_code_map as category_map
         on
             category_map.dimension = 'VehicleCategory'
-            and legacy_long.vehicle_category_word = category_map.legacy_word
+            and legacy_rows.vehicle_category_word = category_map.legacy_word
     inner join legacy_code_map as fuel_map
         on
             fuel_map.dimension = 'FuelType'
-            and legacy_long.legacy_column = lower(fuel_map.legacy_word)
+            and legacy_rows.legacy_column = lower(fuel_map.legacy_word)
 ),
 
 unioned as (
     select * from v1_cells
-    union all
+    union all by name
     select * from legacy_cells
 )
 

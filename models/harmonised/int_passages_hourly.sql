@@ -1,14 +1,5 @@
-{%- set legacy_columns = [
-    'bestelauto',
-    'vrachtauto',
-    'trekker',
-    'bus',
-    'personenauto',
-    'overig',
-    'onbekend',
-    'totaal',
-] -%}
-
+-- Both layouts in one shape: the staging keys pass through as they are (`* exclude`), the v1 measure and the
+-- legacy wide columns become `passages` with their cell status, and the union matches columns by name.
 with
 
 v1_observations as (
@@ -28,14 +19,7 @@ legacy_code_map as (
 
 v1_cells as (
     select
-        delivery_id,
-        municipality_code,
-        period_code,
-        month_start,
-        location_code,
-        passage_date,
-        hour_of_day,
-        vehicle_category_code,
+        * exclude (line_number, measure_code, cell_value, cell_status),
         cell_value as passages,
         cell_status,
         'v1' as source_layout
@@ -43,46 +27,28 @@ v1_cells as (
     where measure_code = 'M_PASSAGES'
 ),
 
-legacy_long as (
-    {{ unpivot_legacy_columns('legacy_rows', [
-        'delivery_id',
-        'municipality_code',
-        'period_code',
-        'month_start',
-        'location_code',
-        'passage_date',
-        'hour_of_day',
-    ], legacy_columns) }}
-),
-
 legacy_cells as (
     select
-        legacy_long.delivery_id,
-        legacy_long.municipality_code,
-        legacy_long.period_code,
-        legacy_long.month_start,
-        legacy_long.location_code,
-        legacy_long.passage_date,
-        legacy_long.hour_of_day,
+        legacy_rows.* exclude (line_number, legacy_column, legacy_cell),
         legacy_code_map.standard_code as vehicle_category_code,
-        {{ legacy_value('legacy_long.legacy_cell') }} as passages,
+        {{ legacy_value('legacy_rows.legacy_cell') }} as passages,
         -- the legacy '.' also marks the hour that does not exist on the spring DST day: impossible, not secret
         case
             when
-                legacy_long.legacy_cell = '.'
-                and {{ is_spring_gap('legacy_long.passage_date', 'legacy_long.hour_of_day') }}
+                legacy_rows.legacy_cell = '.'
+                and {{ is_spring_gap('legacy_rows.passage_date', 'legacy_rows.hour_of_day') }}
                 then 'impossible'
-            else {{ legacy_cell_status('legacy_long.legacy_cell') }}
+            else {{ legacy_cell_status('legacy_rows.legacy_cell') }}
         end as cell_status,
         'legacy' as source_layout
-    from legacy_long
+    from legacy_rows
     inner join legacy_code_map
-        on legacy_long.legacy_column = lower(legacy_code_map.legacy_word)
+        on legacy_rows.legacy_column = lower(legacy_code_map.legacy_word)
 ),
 
 unioned as (
     select * from v1_cells
-    union all
+    union all by name
     select * from legacy_cells
 )
 

@@ -1,6 +1,9 @@
 -- Every detail cell of the emission profile with its ZE-zone access status, at the start of
 -- its month and at the next rule change after it. Rules come from the seed (enacted rows only);
 -- a cell no rule covers gets its category's default status from the vehicle-category seed.
+-- Both dates are looked up the same way, so the rule join is written once: each cell becomes one row per
+-- scenario (`current` at the month start, `next_change` at the next change when one is known), the rules are
+-- joined to those rows, and the statuses are pivoted back beside the cell (one row per cell, as the fact reads it).
 with
 
 emission_cells as (
@@ -70,41 +73,66 @@ cells_dated as (
         on emission_cells.zone_code = zones.zone_code
 ),
 
+scenarios as (
+    {{ ze_scenario_rows('cells_dated') }}
+),
+
+scenario_statuses as (
+    select
+        scenarios.zone_code,
+        scenarios.month_start,
+        scenarios.vehicle_category_code,
+        scenarios.emission_class_code,
+        scenarios.first_admission_year_code,
+        scenarios.scenario,
+        case
+            when scenarios.zone_type <> 'ZE' or scenarios.rule_date < scenarios.zone_valid_from
+                then 'not_applicable'
+            else coalesce(rules.access_status, categories.ze_default_status)
+        end as access_status,
+        rules.rule_id
+    from scenarios
+    inner join categories
+        on scenarios.vehicle_category_code = categories.vehicle_category_code
+    left join rules
+        on
+            scenarios.vehicle_category_code = rules.vehicle_category_code
+            and scenarios.emission_class_code = rules.emission_class_code
+            and scenarios.first_admission_year between rules.first_admission_from and rules.first_admission_to
+            and scenarios.rule_date >= rules.valid_from
+            and (rules.valid_to is null or scenarios.rule_date <= rules.valid_to)
+),
+
+statuses as (
+    select
+        zone_code,
+        month_start,
+        vehicle_category_code,
+        emission_class_code,
+        first_admission_year_code,
+        any_value(access_status) filter (where scenario = 'current') as access_status_current,
+        any_value(rule_id) filter (where scenario = 'current') as rule_id_current,
+        any_value(access_status) filter (where scenario = 'next_change') as access_status_next,
+        any_value(rule_id) filter (where scenario = 'next_change') as rule_id_next
+    from scenario_statuses
+    group by zone_code, month_start, vehicle_category_code, emission_class_code, first_admission_year_code
+),
+
 with_status as (
     select
         cells_dated.*,
-        case
-            when cells_dated.zone_type <> 'ZE' or cells_dated.current_rule_date < cells_dated.zone_valid_from
-                then 'not_applicable'
-            else coalesce(current_rule.access_status, categories.ze_default_status)
-        end as access_status_current,
-        current_rule.rule_id as rule_id_current,
-        case
-            when cells_dated.next_rule_date is null then null
-            when cells_dated.zone_type <> 'ZE' or cells_dated.next_rule_date < cells_dated.zone_valid_from
-                then 'not_applicable'
-            else coalesce(next_rule.access_status, categories.ze_default_status)
-        end as access_status_next,
-        next_rule.rule_id as rule_id_next
+        statuses.access_status_current,
+        statuses.rule_id_current,
+        statuses.access_status_next,
+        statuses.rule_id_next
     from cells_dated
-    inner join categories
-        on cells_dated.vehicle_category_code = categories.vehicle_category_code
-    left join rules as current_rule
+    inner join statuses
         on
-            cells_dated.vehicle_category_code = current_rule.vehicle_category_code
-            and cells_dated.emission_class_code = current_rule.emission_class_code
-            and cells_dated.first_admission_year between current_rule.first_admission_from
-            and current_rule.first_admission_to
-            and cells_dated.current_rule_date >= current_rule.valid_from
-            and (current_rule.valid_to is null or cells_dated.current_rule_date <= current_rule.valid_to)
-    left join rules as next_rule
-        on
-            cells_dated.vehicle_category_code = next_rule.vehicle_category_code
-            and cells_dated.emission_class_code = next_rule.emission_class_code
-            and cells_dated.first_admission_year between next_rule.first_admission_from
-            and next_rule.first_admission_to
-            and cells_dated.next_rule_date >= next_rule.valid_from
-            and (next_rule.valid_to is null or cells_dated.next_rule_date <= next_rule.valid_to)
+            cells_dated.zone_code = statuses.zone_code
+            and cells_dated.month_start = statuses.month_start
+            and cells_dated.vehicle_category_code = statuses.vehicle_category_code
+            and cells_dated.emission_class_code = statuses.emission_class_code
+            and cells_dated.first_admission_year_code = statuses.first_admission_year_code
 )
 
 select * from with_status

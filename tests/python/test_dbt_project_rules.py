@@ -302,3 +302,34 @@ def test_every_mart_reaches_vendors(manifest):
     marts = {n["name"] for n in _models(manifest).values() if n["name"].startswith(("fct_", "dim_"))}
     declared = {r["name"] for r in _exposures(manifest)["vendor_package"]["refs"]}
     assert marts <= declared, f"marts missing from exposure vendor_package: {sorted(marts - declared)}"
+
+
+SQL_FILES = sorted([*(PROJECT_ROOT / "models").rglob("*.sql"), *(PROJECT_ROOT / "macros").glob("*.sql")])
+
+
+def test_staging_joins_the_flowing_deliveries_in_one_place(manifest):
+    """`flowing_rows` is the one join of a raw table to the flowing deliveries; every staging model of a delivery
+    file goes through it (so no raw row of a superseded or quarantined delivery flows on), and no model copies the
+    join. stg_cbs__deliveries, the register itself, only marks which delivery flows."""
+    join_sites = {
+        str(path.relative_to(PROJECT_ROOT))
+        for path in SQL_FILES
+        if "ref('base_cbs__flowing_deliveries')" in path.read_text(encoding="utf-8")
+    }
+    assert join_sites == {"macros/flowing_rows.sql", "models/staging/cbs/stg_cbs__deliveries.sql"}, join_sites
+    for node in _models(manifest).values():
+        sources = [p for p in node["depends_on"]["nodes"] if p.startswith("source.")]
+        if node["name"].startswith("stg_") and sources and not sources[0].endswith(".cbs_deliveries"):
+            assert node["depends_on"]["nodes"].count("model.anpr_warehouse.base_cbs__flowing_deliveries") == 1, node["name"]
+
+
+def test_no_sql_lists_the_legacy_wide_columns():
+    """The legacy wide files are unpivoted by DuckDB from the raw table's own columns (stage_legacy_cells), whose
+    header contract.py defines once: a list of vehicle categories or fuels written in SQL would be a second copy."""
+    from anpr_warehouse.contract import LEGACY_CATEGORY_WORDS, LEGACY_FUEL_WORDS
+
+    for words in (LEGACY_CATEGORY_WORDS, LEGACY_FUEL_WORDS):
+        for path in SQL_FILES:
+            text = path.read_text(encoding="utf-8").lower()
+            named = sorted(w for w in {w.lower() for w in words} if re.search(rf"\b{re.escape(w)}\b", text))
+            assert len(named) < 3, f"{path.relative_to(PROJECT_ROOT)} lists legacy columns {named}"

@@ -28,10 +28,10 @@ days as (
         vehicle_category_code,
         is_category_total,
         is_logistics,
-        source_layout,
         cast(sum(passages) as bigint) as passages,
         cast(sum(confidential_cells) as integer) as confidential_cells,
-        cast(count(*) as integer) as hour_cells
+        cast(count(*) as integer) as hour_cells,
+        source_layout
     from hours
     group by all
 ),
@@ -39,27 +39,12 @@ days as (
 final as (
     select
         {{ surrogate_key([
-            'location_code',
-            'passage_date',
-            'vehicle_category_code',
+            'days.location_code',
+            'days.passage_date',
+            'days.vehicle_category_code',
         ]) }}
             as passage_daily_id,
-        delivery_id,
-        municipality_code,
-        period_code,
-        month_start,
-        location_code,
-        zone_code,
-        direction_code,
-        passage_date,
-        day_of_week,
-        vehicle_category_code,
-        is_category_total,
-        is_logistics,
-        passages,
-        confidential_cells,
-        hour_cells,
-        source_layout
+        days.*
     from days
 )
 

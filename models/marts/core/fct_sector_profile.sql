@@ -1,5 +1,5 @@
 {{ zone_fact(
-    'int_sector_profile',
+    'stg_cbs__t04_observations',
     'sector_profile_id',
     ['vehicle_category_code', 'owner_type_code', 'sbi_section_code'],
     views={

@@ -17,38 +17,8 @@ category_view as (
 ),
 
 scenarios as (
-    select
-        delivery_id,
-        municipality_code,
-        period_code,
-        month_start,
-        zone_code,
-        vehicle_category_code,
-        'current' as scenario,
-        current_rule_date as rule_date,
-        access_status_current as access_status,
-        passages,
-        passages_status,
-        vehicles,
-        vehicles_status
-    from cells
-    union all
-    select
-        delivery_id,
-        municipality_code,
-        period_code,
-        month_start,
-        zone_code,
-        vehicle_category_code,
-        'next_change' as scenario,
-        next_rule_date as rule_date,
-        access_status_next as access_status,
-        passages,
-        passages_status,
-        vehicles,
-        vehicles_status
-    from cells
-    where next_rule_date is not null
+    -- one row per cell and scenario: the month start, and the next rule change where one is known
+    {{ ze_scenario_rows('cells') }}
 ),
 
 by_status as (
@@ -61,7 +31,7 @@ by_status as (
         vehicle_category_code,
         scenario,
         rule_date,
-        access_status,
+        case scenario when 'current' then access_status_current else access_status_next end as access_status,
         cast(sum(passages) as bigint) as passages,
         cast(sum(vehicles) as bigint) as vehicles,
         count(*) as detail_cells,

@@ -2,7 +2,8 @@
     The deliveries that flow on, one per municipality and month: the newest delivery that either passed a
     build (build_status 'ok') or is the current one and was not built yet. So a current delivery whose build
     failed (anpr build marks it 'failed') gives way to the last one that built ok; without one the month is
-    absent. The one definition of what staging passes on: every stg_cbs__ model joins it.
+    absent. The one definition of what staging passes on: every staging model of a delivery file reads it
+    through the flowing_rows macro.
 -#}
 with
 
