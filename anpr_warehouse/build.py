@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import step_times
+from . import reference_nodes, step_times
 from .dbt_runner import point_dbt_at, raise_if_locked, run_dbt
 from .errors import UserError
 from .load.raw_schema import RAW_SCHEMA, REGISTER, upgrade_register_sql
@@ -89,7 +89,8 @@ def build_warehouse(
 
     Incremental by default: harmonised models and facts rebuild only the municipality-months whose
     flowing delivery changed and data tests look at those (macros/incremental_partitions.sql,
-    macros/get_where_subquery.sql). `full_refresh` rebuilds and tests everything (dbt's --full-refresh),
+    macros/get_where_subquery.sql); seeds, the dimensions built from them and their tests are skipped while
+    unchanged since the last build (reference_nodes.py). `full_refresh` rebuilds and tests everything (dbt's --full-refresh),
     in every round: a failing test makes dbt skip the models downstream, which must still be rebuilt whole.
     A `--select` build is a developer's partial build: plain `dbt build`, the register untouched.
     """
@@ -106,16 +107,18 @@ def build_warehouse(
         _upgrade_register(warehouse)
     with step_times.timed("dbt_parse_s"):
         manifest = _parse()
+    skip = [] if full_refresh else _unchanged_reference(warehouse, manifest)
     quarantined: list[Quarantined] = []
     for _ in range(MAX_ROUNDS):
         started = _utc_now()
         with step_times.timed("dbt_build_s"):
-            results = _dbt_build(manifest, quiet, refresh)
+            results = _dbt_build(manifest, quiet, refresh + skip)
         con = duckdb.connect(str(warehouse))
         try:
             if results is None:
                 with step_times.timed("build_mark_ok_s"):
                     _mark_built_ok(con, started)
+                    reference_nodes.remember(con, manifest)
                     for line in _summary(con, quarantined):
                         print(line, file=sys.stderr)
                 return quarantined
@@ -129,6 +132,17 @@ def build_warehouse(
     raise BuildFailed(
         f"data tests still fail after {MAX_ROUNDS} builds, each quarantining a delivery; see the failing nodes above"
     )
+
+
+def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
+    """`--exclude ...` for the seeds, reference dimensions and their tests when they cannot have changed."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        skip = reference_nodes.exclusions(con, manifest)
+    finally:
+        con.close()
+    step_times.add("dbt_reference_nodes_skipped", max(len(skip) - 1, 0))
+    return skip
 
 
 def _parse():
