@@ -32,7 +32,7 @@ def reference_nodes(manifest) -> list:
         if unique_id not in reads_delivery:
             reads_delivery[unique_id] = False  # a cycle cannot occur in dbt's graph; this only ends recursion
             node = nodes.get(unique_id)
-            parents = node.depends_on.nodes if node is not None else []
+            parents = getattr(getattr(node, "depends_on", None), "nodes", None) or []  # seeds: macros only
             reads_delivery[unique_id] = any(reads(parent) for parent in parents)
         return reads_delivery[unique_id]
 

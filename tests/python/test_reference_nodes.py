@@ -27,7 +27,7 @@ def node(unique_id: str, parents: list[str], checksum: str = "c", alias: str | N
         schema="reference" if kind == "seed" else "marts",
         package_name="anpr_warehouse",
         resource_type=kind,
-        depends_on=SimpleNamespace(nodes=parents),
+        depends_on=SimpleNamespace(macros=[]) if kind == "seed" else SimpleNamespace(nodes=parents, macros=[]),
         checksum=SimpleNamespace(checksum=checksum),
         config=SimpleNamespace(to_dict=lambda: {"materialized": "table"}),
     )
