@@ -19,7 +19,8 @@ The previous snapshot is reused only when it was written from the same warehouse
 project (a fingerprint of every model's, seed's and macro's code and config in dbt's manifest) and
 the build was incremental; a full refresh, a `--select` build or a changed project writes everything.
 Deleted rows leave free space in the copied file, so once it has grown by half over its last whole
-write, the next snapshot is written whole again (compacted).
+write (and by more than 64 MiB: a small file grows by whole blocks), the next snapshot is written whole
+again (compacted).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ REGISTER_SOURCE = "raw.cbs_deliveries"  # copied under the same name: analysts' 
 READER_RELATIONS = ("raw.cbs_delivery_audits",)
 PARTITION_COLUMN = "delivery_id"
 COMPACT_GROWTH = 1.5  # rewrite whole once the reused file is this much larger than its last whole write
+COMPACT_MIN_BYTES = 64 * 2**20  # and larger by at least this: a small file grows by whole blocks per patched table
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def write_tables(warehouse: Path, database: Path, previous: Previous | None) -> 
     The warehouse is opened like dbt opens it (read-write, same process instance), so publishing
     right after an in-process `dbt build` does not clash with dbt's handle.
     """
-    if previous is not None and previous.database.stat().st_size > COMPACT_GROWTH * previous.compact_bytes:
+    if previous is not None and _grown(previous.database.stat().st_size, previous.compact_bytes):
         previous = None  # too much free space from deleted partitions: compact by writing whole
     if previous is not None:
         with step_times.timed("snapshot_copy_file_s"):
@@ -156,6 +158,11 @@ def write_tables(warehouse: Path, database: Path, previous: Previous | None) -> 
         compact_bytes=previous.compact_bytes if previous else size,
         partitions_replaced=replaced,
     )
+
+
+def _grown(size: int, compact_bytes: int) -> bool:
+    """Whether a reused file has grown enough over its last whole write to be written whole again."""
+    return size > COMPACT_GROWTH * compact_bytes and size - compact_bytes > COMPACT_MIN_BYTES
 
 
 def _reader_relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, bool]]:
