@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from . import reference_nodes, step_times
 from .dbt_runner import point_dbt_at, raise_if_locked, run_dbt
 from .errors import UserError
 from .load.raw_schema import RAW_SCHEMA, REGISTER, upgrade_register_sql
@@ -88,7 +89,8 @@ def build_warehouse(
 
     Incremental by default: harmonised models and facts rebuild only the municipality-months whose
     flowing delivery changed and data tests look at those (macros/incremental_partitions.sql,
-    macros/get_where_subquery.sql). `full_refresh` rebuilds and tests everything (dbt's --full-refresh),
+    macros/get_where_subquery.sql); seeds, the dimensions built from them and their tests are skipped while
+    unchanged since the last build (reference_nodes.py). `full_refresh` rebuilds and tests everything (dbt's --full-refresh),
     in every round: a failing test makes dbt skip the models downstream, which must still be rebuilt whole.
     A `--select` build is a developer's partial build: plain `dbt build`, the register untouched.
     """
@@ -98,22 +100,30 @@ def build_warehouse(
         return []
     if not warehouse.exists():
         raise UserError(f"no warehouse at {warehouse}; load deliveries first (anpr load) or run 'anpr run'")
-    wait_until_free(warehouse, wait)
+    with step_times.timed("build_wait_s"):
+        wait_until_free(warehouse, wait)
     point_dbt_at(warehouse)
-    _upgrade_register(warehouse)
-    manifest = _parse()
+    with step_times.timed("build_register_upgrade_s"):
+        _upgrade_register(warehouse)
+    with step_times.timed("dbt_parse_s"):
+        manifest = _parse()
+    skip = [] if full_refresh else _unchanged_reference(warehouse, manifest)
     quarantined: list[Quarantined] = []
     for _ in range(MAX_ROUNDS):
         started = _utc_now()
-        results = _dbt_build(manifest, quiet, refresh)
+        with step_times.timed("dbt_build_s"):
+            results = _dbt_build(manifest, quiet, refresh + skip)
         con = duckdb.connect(str(warehouse))
         try:
             if results is None:
-                _mark_built_ok(con, started)
-                for line in _summary(con, quarantined):
-                    print(line, file=sys.stderr)
+                with step_times.timed("build_mark_ok_s"):
+                    _mark_built_ok(con, started)
+                    reference_nodes.remember(con, manifest)
+                    for line in _summary(con, quarantined):
+                        print(line, file=sys.stderr)
                 return quarantined
-            newly = _quarantine(con, manifest, results, quarantined)
+            with step_times.timed("build_quarantine_s"):
+                newly = _quarantine(con, manifest, results, quarantined)
         finally:
             con.close()
         quarantined.extend(newly)
@@ -122,6 +132,17 @@ def build_warehouse(
     raise BuildFailed(
         f"data tests still fail after {MAX_ROUNDS} builds, each quarantining a delivery; see the failing nodes above"
     )
+
+
+def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
+    """`--exclude ...` for the seeds, reference dimensions and their tests when they cannot have changed."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        skip = reference_nodes.exclusions(con, manifest)
+    finally:
+        con.close()
+    step_times.add("dbt_reference_nodes_skipped", max(len(skip) - 1, 0))
+    return skip
 
 
 def _parse():
@@ -139,12 +160,25 @@ def _dbt_build(manifest, quiet: bool, extra: list[str]) -> list | None:
     from dbt.cli.main import dbtRunner
 
     result = dbtRunner(manifest=manifest).invoke(["build", *(["--quiet"] if quiet else []), *extra, *_project_args()])
+    _time_nodes(result)
     if result.success:
         return None
     raise_if_locked(result)
     if result.exception is not None or result.result is None:
         raise UserError(f"dbt build failed: {result.exception}")
     return [r for r in result.result.results if str(r.status) in ("fail", "error")]
+
+
+def _time_nodes(result) -> None:
+    """dbt's own seconds per kind of node (models, tests, seeds...) and how many ran, into the build's steps.
+
+    Nodes run on several threads, so the sums can exceed the wall time of `dbt build` (dbt_build_s);
+    the wall time minus what the threads did is dbt's fixed cost (start-up, compiling, bookkeeping).
+    """
+    for r in getattr(getattr(result, "result", None), "results", None) or []:
+        kind = getattr(r.node.resource_type, "value", r.node.resource_type)
+        step_times.add(f"dbt_{kind}_s", float(r.execution_time or 0.0))
+        step_times.add(f"dbt_{kind}_count", 1)
 
 
 def _project_args() -> list[str]:

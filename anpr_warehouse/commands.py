@@ -131,15 +131,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .build import build_warehouse
 
     build_warehouse(_warehouse(args), args.select, wait=args.wait, full_refresh=args.full_refresh)
-    _publish(_warehouse(args))
+    _publish(_warehouse(args), reuse=not (args.full_refresh or args.select))  # reuse: only changed partitions rewritten
     return 0
 
 
-def _publish(warehouse: Path) -> None:
+def _publish(warehouse: Path, reuse: bool = True) -> None:
     """Publishes the built warehouse as the readers' new snapshot (snapshots.py)."""
     from .snapshots import publish_snapshot, stable_path
 
-    snapshot_id = publish_snapshot(warehouse)
+    snapshot_id = publish_snapshot(warehouse, reuse=reuse)
     print(f"snapshot:    {snapshot_id} (readers: {stable_path(warehouse)})")
 
 

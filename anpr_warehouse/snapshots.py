@@ -30,22 +30,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
+from . import step_times
 from .errors import UserError
 from .paths import PROJECT_ROOT
+from .snapshot_tables import Previous, partitioned_marts, project_fingerprint, write_tables
 
 COMPLETE_MARKER = "COMPLETE"
 POINTER = "CURRENT"
 KEEP_NEWEST = 3
 GRACE_SECONDS = 600
-# Schemas copied whole (every table and view, views materialised); the register is copied as meta.deliveries.
-COPIED_SCHEMAS = ("marts",)
-REGISTER_SOURCE = "raw.cbs_deliveries"
-REGISTER_COPY = "raw.cbs_deliveries"  # same name as in the warehouse: analysts' queries and export.py work unchanged
-# Further relations readers use, copied under the same names when the warehouse has them: the load audits.
-# (What flows to the marts is the mart dim_delivery, copied with the marts.)
-READER_RELATIONS = ("raw.cbs_delivery_audits",)
+# What a snapshot carries (marts, the register, the load audits) and how it is written: snapshot_tables.py.
 
 
 @dataclass(frozen=True)
@@ -77,10 +71,19 @@ def stable_path(warehouse: Path) -> Path:
     return warehouse.parent / "current.duckdb"
 
 
-def publish_snapshot(warehouse: Path, target_dir: Path | None = None) -> str:
-    """Copies marts, the register and the build's manifests into a new snapshot and makes it current; returns its id."""
-    target_dir = target_dir or PROJECT_ROOT / "target"
+def publish_snapshot(warehouse: Path, target_dir: Path | None = None, reuse: bool = True) -> str:
+    """Publishes marts, the register and the build's manifests as a new snapshot and makes it current; returns its id.
+
+    With `reuse` (an incremental build) the new snapshot starts from the current one and only the
+    changed delivery partitions are replaced (snapshot_tables.py); a full refresh passes False.
+    """
+    with step_times.timed("snapshot_publish_s"):
+        return _publish(warehouse, target_dir or PROJECT_ROOT / "target", reuse)
+
+
+def _publish(warehouse: Path, target_dir: Path, reuse: bool) -> str:
     semantic = target_dir / "semantic_manifest.json"
+    dbt_manifest = target_dir / "manifest.json"
     if not warehouse.exists():
         raise UserError(f"no warehouse at {warehouse}; nothing to publish")
     if not semantic.exists():
@@ -90,22 +93,27 @@ def publish_snapshot(warehouse: Path, target_dir: Path | None = None) -> str:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     staging = root / f".tmp-{stamp}-{os.getpid()}"
     staging.mkdir()
+    project = project_fingerprint(dbt_manifest)
     try:
         database = staging / f"{warehouse.stem}.duckdb"
-        tables = _copy_tables(warehouse, database)
+        previous = _reusable(warehouse, project, dbt_manifest) if reuse else None
+        with step_times.timed("snapshot_tables_s"):
+            written = write_tables(warehouse, database, previous)
         shutil.copy(semantic, staging / "semantic_manifest.json")
-        if (target_dir / "manifest.json").exists():
-            shutil.copy(target_dir / "manifest.json", staging / "manifest.json")
-        manifests = semantic.read_bytes() + (
-            (target_dir / "manifest.json").read_bytes() if (target_dir / "manifest.json").exists() else b""
-        )
-        digest = hashlib.sha256(json.dumps(tables, sort_keys=True).encode() + manifests).hexdigest()[:10]
+        if dbt_manifest.exists():
+            shutil.copy(dbt_manifest, staging / "manifest.json")
+        manifests = semantic.read_bytes() + (dbt_manifest.read_bytes() if dbt_manifest.exists() else b"")
+        digest = hashlib.sha256(json.dumps(written.tables, sort_keys=True).encode() + manifests).hexdigest()[:10]
         snapshot_id = f"{stamp[:15]}Z-{digest}"
         marker = {
             "id": snapshot_id,
             "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "warehouse": str(warehouse),
-            "tables": tables,
+            "tables": written.tables,
+            "project": project,
+            "reused_from": written.reused_from,
+            "partitions_replaced": written.partitions_replaced,
+            "compact_bytes": written.compact_bytes,
         }
         (staging / COMPLETE_MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         final = root / snapshot_id
@@ -116,53 +124,26 @@ def publish_snapshot(warehouse: Path, target_dir: Path | None = None) -> str:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _switch_pointer(warehouse, final)
-    remove_old_snapshots(warehouse)
+    with step_times.timed("snapshot_switch_s"):
+        _switch_pointer(warehouse, final)
+    with step_times.timed("snapshot_remove_old_s"):
+        remove_old_snapshots(warehouse)
+    step_times.emit_if_asked()
     return snapshot_id
 
 
-def _copy_tables(warehouse: Path, database: Path) -> dict[str, list]:
-    """CTAS of every reader table into a new file; returns table -> [rows, content hash] for the snapshot id.
-
-    The warehouse is opened like dbt opens it (read-write, same process instance), so
-    publishing right after an in-process `dbt build` does not clash with dbt's handle.
-    """
-    con = duckdb.connect(str(warehouse))
+def _reusable(warehouse: Path, project: str, dbt_manifest: Path) -> Previous | None:
+    """The current snapshot, if a new one may start from it: same warehouse path, same project, written by this code."""
     try:
-        con.execute("set enable_progress_bar = false")  # `anpr build` prints one line about the snapshot, not bars
-        con.execute(f"attach '{database}' as snap")
-        relations = con.execute(
-            f"""select schema_name, table_name from duckdb_tables() where database_name = current_database()
-                  and schema_name in ({", ".join("'" + s + "'" for s in COPIED_SCHEMAS)})
-                union all
-                select schema_name, view_name from duckdb_views() where database_name = current_database()
-                  and schema_name in ({", ".join("'" + s + "'" for s in COPIED_SCHEMAS)}) and not internal
-                order by 1, 2"""
-        ).fetchall()
-        copies = [(f'"{schema}"."{name}"', f'snap."{schema}"."{name}"') for schema, name in relations]
-        copies.append((REGISTER_SOURCE, f"snap.{REGISTER_COPY}"))
-        present = {
-            f"{schema}.{name}"
-            for schema, name in con.execute(
-                "select schema_name, table_name from duckdb_tables() where database_name = current_database() union all "
-                "select schema_name, view_name from duckdb_views() where database_name = current_database()"
-            ).fetchall()
-        }
-        extra = [relation for relation in READER_RELATIONS if relation in present]
-        copies += [(relation, f"snap.{relation}") for relation in extra]
-        for schema in {*COPIED_SCHEMAS, REGISTER_COPY.split(".")[0], *(relation.split(".")[0] for relation in extra)}:
-            con.execute(f'create schema if not exists snap."{schema}"')
-        tables = {}
-        for source, copy in copies:
-            con.execute(f"create table {copy} as select * from {source}")
-            # row counts everywhere; a content hash of the register only (small): marts follow from it and the manifests
-            content = "select count(*), coalesce(sum(hash(t)), 0)" if source == REGISTER_SOURCE else "select count(*), 0"
-            count, digest = con.execute(f"{content} from {copy} as t").fetchone()
-            tables[copy.removeprefix("snap.").replace('"', "")] = [count, str(digest)]
-        con.execute("detach snap")
-    finally:
-        con.close()
-    return tables
+        snapshot = current_snapshot(warehouse)
+        info = snapshot.info()
+    except (UserError, OSError, ValueError):
+        return None
+    if not project or info.get("project") != project or info.get("warehouse") != str(warehouse):
+        return None
+    if not info.get("compact_bytes") or not snapshot.database.exists():
+        return None
+    return Previous(snapshot.database, int(info["compact_bytes"]), *partitioned_marts(dbt_manifest))
 
 
 def _switch_pointer(warehouse: Path, final: Path) -> None:

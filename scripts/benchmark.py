@@ -246,6 +246,18 @@ def _anpr(*argv: str) -> float:
     return time.perf_counter() - started
 
 
+def _timed_build(work: Path, full: bool) -> tuple[float, dict]:
+    """`anpr build` timed, with where its seconds went (anpr_warehouse/step_times.py, when this version has it)."""
+    try:
+        from anpr_warehouse import step_times
+    except ImportError:
+        step_times = None
+    if step_times:
+        step_times.reset()
+    seconds = _anpr(*_build_argv(work, full=full))
+    return seconds, ({"steps": step_times.steps()} if step_times else {})
+
+
 def _build_argv(work: Path, full: bool) -> list[str]:
     """`anpr build`, with --full-refresh for a full build when this version of the CLI has the flag."""
     from anpr_warehouse.cli import build_parser
@@ -372,19 +384,20 @@ def _n_floor(work: Path, n: int) -> dict:
 
 def _n_build(work: Path, n: int) -> dict:
     argv = _build_argv(work, full=True)
-    seconds = _anpr(*argv)
+    seconds, steps = _timed_build(work, full=True)
     return {
         "rows": _fact_rows(work),
         "timed_s": round(seconds, 1),
         "command": "anpr " + " ".join(a for a in argv if "/" not in a and a != "--warehouse"),
         **_dbt_figures(),
+        **steps,
     }
 
 
 def _load_and_build(work: Path, folders: list[Path], generate_s: float) -> dict:
     """One monthly unit: load the new deliveries, `anpr build` (incremental where the build is)."""
     load_s = _anpr("load", *map(str, folders), "--no-audit", "--warehouse", str(work / "warehouse.duckdb"))
-    build_s = _anpr(*_build_argv(work, full=False))
+    build_s, steps = _timed_build(work, full=False)
     return {
         "rows": _delivered_rows(folders),
         "deliveries": len(folders),
@@ -393,6 +406,7 @@ def _load_and_build(work: Path, folders: list[Path], generate_s: float) -> dict:
         "build_s": round(build_s, 1),
         "load_build_s": round(load_s + build_s, 1),
         **_dbt_figures(),
+        **steps,
     }
 
 

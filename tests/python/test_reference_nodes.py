@@ -1,0 +1,75 @@
+"""An incremental build skips the nodes that read no delivery only while they are exactly what the warehouse built.
+
+On a stand-in of dbt's manifest (the attributes reference_nodes.py reads) and a real DuckDB file: the
+subtree is the seeds, models and tests with no source among their ancestors; it is excluded only after
+`remember` stored its fingerprint, and no longer once a seed's checksum, a model's config or a macro
+changes, or one of its tables is gone. (test_incremental.py shows on real builds that skipping them
+keeps the marts equal to a full build.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import pytest
+
+from anpr_warehouse import reference_nodes
+
+
+def node(unique_id: str, parents: list[str], checksum: str = "c", alias: str | None = None):
+    kind, _, name = unique_id.split(".")
+    return SimpleNamespace(
+        unique_id=unique_id,
+        name=name,
+        alias=alias or name,
+        schema="reference" if kind == "seed" else "marts",
+        package_name="anpr_warehouse",
+        resource_type=kind,
+        depends_on=SimpleNamespace(macros=[]) if kind == "seed" else SimpleNamespace(nodes=parents, macros=[]),
+        checksum=SimpleNamespace(checksum=checksum),
+        config=SimpleNamespace(to_dict=lambda: {"materialized": "table"}),
+    )
+
+
+def manifest(seed_checksum: str = "c", macro_sql: str = "select 1") -> SimpleNamespace:
+    nodes = [
+        node("seed.anpr_warehouse.ref_fuel", [], seed_checksum),
+        node("model.anpr_warehouse.dim_fuel", ["seed.anpr_warehouse.ref_fuel"]),
+        node("test.anpr_warehouse.unique_dim_fuel_code", ["model.anpr_warehouse.dim_fuel"]),
+        node("model.anpr_warehouse.fct_cells", ["source.anpr_warehouse.cbs.t01", "model.anpr_warehouse.dim_fuel"]),
+        node("test.anpr_warehouse.not_null_fct_cells_x", ["model.anpr_warehouse.fct_cells"]),
+    ]
+    macro = SimpleNamespace(package_name="anpr_warehouse", macro_sql=macro_sql)
+    return SimpleNamespace(nodes={n.unique_id: n for n in nodes}, macros={"macro.anpr_warehouse.m": macro})
+
+
+@pytest.fixture()
+def con(tmp_path: Path):
+    con = duckdb.connect(str(tmp_path / "anpr.duckdb"))
+    con.execute("create schema reference; create schema marts")
+    con.execute("create table reference.ref_fuel (code varchar); create table marts.dim_fuel (code varchar)")
+    yield con
+    con.close()
+
+
+def test_the_subtree_is_what_reads_no_delivery():
+    names = [n.name for n in reference_nodes.reference_nodes(manifest())]
+    assert names == ["dim_fuel", "ref_fuel", "unique_dim_fuel_code"]
+
+
+def test_skipped_only_after_the_same_subtree_was_built(con):
+    assert reference_nodes.exclusions(con, manifest()) == []  # nothing remembered: build everything
+    reference_nodes.remember(con, manifest())
+    assert reference_nodes.exclusions(con, manifest()) == ["--exclude", "dim_fuel", "ref_fuel", "unique_dim_fuel_code"]
+
+
+@pytest.mark.parametrize("change", ["seed file", "macro", "table dropped"])
+def test_a_change_builds_everything_again(con, change):
+    reference_nodes.remember(con, manifest())
+    now = manifest(seed_checksum="other") if change == "seed file" else manifest(macro_sql="select 2")
+    if change == "table dropped":
+        now = manifest()
+        con.execute("drop table marts.dim_fuel")
+    assert reference_nodes.exclusions(con, now) == []
