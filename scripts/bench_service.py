@@ -13,6 +13,7 @@ standard question and an ad-hoc metric query. The figures replace the
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import statistics
@@ -128,6 +129,9 @@ def main() -> int:
     parser.add_argument("--warehouse", type=Path)
     parser.add_argument("--requests", type=int, default=320, help="requests per cached scenario (split over the clients)")
     parser.add_argument("--adhoc-requests", type=int, default=48, help="requests per uncached ad-hoc scenario")
+    parser.add_argument(
+        "--print-only", action="store_true", help="print the section instead of writing benchmarks/results.md (a trial run)"
+    )
     args = parser.parse_args()
     months, locations = (3, 12) if args.quick else (12, 40)
     with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
@@ -229,6 +233,10 @@ def main() -> int:
         for name, r in results
     ]
     lines.append("")
+    lines.insert(4, f"Load average (1, 5, 15 min) when the measurements ended: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
+    if args.print_only:
+        print("\n".join(lines))
+        return 0
     results_md = ROOT / "benchmarks" / "results.md"
     text = results_md.read_text(encoding="utf-8")
     pattern = re.escape(SECTION) + r".*?(?=\n## |\Z)"

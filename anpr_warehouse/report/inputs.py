@@ -17,7 +17,6 @@ from pathlib import Path
 
 import duckdb
 
-from ..dbt_manifest import read_manifest
 from ..fingerprint import MartHashes, Scope, code_version, definitions_version, months_back, sha256_json, shift_month
 from ..metrics import MetricLayer
 
@@ -73,7 +72,7 @@ def common_fingerprint(layer: MetricLayer, context: dict) -> str:
     return sha256_json(
         {
             "code": code_version(),
-            "definitions": definitions_version(layer.semantic_manifest_doc, read_manifest()),
+            "definitions": definitions_version(layer.semantic_manifest_doc, layer.dbt_manifest),
             "context": shared,
         }
     )

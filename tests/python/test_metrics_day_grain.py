@@ -127,3 +127,34 @@ def test_a_warehouse_without_the_daily_fact_answers_from_hours(snapshot, tmp_pat
     layer = MetricLayer(database, snapshot.semantic_manifest)
     query = ["passages", "logistics_passages"], ["metric_time__month"], _where("GM0344", None)
     assert layer.query(*query).render("json") == hourly.query(*query).render("json")
+
+
+@pytest.mark.parametrize("question_name", ["overview_month", "locations_zero_emission"])
+def test_zero_emission_shares_read_the_daily_fuel_totals(question_name, daily, hourly):
+    """The shares' numerators, denominators and confidential cells come from fct_fuel_totals_daily (8 rows per
+    location-day instead of the fuel fact's 88); the equality above proves the answers are the same."""
+    question = next(q for q in QUESTIONS if q.name == question_name)
+    where = _where("GM0344", "2025-03-01")
+    sql = daily.explain(list(question.metrics), list(question.group_by), where)
+    assert "fct_fuel_totals_daily" in sql and "fct_passages_by_fuel" not in sql
+    assert "fct_passages_by_fuel" in hourly.explain(list(question.metrics), list(question.group_by), where)
+
+
+def test_questions_by_fuel_type_still_read_the_fuel_fact(daily, hourly):
+    """The daily fuel totals have no fuel type: a question per fuel falls back to fct_passages_by_fuel, same answer."""
+    by_fuel = ["zero_emission_passages", "fuel_passages"], ["metric_time__month", "fuel_type"], _where("GM0344", None)
+    assert "fct_passages_by_fuel" in daily.explain(*by_fuel)
+    assert daily.query(*by_fuel).render("json") == hourly.query(*by_fuel).render("json")
+    fuels = {r["fuel_type"] for r in daily.query(*by_fuel).rows}
+    assert {"ELEK", "DIES"} <= fuels
+
+
+def test_the_fuel_comparison_covers_lower_bounds(daily, hourly):
+    """Confidential electric or hydrogen cells occur in the data behind the shares, per location and month."""
+    metrics, group_by = ["zero_emission_share", "logistics_zero_emission_share"], ["location", "metric_time__month"]
+    for municipality in ("GM0344", "GM0363"):
+        rows = daily.query(metrics, group_by, _where(municipality, None)).rows
+        assert rows and any(not r["logistics_zero_emission_share"].complete for r in rows), municipality
+        assert daily.query(metrics, group_by, _where(municipality, None)).render("json") == hourly.query(
+            metrics, group_by, _where(municipality, None)
+        ).render("json")
