@@ -200,7 +200,8 @@ class MetricLayer:
 
     @property
     def engine(self):
-        """MetricFlow's engine (call it under plans.PLANNING: MetricFlow's id generator is process-global)."""
+        """MetricFlow's engine, built on first use. Use it under plans.PLANNING (MetricFlow's id generator is
+        process-global), but ask for it before taking PLANNING: building it takes PLANNING too."""
         return self._planner.engine
 
     @cached_property
@@ -230,8 +231,9 @@ class MetricLayer:
 
     def group_by_names(self, metric: str) -> list[str]:
         """The dimension names MetricFlow accepts for grouping `metric` (metric_time at its finest grain)."""
+        engine = self.engine  # built (under PLANNING) before PLANNING is held here: the lock is not reentrant
         with PLANNING:
-            return [d.dunder_name for d in self.engine.simple_dimensions_for_metrics([metric])]
+            return [d.dunder_name for d in engine.simple_dimensions_for_metrics([metric])]
 
     def companions(self, metric: str) -> list[str]:
         meta = _meta(self._definition(metric))
@@ -334,8 +336,9 @@ class MetricLayer:
         request = MetricFlowQueryRequest.create(
             metric_names=metrics, group_by_names=group_by or None, where_constraints=templates or None
         )
+        engine = self.engine  # built (under PLANNING) before PLANNING is held here: the lock is not reentrant
         with PLANNING:
-            return self.engine.explain(mf_request=request).sql_statement
+            return engine.explain(mf_request=request).sql_statement
 
     def _run(self, plan: Plan, values: list[str]):
         """Executes a plan with this query's filter values: DuckDB parameters on a snapshot, literals through dbt."""

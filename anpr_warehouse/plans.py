@@ -21,6 +21,7 @@ engine itself is built only when a shape has no plan yet.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -181,7 +182,8 @@ class PlanStore:
             tmp.write_text(json.dumps(doc, sort_keys=True), encoding="utf-8")
             os.replace(tmp, path)
         except OSError:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 def _shape(key: tuple) -> str:
@@ -203,7 +205,8 @@ class Planner:
 
     @property
     def engine(self):
-        """metricflow.engine.metricflow_engine.MetricFlowEngine"""
+        """metricflow.engine.metricflow_engine.MetricFlowEngine; never ask for it while holding PLANNING (its
+        first build takes PLANNING, which is not reentrant)."""
         with self._lock:
             if self._engine is None:
                 self._engine = self._build()

@@ -130,6 +130,11 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=320, help="requests per cached scenario (split over the clients)")
     parser.add_argument("--adhoc-requests", type=int, default=48, help="requests per uncached ad-hoc scenario")
     parser.add_argument(
+        "--reuse-snapshot",
+        action="store_true",
+        help="with --warehouse: serve its current snapshot as it is (no new one from the project's target/ folder)",
+    )
+    parser.add_argument(
         "--print-only", action="store_true", help="print the section instead of writing benchmarks/results.md (a trial run)"
     )
     args = parser.parse_args()
@@ -142,7 +147,8 @@ def main() -> int:
         from anpr_warehouse.snapshots import publish_snapshot
 
         t0 = time.perf_counter()
-        publish_snapshot(warehouse)  # what `anpr build` adds at its end
+        if not args.reuse_snapshot:
+            publish_snapshot(warehouse)  # what `anpr build` adds at its end
         publish_s = time.perf_counter() - t0
         vendors = work / "vendors.yml"
         vendors.write_text(f"vendors:\n  bench:\n    municipalities: [{MUNICIPALITY}]\n", encoding="utf-8")
@@ -223,7 +229,9 @@ def main() -> int:
         f"{platform.machine()}, 2 CPUs shared, Python {platform.python_version()}.",
         f"Start-up: `anpr serve` answers its spec after {ready:.1f} s and a first authorised request after {first:.1f} s "
         f"(includes planning the metric layer){'' if args.warehouse else f'; building the warehouse took {build_s:.0f} s'}.",
-        f"Publishing a snapshot (the step `anpr build` ends with): {publish_s:.1f} s.",
+        f"Publishing a snapshot (the step `anpr build` ends with): {publish_s:.1f} s."
+        if not args.reuse_snapshot
+        else "The warehouse's current snapshot was served as published by its build.",
         "",
         "| request | clients | requests | errors | req/s | p50 ms | p95 ms |",
         "|---|---|---|---|---|---|---|",

@@ -158,3 +158,44 @@ def test_the_fuel_comparison_covers_lower_bounds(daily, hourly):
         assert daily.query(metrics, group_by, _where(municipality, None)).render("json") == hourly.query(
             metrics, group_by, _where(municipality, None)
         ).render("json")
+
+
+NEW_PROCESS = """
+import json, sys
+from pathlib import Path
+from anpr_warehouse.metrics import MetricLayer
+from anpr_warehouse.snapshots import current_snapshot
+layer = MetricLayer.on_snapshot(current_snapshot(Path(sys.argv[1])))
+result = layer.query(json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4]))
+print(json.dumps({"engine_built": layer._planner._engine is not None, "answer": result.render("json")}))
+"""
+
+
+def test_a_new_process_answers_from_stored_plans_without_building_the_engine(snapshot, hourly):
+    """Export and report processes reuse the plans of earlier processes on the same semantic manifest."""
+    import json
+
+    metrics, group_by = ["passages", "zero_emission_share"], ["metric_time__month", "location"]
+
+    def run(where: list[str]) -> dict:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                NEW_PROCESS,
+                str(snapshot.database.parent.parent.parent / "anpr.duckdb"),
+                *map(json.dumps, (metrics, group_by, where)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    first = run(_where("GM0344", "2025-03-01"))
+    assert first["engine_built"]  # nobody asked this shape before: planned, and stored
+    second = run(_where("GM0363", "2025-03-01"))  # same shape, other values, new process
+    assert not second["engine_built"]
+    assert second["answer"] == hourly.query(metrics, group_by, _where("GM0363", "2025-03-01")).render("json")
+    assert len(json.loads(second["answer"])["rows"]) == 4 * 1  # four locations, one month
