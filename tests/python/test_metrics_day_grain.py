@@ -199,3 +199,37 @@ def test_a_new_process_answers_from_stored_plans_without_building_the_engine(sna
     assert not second["engine_built"]
     assert second["answer"] == hourly.query(metrics, group_by, _where("GM0363", "2025-03-01")).render("json")
     assert len(json.loads(second["answer"])["rows"]) == 4 * 1  # four locations, one month
+
+
+EXPORT_PROCESS = """
+import json, sys
+from pathlib import Path
+from anpr_warehouse.metrics import MetricLayer
+from anpr_warehouse.question_batch import answers
+from anpr_warehouse.snapshots import current_snapshot
+from anpr_warehouse.standard_questions import QUESTIONS
+layer = MetricLayer.on_snapshot(current_snapshot(Path(sys.argv[1])))
+asked = answers(layer, QUESTIONS, "GM0363", "2025-03-01", totals=True)
+print(json.dumps({"engine_built": layer._planner._engine is not None, "answers": {k: v.render("json") for k, v in asked.items()}}))
+"""
+
+
+def test_planning_ahead_leaves_an_export_nothing_to_plan(snapshot, daily, monkeypatch):
+    """`plan_ahead` (for `anpr build` to call after publishing) stores every shape an export asks."""
+    import json
+    import shutil
+    from collections import OrderedDict
+
+    from anpr_warehouse import plans
+    from anpr_warehouse.question_batch import answers, plan_ahead
+
+    shutil.rmtree(snapshot.folder.parent / "plan-cache", ignore_errors=True)
+    monkeypatch.setattr(plans, "_planners", OrderedDict())  # nothing planned in this process either
+    plan_ahead(MetricLayer.on_snapshot(snapshot), QUESTIONS)
+    warehouse = snapshot.folder.parent.parent / "anpr.duckdb"
+    proc = subprocess.run([sys.executable, "-c", EXPORT_PROCESS, str(warehouse)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    done = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not done["engine_built"]
+    expected = answers(daily, QUESTIONS, "GM0363", "2025-03-01", totals=True)
+    assert done["answers"] == {k: v.render("json") for k, v in expected.items()}
