@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
+from pathlib import Path
 
 from .errors import UserError
 from .paths import PROFILES_DIR, PROJECT_ROOT
@@ -29,6 +30,21 @@ def read_manifest() -> dict:
     if not MANIFEST.exists() or not _declares_consumers(json.loads(MANIFEST.read_text())):
         _parse_project()
     return json.loads(MANIFEST.read_text())
+
+
+def manifest_at(path: Path) -> dict:
+    """A dbt manifest file, e.g. the one a snapshot was built with; read once per version of the file.
+
+    Readers of a snapshot take its tables, docs and questions from here, not from the project's
+    target/manifest.json, which the next build (or a branch switch) rewrites under them.
+    """
+    st = path.stat()
+    return _manifest_file(str(path), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=4)
+def _manifest_file(path: str, mtime_ns: int, size: int) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def _declares_consumers(manifest: dict) -> bool:

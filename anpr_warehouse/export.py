@@ -30,7 +30,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .audit.register import delivery_audits
-from .dbt_manifest import read_manifest, vendor_package_tables
+from .dbt_manifest import vendor_package_tables
 from .differencing import withhold
 from .entitlements import VENDORS_FILE, Vendor, entitled_municipalities
 from .errors import UserError
@@ -39,7 +39,7 @@ from .metrics import MetricLayer, MetricResult
 from .question_batch import TOTAL
 from .question_batch import answers as ask_all
 from .reading import connect, reading_layer
-from .standard_questions import QUESTIONS
+from .standard_questions import Question, read_questions
 from .vendor_dictionary import model_columns, write_dictionary
 
 PACKAGE_CONTRACT = "anpr-vendor-package/1"
@@ -59,8 +59,29 @@ CSV_NOTE = (
     "apostrophe (') so no spreadsheet runs it as a formula; remove that one apostrophe to get the value. Number "
     "columns are never changed. Parquet, JSON and GeoJSON files hold every value as it is."
 )
-# The package's tables are the dbt exposure `vendor_package` (models/exposures.yml), not a list kept here.
-FACTS, MUNICIPALITY_DIMS, CODE_DIMS = vendor_package_tables()
+
+
+@dataclass(frozen=True)
+class PackageContents:
+    """What a package holds: the dbt exposure `vendor_package` (models/exposures.yml) and the saved queries.
+
+    Read from the dbt manifest of the snapshot the package is cut from (`MetricLayer.dbt_manifest`), when a
+    package is written, never at import: the project's target/manifest.json may describe another build.
+    """
+
+    facts: tuple[str, ...]
+    by_municipality: tuple[str, ...]
+    code_lists: tuple[str, ...]
+    questions: tuple[Question, ...]
+
+    @classmethod
+    def of(cls, layer: MetricLayer) -> PackageContents:
+        manifest = layer.dbt_manifest
+        return cls(*vendor_package_tables(manifest), read_questions(manifest))
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return self.facts + self.by_municipality + self.code_lists
 
 
 @dataclass(frozen=True)
@@ -136,7 +157,7 @@ def package_fingerprints(con: duckdb.DuckDBPyConnection, layer: MetricLayer, job
     common = {
         "contract": PACKAGE_CONTRACT,
         "code": code_version(),
-        "definitions": definitions_version(layer.semantic_manifest_doc, read_manifest()),
+        "definitions": definitions_version(layer.semantic_manifest_doc, layer.dbt_manifest),
     }
     return {
         job: sha256_json(
@@ -185,7 +206,8 @@ def write_package(
     staging.mkdir()
     try:
         files = _write_contents(con, layer, job, staging)
-        (staging / "manifest.json").write_text(_manifest(con, job, staging, files, fingerprint), encoding="utf-8")
+        manifest = _manifest(con, job, staging, files, fingerprint, layer.dbt_manifest)
+        (staging / "manifest.json").write_text(manifest, encoding="utf-8")
         old = final.parent / f".{final.name}.old-{os.getpid()}"
         if final.exists():
             final.rename(old)
@@ -201,9 +223,10 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
     """Writes marts, metric answers and GeoJSON; returns file name -> {rows, source} for the manifest."""
     files: dict[str, dict] = {}
     formats = job.vendor.formats
+    contents = PackageContents.of(layer)
     (folder / "marts").mkdir()
-    for table in FACTS + MUNICIPALITY_DIMS + CODE_DIMS:
-        data = _mart_rows(con, table, job)
+    for table in contents.tables:
+        data = _mart_rows(con, table, job, table in contents.facts)
         for fmt in ("parquet", "csv"):
             if fmt in formats:
                 name = f"marts/{table}.{fmt}"
@@ -212,8 +235,8 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
     (folder / "metrics").mkdir()
     withheld = 0
     answers: dict[str, MetricResult] = {}
-    asked = ask_all(layer, QUESTIONS, job.municipality, job.month_start, totals=True)  # one query per shape
-    for question in QUESTIONS:
+    asked = ask_all(layer, contents.questions, job.municipality, job.month_start, totals=True)  # one query per shape
+    for question in contents.questions:
         result = answers[question.name] = asked[question.name]
         if question.part_of:
             total = asked[TOTAL + question.name]
@@ -228,7 +251,7 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
             files[name] = {"rows": len(result.rows), "question": question.name}
     files["_withheld"] = {"rows": withheld}
     if "geojson" in formats:
-        features = _location_features(con, job, answers)
+        features = _location_features(con, job, answers, contents.questions)
         name = "locations.geojson"
         (folder / name).write_text(
             json.dumps({"type": "FeatureCollection", "features": features}, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
@@ -236,13 +259,13 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
         )
         files[name] = {"rows": len(features)}
     if {"geojson", "csv"} & set(formats):
-        locations = _locations_table(_location_features(con, job, answers))
+        locations = _locations_table(_location_features(con, job, answers, contents.questions))
         _write_table(locations, folder / LOCATIONS_CSV, "csv")
         files[LOCATIONS_CSV] = {"rows": locations.num_rows}
     write_dictionary(
         folder / "data_dictionary.md",
         layer,
-        [t for t in FACTS + MUNICIPALITY_DIMS + CODE_DIMS],
+        list(contents.tables),
         CELL_STATUSES,
         CSV_NOTE if "csv" in formats else None,
     )
@@ -253,7 +276,7 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
     return files
 
 
-def _mart_rows(con, table: str, job: PackageRequest) -> pa.Table:
+def _mart_rows(con, table: str, job: PackageRequest, fact: bool) -> pa.Table:
     columns = [
         r[0]
         for r in con.execute(
@@ -265,7 +288,7 @@ def _mart_rows(con, table: str, job: PackageRequest) -> pa.Table:
     if "municipality_code" in columns:
         where.append("municipality_code = ?")
         params.append(job.municipality)
-    if table in FACTS or "month_start" in columns:  # facts, and dim_delivery: the deliveries of the package's month
+    if fact or "month_start" in columns:  # facts, and dim_delivery: the deliveries of the package's month
         where.append("month_start = ?")
         params.append(job.month_start)
     sql = f"select * from marts.{table}" + (f" where {' and '.join(where)}" if where else "") + f" order by {columns[0]}"
@@ -291,11 +314,18 @@ def _spreadsheet_safe_table(table: pa.Table) -> pa.Table:
     """The same table with `spreadsheet_safe` applied to every text column (numbers and dates untouched)."""
     columns = [
         pc.replace_substring_regex(column, pattern=_TRIGGER_PATTERN, replacement=SPREADSHEET_ESCAPE + r"\1")
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if _has_trigger(column)
         else column
         for column in table.columns
     ]
     return pa.table(columns, schema=table.schema)
+
+
+def _has_trigger(column) -> bool:
+    """A text column with a cell to escape; matching is about twice as fast as rewriting, and most columns are codes."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return False
+    return bool(pc.any(pc.match_substring_regex(column, pattern=_TRIGGER_PATTERN)).as_py())
 
 
 def _spreadsheet_safe_result(result: MetricResult) -> MetricResult:
@@ -322,14 +352,14 @@ def _text(value):
     return value.isoformat()[:10] if hasattr(value, "isoformat") else value
 
 
-def _location_features(con, job: PackageRequest, answers: dict[str, MetricResult]) -> list[dict]:
+def _location_features(con, job: PackageRequest, answers: dict[str, MetricResult], questions: tuple[Question, ...]) -> list[dict]:
     """RFC 7946 points (WGS84, [longitude, latitude]) with the month's figures per camera site.
 
     The figures are the package's own answers to the location questions, not a second query.
     """
     figures: dict[str, dict] = {}
     for name in ("locations", "locations_zero_emission"):
-        question = next(q for q in QUESTIONS if q.name == name)
+        question = next(q for q in questions if q.name == name)
         for row in answers[name].rows:
             figures.setdefault(row["location"], {}).update({m: row[m].as_json() for m in question.metrics})
     rows = con.execute(
@@ -440,14 +470,14 @@ def _manifest_head(con, job: PackageRequest) -> dict:
     }
 
 
-def _manifest(con, job: PackageRequest, folder: Path, files: dict[str, dict], fingerprint: str) -> str:
+def _manifest(con, job: PackageRequest, folder: Path, files: dict[str, dict], fingerprint: str, dbt_manifest: dict) -> str:
     withheld = files.pop("_withheld")["rows"]
     entries = []
     for file_name in sorted(files):
         info = files[file_name]
         entry = {"name": file_name, "sha256": hashlib.sha256((folder / file_name).read_bytes()).hexdigest(), "rows": info["rows"]}
         if "model" in info:
-            entry["schema"] = model_columns(info["model"])
+            entry["schema"] = model_columns(info["model"], dbt_manifest)
         if "question" in info:
             entry["question"] = info["question"]
         entries.append(entry)

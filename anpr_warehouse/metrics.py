@@ -33,16 +33,19 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from .dbt_manifest import manifest_at, read_manifest
 from .dbt_runner import point_dbt_at, run_dbt
 from .errors import UserError
 from .paths import PROJECT_ROOT
-from .plans import PLANNING, Plan, Planner, bind, parametrize, snapshot_planner
+from .plans import PLANNING, Plan, Planner, PlanStore, bind, manifest_sha256, parametrize, snapshot_planner
+from .snapshots import COMPLETE_MARKER
 
 ZONE_MONTH_REASON = (
     "{metric} is counted by CBS per zone and month; unique vehicles are not additive over months or zones. "
     "Group by zone and metric_time__month (e.g. --group-by zone metric_time__month)."
 )
 TIME_ITEMS_AT_MONTH = {"metric_time", "metric_time__month"}
+PLAN_CACHE = "plan-cache"  # beside the snapshots: plans per semantic manifest (plans.PlanStore)
 
 
 class MetricRefused(UserError):
@@ -179,17 +182,38 @@ class MetricLayer:
         by every snapshot layer in this process (a new snapshot with the same definitions starts with warm plans)."""
         if not self.read_only:
             with PLANNING:  # building an engine resets MetricFlow's id counter
-                return Planner(self._config.mf)
-        return snapshot_planner(self.semantic_manifest.read_text())
+                engine = self._config.mf
+            return Planner(lambda: engine)
+        return snapshot_planner(self._semantic_manifest_text)
+
+    @cached_property
+    def _semantic_manifest_text(self) -> str:
+        return self.semantic_manifest.read_text()
+
+    @cached_property
+    def _plan_store(self) -> PlanStore | None:
+        """Plans kept on disk for the next process: for a published snapshot's layer, beside the snapshots."""
+        folder = self.semantic_manifest.parent
+        if not self.read_only or not (folder / COMPLETE_MARKER).exists():
+            return None
+        return PlanStore(folder.parent / PLAN_CACHE, manifest_sha256(self._semantic_manifest_text))
 
     @property
     def engine(self):
-        """MetricFlow's engine (call it under plans.PLANNING: MetricFlow's id generator is process-global)."""
+        """MetricFlow's engine, built on first use. Use it under plans.PLANNING (MetricFlow's id generator is
+        process-global), but ask for it before taking PLANNING: building it takes PLANNING too."""
         return self._planner.engine
 
     @cached_property
     def semantic_manifest_doc(self) -> dict:
         return json.loads(self.semantic_manifest.read_text())
+
+    @cached_property
+    def dbt_manifest(self) -> dict:
+        """dbt's manifest of the build whose metrics this layer answers: a snapshot's own (beside its semantic
+        manifest), so tables, docs and standard questions describe the snapshot read; else the project's."""
+        beside = self.semantic_manifest.with_name("manifest.json")
+        return manifest_at(beside) if self.read_only and beside.exists() else read_manifest()
 
     @cached_property
     def definitions(self) -> dict[str, dict]:
@@ -207,8 +231,9 @@ class MetricLayer:
 
     def group_by_names(self, metric: str) -> list[str]:
         """The dimension names MetricFlow accepts for grouping `metric` (metric_time at its finest grain)."""
+        engine = self.engine  # built (under PLANNING) before PLANNING is held here: the lock is not reentrant
         with PLANNING:
-            return [d.dunder_name for d in self.engine.simple_dimensions_for_metrics([metric])]
+            return [d.dunder_name for d in engine.simple_dimensions_for_metrics([metric])]
 
     def companions(self, metric: str) -> list[str]:
         meta = _meta(self._definition(metric))
@@ -283,8 +308,13 @@ class MetricLayer:
     def _planned(self, asked: list[str], group_by: list[str], templates: list[str]) -> tuple[tuple, Plan]:
         """The plan of this query shape: from the cache, or planned by MetricFlow once and kept."""
         key = (tuple(asked), tuple(group_by), tuple(templates), self.day_grain)
-        plans = self._planner.plans
-        return key, plans.get(key) or plans.put(key, self._plan(asked, group_by, templates))
+        plans, store = self._planner.plans, self._plan_store
+        plan = plans.get(key) or (store.get(key) if store else None)
+        if plan is None:
+            plan = self._plan(asked, group_by, templates)
+            if store:
+                store.put(key, plan)
+        return key, plans.put(key, plan)
 
     def _plan(self, asked: list[str], group_by: list[str], templates: list[str], route: bool = True) -> Plan:
         """MetricFlow's SQL for one query shape: from the day-grain twins when they can answer it, else as asked."""
@@ -306,8 +336,9 @@ class MetricLayer:
         request = MetricFlowQueryRequest.create(
             metric_names=metrics, group_by_names=group_by or None, where_constraints=templates or None
         )
+        engine = self.engine  # built (under PLANNING) before PLANNING is held here: the lock is not reentrant
         with PLANNING:
-            return self.engine.explain(mf_request=request).sql_statement
+            return engine.explain(mf_request=request).sql_statement
 
     def _run(self, plan: Plan, values: list[str]):
         """Executes a plan with this query's filter values: DuckDB parameters on a snapshot, literals through dbt."""

@@ -10,16 +10,28 @@ replaced by the query's own value when it runs. On a read-only snapshot the valu
 bound as a DuckDB parameter, so no filter value ever becomes SQL text or reaches
 MetricFlow; through dbt's adapter (which binds no parameters) the caller's own
 literal goes back in verbatim, giving the SQL MetricFlow would have written.
+
+Plans also outlive the process (`PlanStore`): an export or a report is a new process, and
+building MetricFlow's engine and planning its few query shapes was most of its time. A
+snapshot layer keeps each plan as a small JSON file beside the snapshots, keyed by the
+SHA-256 of the semantic manifest and the query shape, written atomically; a file is used
+only when both match what it records, so a plan is never trusted across manifests. The
+engine itself is built only when a shape has no plan yet.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
+import os
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from metricflow_semantics.sql.sql_bind_parameters import SqlBindParameterSet
 
@@ -27,6 +39,7 @@ _JINJA = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})", re.S)
 _STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
 _TYPED_LITERAL_PREFIX = re.compile(r"\b(date|time|timestamp|timestamptz|interval)\s*$", re.I)  # `date '...'` stays SQL
 MAX_PLANS = 512  # query shapes kept per engine
+PLAN_FORMAT = 1  # bump when a stored plan's meaning changes (files of another format are ignored)
 MAX_PLANNERS = 4  # semantic manifests with an engine kept in a process (the service: the current snapshot's, and a few old)
 PLANNING = threading.Lock()  # MetricFlow numbers a plan's nodes with a process-global counter: one plan at a time
 
@@ -119,12 +132,85 @@ class PlanCache:
         return len(self._plans)
 
 
-@dataclass
-class Planner:
-    """One MetricFlow engine and the plans it made."""
+@dataclass(frozen=True)
+class StoredStatement:
+    """A plan's SQL read back from disk: what `bind` needs of MetricFlow's SqlStatement."""
 
-    engine: object  # metricflow.engine.metricflow_engine.MetricFlowEngine
-    plans: PlanCache = field(default_factory=PlanCache)
+    sql: str
+    bind_parameter_set: SqlBindParameterSet = field(default_factory=SqlBindParameterSet)
+
+
+class PlanStore:
+    """Plans on disk for one semantic manifest: `<folder>/<manifest sha256>/<shape sha256>.json`.
+
+    A file records the manifest's hash and the shape it answers, and is used only when both match: a
+    plan made from other definitions (or a hash collision of names) is ignored and planned again.
+    Files are written to a temporary name and renamed, so a reader sees a whole plan or none; a
+    folder it cannot write (a read-only reader) only means planning again.
+    """
+
+    def __init__(self, folder: Path, manifest_sha256: str):
+        self.folder = folder / manifest_sha256
+        self.manifest_sha256 = manifest_sha256
+
+    def _path(self, key: tuple) -> Path:
+        return self.folder / f"{hashlib.sha256(_shape(key).encode()).hexdigest()}.json"
+
+    def get(self, key: tuple) -> Plan | None:
+        try:
+            doc = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if doc.get("format") != PLAN_FORMAT or doc.get("manifest") != self.manifest_sha256 or doc.get("shape") != _shape(key):
+            return None
+        return Plan(StoredStatement(doc["sql"]), dict(doc["renamed"]))
+
+    def put(self, key: tuple, plan: Plan) -> None:
+        if plan.statement.bind_parameter_set.param_dict:  # MetricFlow bound values of its own: keep it in memory only
+            return
+        doc = {
+            "format": PLAN_FORMAT,
+            "manifest": self.manifest_sha256,
+            "shape": _shape(key),
+            "sql": plan.statement.sql,
+            "renamed": plan.renamed,
+        }
+        path = self._path(key)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(doc, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def _shape(key: tuple) -> str:
+    return json.dumps(key, sort_keys=True)
+
+
+def manifest_sha256(semantic_manifest: str) -> str:
+    return hashlib.sha256(semantic_manifest.encode()).hexdigest()
+
+
+class Planner:
+    """One MetricFlow engine, built on first use (a process whose plans are all stored never builds it), and its plans."""
+
+    def __init__(self, build: Callable[[], object]):
+        self._build = build
+        self._engine = None
+        self._lock = threading.Lock()
+        self.plans = PlanCache()
+
+    @property
+    def engine(self):
+        """metricflow.engine.metricflow_engine.MetricFlowEngine; never ask for it while holding PLANNING (its
+        first build takes PLANNING, which is not reentrant)."""
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._build()
+            return self._engine
 
 
 class _PlanOnlyClient:
@@ -159,26 +245,30 @@ _planners_lock = threading.Lock()
 
 
 def snapshot_planner(semantic_manifest: str) -> Planner:
-    """The engine for a semantic manifest (its JSON text), built once per process and kept with its plans.
+    """The planner for a semantic manifest (its JSON text), one per process, kept with its plans.
 
-    Building an engine reads every semantic model (seconds); snapshots published by
-    successive builds usually carry the same definitions, so they share it.
+    Building its engine reads every semantic model (seconds), so it happens on the first
+    query shape that has no plan; snapshots published by successive builds usually carry
+    the same definitions, so they share it.
     """
-    key = hashlib.sha256(semantic_manifest.encode()).hexdigest()
+    key = manifest_sha256(semantic_manifest)
     with _planners_lock:
         if key in _planners:
             _planners.move_to_end(key)
             return _planners[key]
-    from metricflow.engine.metricflow_engine import MetricFlowEngine
-    from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
-    from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 
-    logging.getLogger("metricflow").setLevel(logging.WARNING)
-    manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=semantic_manifest)
-    with PLANNING:  # the engine's constructor resets the id counter too
-        engine = MetricFlowEngine(semantic_manifest_lookup=SemanticManifestLookup(manifest), sql_client=_PlanOnlyClient())
+    def build():
+        from metricflow.engine.metricflow_engine import MetricFlowEngine
+        from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
+        from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
+
+        logging.getLogger("metricflow").setLevel(logging.WARNING)
+        manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=semantic_manifest)
+        with PLANNING:  # the engine's constructor resets the id counter too
+            return MetricFlowEngine(semantic_manifest_lookup=SemanticManifestLookup(manifest), sql_client=_PlanOnlyClient())
+
     with _planners_lock:
-        planner = _planners.setdefault(key, Planner(engine))
+        planner = _planners.setdefault(key, Planner(build))
         _planners.move_to_end(key)
         while len(_planners) > MAX_PLANNERS:
             _planners.popitem(last=False)

@@ -32,18 +32,9 @@ def answers(
     layer: MetricLayer, questions: tuple[Question, ...], municipality: str, month_start: str | None, totals: bool = False
 ) -> dict[str, MetricResult]:
     """question name -> its answer; with `totals`, also 'total:<name>' -> the total of a question with parts."""
-    asks = []
-    for question in questions:
-        asks.append(_Ask(question.name, question.metrics, question.group_by, question.where))
-        if totals and question.part_of:
-            group_by = tuple(g for g in question.group_by if g != question.part_dimension)
-            asks.append(_Ask(TOTAL + question.name, (question.part_of,), group_by, question.where))
-    shapes: dict[tuple, list[_Ask]] = {}
-    for ask in asks:
-        shapes.setdefault((frozenset(ask.group_by), ask.where), []).append(ask)
     filters = month_filter(municipality, month_start)
     results: dict[str, MetricResult] = {}
-    for (_, where), members in shapes.items():
+    for (_, where), members in _shapes(questions, totals).items():
         metrics = list(dict.fromkeys(m for ask in members for m in ask.metrics))
         try:
             merged = layer.query(metrics, list(members[0].group_by), list(where) + filters) if len(members) > 1 else None
@@ -55,6 +46,42 @@ def answers(
             else:
                 results[ask.key] = _part(merged, ask)
     return results
+
+
+def plan_ahead(layer: MetricLayer, questions: tuple[Question, ...]) -> None:
+    """Plans every query `answers` asks for a municipality-month (totals included) without running any.
+
+    On a published snapshot the plans are stored (plans.PlanStore), so the export and report processes
+    that follow plan nothing: `anpr build` can call this after publishing. Plans do not depend on the
+    municipality or month (their values are bound at query time), and when the plans of these
+    definitions are stored already this builds no MetricFlow engine and costs milliseconds.
+    """
+    where_values = month_filter("GM0000", "2000-01-01")
+    for (_, where), members in _shapes(questions, totals=True).items():
+        metrics = list(dict.fromkeys(m for ask in members for m in ask.metrics))
+        try:
+            if len(members) > 1:
+                layer.check_grain(metrics, list(members[0].group_by))  # what `query` refuses, `answers` asks apart
+                layer.explain(metrics, list(members[0].group_by), list(where) + where_values)
+                continue
+        except UserError:
+            pass  # `answers` asks these one by one too
+        for ask in members:
+            layer.explain(list(ask.metrics), list(ask.group_by), list(where) + where_values)
+
+
+def _shapes(questions: tuple[Question, ...], totals: bool) -> dict[tuple, list[_Ask]]:
+    """The questions (and their totals) grouped by what one query can answer: the same group-by and filters."""
+    asks = []
+    for question in questions:
+        asks.append(_Ask(question.name, question.metrics, question.group_by, question.where))
+        if totals and question.part_of:
+            group_by = tuple(g for g in question.group_by if g != question.part_dimension)
+            asks.append(_Ask(TOTAL + question.name, (question.part_of,), group_by, question.where))
+    shapes: dict[tuple, list[_Ask]] = {}
+    for ask in asks:
+        shapes.setdefault((frozenset(ask.group_by), ask.where), []).append(ask)
+    return shapes
 
 
 def _part(merged: MetricResult, ask: _Ask) -> MetricResult:

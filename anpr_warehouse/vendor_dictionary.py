@@ -1,31 +1,27 @@
 """The vendor-facing data dictionary, generated from the dbt docs and the metric definitions.
 
 Written into every package so a vendor never needs access to this repository
-to know what a column or a metric means.
+to know what a column or a metric means. The docs come from the dbt manifest of the
+snapshot the package is cut from (`MetricLayer.dbt_manifest`), so a package describes
+the tables it holds even when the project has since been rebuilt with other docs.
 """
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 
+from .dbt_manifest import PACKAGE
 from .metrics import MetricLayer
-from .paths import PROJECT_ROOT
 
 
-@lru_cache(maxsize=1)
-def dbt_nodes() -> dict:
-    return json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())["nodes"]
-
-
-def model_columns(model: str) -> list[dict]:
-    node = dbt_nodes()[f"model.anpr_warehouse.{model}"]
+def model_columns(model: str, manifest: dict) -> list[dict]:
+    """A model's documented columns in `manifest` (dbt's manifest.json as a dict)."""
+    node = manifest["nodes"][f"model.{PACKAGE}.{model}"]
     return [{"name": c["name"], "type": c.get("data_type"), "description": c["description"]} for c in node["columns"].values()]
 
 
-def model_description(model: str) -> str:
-    return dbt_nodes()[f"model.anpr_warehouse.{model}"]["description"]
+def model_description(model: str, manifest: dict) -> str:
+    return manifest["nodes"][f"model.{PACKAGE}.{model}"]["description"]
 
 
 def _cell(text: str | None) -> str:
@@ -55,9 +51,17 @@ def write_dictionary(
         "## Tables (marts/)",
         "",
     ]
+    manifest = layer.dbt_manifest
     for model in models:
-        lines += [f"### {model}", "", _cell(model_description(model)), "", "| column | type | description |", "|---|---|---|"]
-        lines += [f"| {c['name']} | {c['type']} | {_cell(c['description'])} |" for c in model_columns(model)]
+        lines += [
+            f"### {model}",
+            "",
+            _cell(model_description(model, manifest)),
+            "",
+            "| column | type | description |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {c['name']} | {c['type']} | {_cell(c['description'])} |" for c in model_columns(model, manifest)]
         lines.append("")
     lines += ["## Metrics (metrics/)", "", "| metric | label | description |", "|---|---|---|"]
     for metric in sorted(layer.public_metrics(), key=lambda m: m["name"]):

@@ -13,6 +13,7 @@ standard question and an ad-hoc metric query. The figures replace the
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import statistics
@@ -128,6 +129,14 @@ def main() -> int:
     parser.add_argument("--warehouse", type=Path)
     parser.add_argument("--requests", type=int, default=320, help="requests per cached scenario (split over the clients)")
     parser.add_argument("--adhoc-requests", type=int, default=48, help="requests per uncached ad-hoc scenario")
+    parser.add_argument(
+        "--reuse-snapshot",
+        action="store_true",
+        help="with --warehouse: serve its current snapshot as it is (no new one from the project's target/ folder)",
+    )
+    parser.add_argument(
+        "--print-only", action="store_true", help="print the section instead of writing benchmarks/results.md (a trial run)"
+    )
     args = parser.parse_args()
     months, locations = (3, 12) if args.quick else (12, 40)
     with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
@@ -138,7 +147,8 @@ def main() -> int:
         from anpr_warehouse.snapshots import publish_snapshot
 
         t0 = time.perf_counter()
-        publish_snapshot(warehouse)  # what `anpr build` adds at its end
+        if not args.reuse_snapshot:
+            publish_snapshot(warehouse)  # what `anpr build` adds at its end
         publish_s = time.perf_counter() - t0
         vendors = work / "vendors.yml"
         vendors.write_text(f"vendors:\n  bench:\n    municipalities: [{MUNICIPALITY}]\n", encoding="utf-8")
@@ -219,7 +229,9 @@ def main() -> int:
         f"{platform.machine()}, 2 CPUs shared, Python {platform.python_version()}.",
         f"Start-up: `anpr serve` answers its spec after {ready:.1f} s and a first authorised request after {first:.1f} s "
         f"(includes planning the metric layer){'' if args.warehouse else f'; building the warehouse took {build_s:.0f} s'}.",
-        f"Publishing a snapshot (the step `anpr build` ends with): {publish_s:.1f} s.",
+        f"Publishing a snapshot (the step `anpr build` ends with): {publish_s:.1f} s."
+        if not args.reuse_snapshot
+        else "The warehouse's current snapshot was served as published by its build.",
         "",
         "| request | clients | requests | errors | req/s | p50 ms | p95 ms |",
         "|---|---|---|---|---|---|---|",
@@ -229,6 +241,10 @@ def main() -> int:
         for name, r in results
     ]
     lines.append("")
+    lines.insert(4, f"Load average (1, 5, 15 min) when the measurements ended: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
+    if args.print_only:
+        print("\n".join(lines))
+        return 0
     results_md = ROOT / "benchmarks" / "results.md"
     text = results_md.read_text(encoding="utf-8")
     pattern = re.escape(SECTION) + r".*?(?=\n## |\Z)"

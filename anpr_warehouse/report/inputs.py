@@ -17,7 +17,6 @@ from pathlib import Path
 
 import duckdb
 
-from ..dbt_manifest import read_manifest
 from ..fingerprint import MartHashes, Scope, code_version, definitions_version, months_back, sha256_json, shift_month
 from ..metrics import MetricLayer
 
@@ -73,7 +72,7 @@ def common_fingerprint(layer: MetricLayer, context: dict) -> str:
     return sha256_json(
         {
             "code": code_version(),
-            "definitions": definitions_version(layer.semantic_manifest_doc, read_manifest()),
+            "definitions": definitions_version(layer.semantic_manifest_doc, layer.dbt_manifest),
             "context": shared,
         }
     )
@@ -87,7 +86,11 @@ def page_fingerprints(
     month_first = None if back is None else shift_month(month_start, -back)
     year_first = None if back is None else shift_month(month_start, -(YEAR_MONTHS - 1) - back)
     everyone = sorted({municipality, *visible})
-    hashes = MartHashes(con, everyone, month_start, year_first)
+    # Two cuts instead of one: the municipality's own year (its month and year pages), and every visible
+    # municipality's month window (the comparison). Hashing the other municipalities' whole year, as one cut
+    # covering both would, was most of a report's time at national scale; the sums per scope are the same.
+    own = MartHashes(con, [municipality], month_start, year_first)
+    compared = own if everyone == [municipality] else MartHashes(con, everyone, month_start, month_first)
     register = con.execute(
         """select municipality_code, period_start::varchar, delivery_id, layout, version, sdc_min_cell, sdc_rounding_base
            from raw.cbs_deliveries where status = 'current' and municipality_code in (select unnest(?)) order by all""",
@@ -105,7 +108,12 @@ def page_fingerprints(
     month_scope = (Scope((municipality,), month_first, month_start), own_month)
     return {
         slug: sha256_json(
-            {"page": slug, "visible": everyone if slug == COMPARE_PAGE else None, "data": hashes.of(scope), "register": rows}
+            {
+                "page": slug,
+                "visible": everyone if slug == COMPARE_PAGE else None,
+                "data": (compared if slug == COMPARE_PAGE else own).of(scope),
+                "register": rows,
+            }
         )
         for slug in slugs
         for scope, rows in [scopes.get(slug, month_scope)]

@@ -228,7 +228,7 @@ def _fact_exposures(path: Path) -> list[str]:
 
 def test_no_confidential_cell_can_be_recomputed_from_any_file(package, warehouse):
     facts = sorted((package / "marts").glob("fct_*.parquet"))
-    assert len(facts) == 8  # fct_passages_daily: sums of the published hours, a function of fct_passages_hourly
+    assert len(facts) == 9  # fct_passages_daily and fct_fuel_totals_daily: sums of published cells of other facts
     found = [e for path in facts for e in _fact_exposures(path)]
     layer = MetricLayer(warehouse)
     for question in QUESTIONS:
@@ -330,3 +330,40 @@ def test_questions_asked_together_equal_each_question_asked_alone(warehouse):
         if question.part_of:
             total = total_for(layer, question, "GM0344", MONTH)
             assert together[TOTAL + question.name].rows == total.rows, question.name
+
+
+def test_a_package_describes_the_snapshot_it_was_cut_from(warehouse, entitlements, package, tmp_path):
+    """Tables, docs and schemas come from the snapshot's own manifest.json, not the project's target/ folder.
+
+    A second snapshot is published with a manifest that documents dim_zone differently and leaves
+    fct_visit_frequency out of the vendor package (as a later build could): its package follows it, while
+    the project's target/manifest.json (which says neither) gives the first package.
+    """
+    import shutil
+
+    from anpr_warehouse.dbt_manifest import MANIFEST
+    from anpr_warehouse.snapshots import current_snapshot
+
+    snapshot = current_snapshot(warehouse)
+    other = tmp_path / "other-snapshot"
+    shutil.copytree(snapshot.folder, other)
+    doc = json.loads((other / "manifest.json").read_text(encoding="utf-8"))
+    doc["nodes"]["model.anpr_warehouse.dim_zone"]["description"] = "Zones as the other build documented them."
+    exposure = doc["exposures"]["exposure.anpr_warehouse.vendor_package"]
+    exposure["refs"] = [r for r in exposure["refs"] if r["name"] != "fct_visit_frequency"]
+    (other / "manifest.json").write_text(json.dumps(doc), encoding="utf-8")
+    project = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    assert "fct_visit_frequency" in {r["name"] for r in project["exposures"]["exposure.anpr_warehouse.vendor_package"]["refs"]}
+
+    [other_package] = export_vendor(
+        other / snapshot.database.name, "only0344", tmp_path / "out", progress=False, entitlements=entitlements
+    )
+
+    listed = {f["name"]: f for f in json.loads((other_package / "manifest.json").read_text(encoding="utf-8"))["files"]}
+    assert "marts/fct_visit_frequency.parquet" not in listed and "marts/fct_passages_hourly.parquet" in listed
+    assert not (other_package / "marts" / "fct_visit_frequency.parquet").exists()
+    dictionary = (other_package / "data_dictionary.md").read_text(encoding="utf-8")
+    assert "Zones as the other build documented them." in dictionary and "### fct_visit_frequency" not in dictionary
+    first = (package / "data_dictionary.md").read_text(encoding="utf-8")
+    assert "Zones as the other build documented them." not in first and "### fct_visit_frequency" in first
+    assert (package / "marts" / "fct_visit_frequency.parquet").exists()

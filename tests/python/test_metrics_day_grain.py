@@ -127,3 +127,109 @@ def test_a_warehouse_without_the_daily_fact_answers_from_hours(snapshot, tmp_pat
     layer = MetricLayer(database, snapshot.semantic_manifest)
     query = ["passages", "logistics_passages"], ["metric_time__month"], _where("GM0344", None)
     assert layer.query(*query).render("json") == hourly.query(*query).render("json")
+
+
+@pytest.mark.parametrize("question_name", ["overview_month", "locations_zero_emission"])
+def test_zero_emission_shares_read_the_daily_fuel_totals(question_name, daily, hourly):
+    """The shares' numerators, denominators and confidential cells come from fct_fuel_totals_daily (8 rows per
+    location-day instead of the fuel fact's 88); the equality above proves the answers are the same."""
+    question = next(q for q in QUESTIONS if q.name == question_name)
+    where = _where("GM0344", "2025-03-01")
+    sql = daily.explain(list(question.metrics), list(question.group_by), where)
+    assert "fct_fuel_totals_daily" in sql and "fct_passages_by_fuel" not in sql
+    assert "fct_passages_by_fuel" in hourly.explain(list(question.metrics), list(question.group_by), where)
+
+
+def test_questions_by_fuel_type_still_read_the_fuel_fact(daily, hourly):
+    """The daily fuel totals have no fuel type: a question per fuel falls back to fct_passages_by_fuel, same answer."""
+    by_fuel = ["zero_emission_passages", "fuel_passages"], ["metric_time__month", "fuel_type"], _where("GM0344", None)
+    assert "fct_passages_by_fuel" in daily.explain(*by_fuel)
+    assert daily.query(*by_fuel).render("json") == hourly.query(*by_fuel).render("json")
+    fuels = {r["fuel_type"] for r in daily.query(*by_fuel).rows}
+    assert {"ELEK", "DIES"} <= fuels
+
+
+def test_the_fuel_comparison_covers_lower_bounds(daily, hourly):
+    """Confidential electric or hydrogen cells occur in the data behind the shares, per location and month."""
+    metrics, group_by = ["zero_emission_share", "logistics_zero_emission_share"], ["location", "metric_time__month"]
+    for municipality in ("GM0344", "GM0363"):
+        rows = daily.query(metrics, group_by, _where(municipality, None)).rows
+        assert rows and any(not r["logistics_zero_emission_share"].complete for r in rows), municipality
+        assert daily.query(metrics, group_by, _where(municipality, None)).render("json") == hourly.query(
+            metrics, group_by, _where(municipality, None)
+        ).render("json")
+
+
+NEW_PROCESS = """
+import json, sys
+from pathlib import Path
+from anpr_warehouse.metrics import MetricLayer
+from anpr_warehouse.snapshots import current_snapshot
+layer = MetricLayer.on_snapshot(current_snapshot(Path(sys.argv[1])))
+result = layer.query(json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4]))
+print(json.dumps({"engine_built": layer._planner._engine is not None, "answer": result.render("json")}))
+"""
+
+
+def test_a_new_process_answers_from_stored_plans_without_building_the_engine(snapshot, hourly):
+    """Export and report processes reuse the plans of earlier processes on the same semantic manifest."""
+    import json
+
+    metrics, group_by = ["passages", "zero_emission_share"], ["metric_time__month", "location"]
+
+    def run(where: list[str]) -> dict:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                NEW_PROCESS,
+                str(snapshot.database.parent.parent.parent / "anpr.duckdb"),
+                *map(json.dumps, (metrics, group_by, where)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    first = run(_where("GM0344", "2025-03-01"))
+    assert first["engine_built"]  # nobody asked this shape before: planned, and stored
+    second = run(_where("GM0363", "2025-03-01"))  # same shape, other values, new process
+    assert not second["engine_built"]
+    assert second["answer"] == hourly.query(metrics, group_by, _where("GM0363", "2025-03-01")).render("json")
+    assert len(json.loads(second["answer"])["rows"]) == 4 * 1  # four locations, one month
+
+
+EXPORT_PROCESS = """
+import json, sys
+from pathlib import Path
+from anpr_warehouse.metrics import MetricLayer
+from anpr_warehouse.question_batch import answers
+from anpr_warehouse.snapshots import current_snapshot
+from anpr_warehouse.standard_questions import QUESTIONS
+layer = MetricLayer.on_snapshot(current_snapshot(Path(sys.argv[1])))
+asked = answers(layer, QUESTIONS, "GM0363", "2025-03-01", totals=True)
+print(json.dumps({"engine_built": layer._planner._engine is not None, "answers": {k: v.render("json") for k, v in asked.items()}}))
+"""
+
+
+def test_planning_ahead_leaves_an_export_nothing_to_plan(snapshot, daily, monkeypatch):
+    """`plan_ahead` (for `anpr build` to call after publishing) stores every shape an export asks."""
+    import json
+    import shutil
+    from collections import OrderedDict
+
+    from anpr_warehouse import plans
+    from anpr_warehouse.question_batch import answers, plan_ahead
+
+    shutil.rmtree(snapshot.folder.parent / "plan-cache", ignore_errors=True)
+    monkeypatch.setattr(plans, "_planners", OrderedDict())  # nothing planned in this process either
+    plan_ahead(MetricLayer.on_snapshot(snapshot), QUESTIONS)
+    warehouse = snapshot.folder.parent.parent / "anpr.duckdb"
+    proc = subprocess.run([sys.executable, "-c", EXPORT_PROCESS, str(warehouse)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    done = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not done["engine_built"]
+    expected = answers(daily, QUESTIONS, "GM0363", "2025-03-01", totals=True)
+    assert done["answers"] == {k: v.render("json") for k, v in expected.items()}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 from metricflow.execution.execution_plan import SqlStatement
 from metricflow_semantics.sql.sql_bind_parameters import SqlBindParameterSet
 
-from anpr_warehouse.plans import Plan, PlanCache, bind, parametrize
+from anpr_warehouse.plans import Plan, PlanCache, PlanStore, StoredStatement, bind, parametrize
 
 
 def test_literals_become_sentinels_and_jinja_names_stay():
@@ -89,3 +91,41 @@ def test_a_plan_takes_values_only_when_its_placeholders_are_intact():
     assert not Plan(_statement("where a = '__anpr_p0__'")).takes(2)  # one went missing
     assert not Plan(_statement("where a = '__ANPR_P0__' or b = \"__anpr_p0__\"")).takes(1)  # rewritten
     assert Plan(_statement("select 1")).takes(0)
+
+
+def _plan(sql: str = "select 1 where x = '__anpr_p0__'", renamed: dict | None = None) -> Plan:
+    return Plan(StoredStatement(sql), renamed or {})
+
+
+def test_a_stored_plan_is_read_back_for_its_manifest_and_shape_only(tmp_path):
+    key = (("passages",), ("metric_time__month",), ("{{ Entity('municipality') }} = '__anpr_p0__'",), True)
+    store = PlanStore(tmp_path, "a" * 64)
+    store.put(key, _plan(renamed={"passages_daily": "passages"}))
+    again = PlanStore(tmp_path, "a" * 64).get(key)
+    assert again.statement.sql == "select 1 where x = '__anpr_p0__'" and again.renamed == {"passages_daily": "passages"}
+    assert again.takes(1)
+    assert PlanStore(tmp_path, "b" * 64).get(key) is None  # other definitions: never trusted
+    assert store.get((*key[:3], False)) is None  # another shape
+    assert [p.name for p in tmp_path.rglob("*") if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_a_stored_plan_that_records_another_shape_or_manifest_is_ignored(tmp_path):
+    key, other = (("passages",), (), (), True), (("logistics_passages",), (), (), True)
+    store = PlanStore(tmp_path, "a" * 64)
+    store.put(other, _plan("select 2"))
+    store._path(other).rename(store._path(key))  # a file under the wrong name (or a hash collision)
+    assert store.get(key) is None
+    store.put(key, _plan("select 3"))
+    doc = json.loads(store._path(key).read_text())
+    store._path(key).write_text(json.dumps({**doc, "manifest": "b" * 64}))
+    assert store.get(key) is None
+    store._path(key).write_text("{not json")
+    assert store.get(key) is None
+
+
+def test_a_folder_that_cannot_be_written_only_means_planning_again(tmp_path):
+    blocker = tmp_path / "plan-cache"
+    blocker.write_text("a file where the folder should be")
+    store = PlanStore(blocker, "a" * 64)
+    store.put(((), (), (), True), _plan())
+    assert store.get(((), (), (), True)) is None
