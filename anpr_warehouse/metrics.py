@@ -38,14 +38,13 @@ from .dbt_runner import point_dbt_at, run_dbt
 from .errors import UserError
 from .paths import PROJECT_ROOT
 from .plans import PLANNING, Plan, Planner, PlanStore, bind, manifest_sha256, parametrize, snapshot_planner
-from .snapshots import COMPLETE_MARKER
+from .snapshots import COMPLETE_MARKER, PLAN_CACHE
 
 ZONE_MONTH_REASON = (
     "{metric} is counted by CBS per zone and month; unique vehicles are not additive over months or zones. "
     "Group by zone and metric_time__month (e.g. --group-by zone metric_time__month)."
 )
 TIME_ITEMS_AT_MONTH = {"metric_time", "metric_time__month"}
-PLAN_CACHE = "plan-cache"  # beside the snapshots: plans per semantic manifest (plans.PlanStore)
 
 
 class MetricRefused(UserError):
@@ -214,6 +213,14 @@ class MetricLayer:
         manifest), so tables, docs and standard questions describe the snapshot read; else the project's."""
         beside = self.semantic_manifest.with_name("manifest.json")
         return manifest_at(beside) if self.read_only and beside.exists() else read_manifest()
+
+    @cached_property
+    def questions(self) -> tuple:
+        """The standard questions (saved queries) of the same manifest: a snapshot's own, so the report and the
+        service ask what the snapshot they read was built with, not what `target/` holds now."""
+        from .standard_questions import read_questions  # standard_questions imports this module
+
+        return read_questions(self.dbt_manifest)
 
     @cached_property
     def definitions(self) -> dict[str, dict]:

@@ -37,6 +37,7 @@ from .snapshot_tables import Previous, partitioned_marts, project_fingerprint, w
 
 COMPLETE_MARKER = "COMPLETE"
 POINTER = "CURRENT"
+PLAN_CACHE = "plan-cache"  # beside the snapshots: stored query plans per semantic manifest (plans.PlanStore)
 KEEP_NEWEST = 3
 GRACE_SECONDS = 600
 # What a snapshot carries (marts, the register, the load audits) and how it is written: snapshot_tables.py.
@@ -212,4 +213,22 @@ def remove_old_snapshots(warehouse: Path, keep: int = KEEP_NEWEST, grace_seconds
     for leftover in root.glob(".tmp-*"):  # a publish that died half-way
         if now - leftover.stat().st_mtime > grace_seconds:
             shutil.rmtree(leftover, ignore_errors=True)
+    _remove_unused_plans(warehouse, now - grace_seconds)
     return removed
+
+
+def _remove_unused_plans(warehouse: Path, older_than: float) -> None:
+    """Removes stored plans of definitions no remaining snapshot has (a folder per semantic manifest's sha256,
+    as plans.manifest_sha256 names it), after the same grace period, so the cache does not grow with every
+    definitions change."""
+    folder = snapshots_root(warehouse) / PLAN_CACHE
+    if not folder.is_dir():
+        return
+    live = {
+        hashlib.sha256(s.semantic_manifest.read_text().encode()).hexdigest()
+        for s in list_snapshots(warehouse)
+        if s.semantic_manifest.exists()
+    }
+    for plans in folder.iterdir():
+        if plans.is_dir() and plans.name not in live and plans.stat().st_mtime < older_than:
+            shutil.rmtree(plans, ignore_errors=True)

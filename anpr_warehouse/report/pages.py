@@ -19,7 +19,6 @@ import duckdb
 
 from ..metrics import MetricLayer, MetricResult, MetricValue
 from ..question_batch import answers as ask_all
-from ..standard_questions import QUESTIONS
 from .boundary import ATTRIBUTION, municipality_outline
 from .charts import Chart, bar_chart, heatmap, line_chart, map_chart, stacked_share_chart
 from .geometry import convex_hull
@@ -137,7 +136,7 @@ class ReportData:
     def ask(self, name: str) -> MetricResult:
         """A standard question's answer; the first ask answers them all, one metric-layer query per shape."""
         if self._answers is None:
-            self._answers = ask_all(self.layer, QUESTIONS, self.municipality, self.month)
+            self._answers = ask_all(self.layer, self.layer.questions, self.municipality, self.month)
         return self._answers[name]
 
     def kpi(self, label: str, metric: str, result: MetricResult, kind: str = "count", row: dict | None = None) -> Kpi:

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..dbt_manifest import vendor_package_tables
 from ..metrics import MetricRefused, MetricResult
-from ..standard_questions import QUESTIONS
 from .app import PROBLEM_CONTENT, authenticate
 from .problems import Problem, not_found
 from .query import QueryRequest, run_query
@@ -276,8 +275,9 @@ def query_metrics(request: Request, body: QueryRequest, caller: Caller = Depends
     summary="The standard questions the export packages and the report answer",
     response_description="Name, Dutch title, metrics and group-by of every standard question",
 )
-def list_questions() -> list[dict]:
-    return [{"name": q.name, "title_nl": q.title_nl, "metrics": list(q.metrics), "group_by": list(q.group_by)} for q in QUESTIONS]
+def list_questions(request: Request) -> list[dict]:
+    questions = ctx_of(request).layer.questions
+    return [{"name": q.name, "title_nl": q.title_nl, "metrics": list(q.metrics), "group_by": list(q.group_by)} for q in questions]
 
 
 @router.get(
@@ -297,7 +297,7 @@ def answer_question(
     caller: Caller = Depends(authenticate),
 ) -> dict:
     ctx = ctx_of(request)
-    names = [q.name for q in QUESTIONS]
+    names = [q.name for q in ctx.layer.questions]
     if name not in names:
         closest = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
         raise Problem(
@@ -313,7 +313,7 @@ def answer_question(
     document = ctx.documents.get(key)
     if document is None:  # encoded once per snapshot: a cached answer costs no validation or serialisation
         result = ctx.question_answer(name, municipality, month)
-        q = next(q for q in QUESTIONS if q.name == name)
+        q = next(q for q in ctx.layer.questions if q.name == name)
         body = {
             "question": name,
             "title_nl": q.title_nl,

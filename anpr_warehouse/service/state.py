@@ -16,7 +16,7 @@ from ..entitlements import load_vendors
 from ..errors import UserError
 from ..metrics import MetricLayer, MetricResult
 from ..snapshots import Snapshot, current_snapshot, pointer_stamp
-from ..standard_questions import QUESTIONS, answer, total_for
+from ..standard_questions import answer, total_for
 from .access_log import AccessLog, access_log_file
 from .keys import ANALYST, ApiKey, KeyStore, keys_file
 from .problems import Problem, not_found
@@ -109,7 +109,7 @@ class SnapshotContext:
                 return self._answers[key]
         from ..differencing import withhold
 
-        question = next(q for q in QUESTIONS if q.name == name)
+        question = next(q for q in self.layer.questions if q.name == name)
         month_start = f"{month}-01" if month else None
         result = answer(self.layer, question, municipality, month_start)
         if question.part_of:

@@ -64,6 +64,7 @@ def project_env():
     # The disclosure audit costs seconds per load; test_audit.py asks for it where it is the subject.
     os.environ.setdefault("ANPR_LOAD_AUDIT", "0")
     os.environ.setdefault("ANPR_GENERATE_PROTECTION", "linked")  # generated deliveries skip the audit pass (seconds each)
+    os.environ.setdefault("ANPR_PLAN_AHEAD", "0")  # builds leave planning to readers (see test_metrics_day_grain)
     os.environ.setdefault("DBT_PROFILES_DIR", str(root / "profiles"))
     os.environ.setdefault("DBT_PROJECT_DIR", str(root))
     return root

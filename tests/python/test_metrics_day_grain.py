@@ -215,18 +215,19 @@ print(json.dumps({"engine_built": layer._planner._engine is not None, "answers":
 
 
 def test_planning_ahead_leaves_an_export_nothing_to_plan(snapshot, daily, monkeypatch):
-    """`plan_ahead` (for `anpr build` to call after publishing) stores every shape an export asks."""
+    """`anpr build`'s last step (`plan_ahead` on the new snapshot) stores every shape an export asks."""
     import json
     import shutil
     from collections import OrderedDict
 
     from anpr_warehouse import plans
-    from anpr_warehouse.question_batch import answers, plan_ahead
+    from anpr_warehouse.commands import _plan_ahead
+    from anpr_warehouse.question_batch import answers
 
     shutil.rmtree(snapshot.folder.parent / "plan-cache", ignore_errors=True)
     monkeypatch.setattr(plans, "_planners", OrderedDict())  # nothing planned in this process either
-    plan_ahead(MetricLayer.on_snapshot(snapshot), QUESTIONS)
     warehouse = snapshot.folder.parent.parent / "anpr.duckdb"
+    _plan_ahead(warehouse)  # what `anpr build` does after publishing (ANPR_PLAN_AHEAD unset)
     proc = subprocess.run([sys.executable, "-c", EXPORT_PROCESS, str(warehouse)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     done = json.loads(proc.stdout.strip().splitlines()[-1])

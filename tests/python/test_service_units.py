@@ -96,6 +96,22 @@ def test_new_snapshot_switches_the_pointer_and_old_ones_go_after_the_grace_perio
     assert remove_old_snapshots(warehouse, keep=0, grace_seconds=0) == []  # never the current one
 
 
+def test_stored_plans_go_with_the_last_snapshot_of_their_definitions(built):
+    """plan-cache/<semantic manifest sha256>: kept while a snapshot has those definitions, then removed."""
+    import hashlib
+
+    warehouse, target = built
+    publish_snapshot(warehouse, target)
+    cache = warehouse.parent / "snapshots" / "plan-cache"
+    live = cache / hashlib.sha256((target / "semantic_manifest.json").read_bytes()).hexdigest()
+    stale = cache / ("0" * 64)
+    for folder in (live, stale):
+        folder.mkdir(parents=True)
+        (folder / "plan.json").write_text("{}")
+    remove_old_snapshots(warehouse, keep=1, grace_seconds=0)
+    assert live.is_dir() and not stale.exists()
+
+
 def test_incomplete_snapshot_is_never_current(built):
     warehouse, target = built
     good = publish_snapshot(warehouse, target)
