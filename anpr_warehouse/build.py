@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from .dbt_runner import point_dbt_at, raise_if_locked, run_dbt
+from .duckdb_settings import apply_settings
 from .errors import UserError
 from .load.raw_schema import RAW_SCHEMA, REGISTER, upgrade_register_sql
 from .paths import PROFILES_DIR, PROJECT_ROOT
@@ -106,7 +107,7 @@ def build_warehouse(
     for _ in range(MAX_ROUNDS):
         started = _utc_now()
         results = _dbt_build(manifest, quiet, refresh)
-        con = duckdb.connect(str(warehouse))
+        con = apply_settings(duckdb.connect(str(warehouse)))
         try:
             if results is None:
                 _mark_built_ok(con, started)

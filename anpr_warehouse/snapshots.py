@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 
+from .duckdb_settings import apply_settings
 from .errors import UserError
 from .paths import PROJECT_ROOT
 
@@ -127,7 +128,7 @@ def _copy_tables(warehouse: Path, database: Path) -> dict[str, list]:
     The warehouse is opened like dbt opens it (read-write, same process instance), so
     publishing right after an in-process `dbt build` does not clash with dbt's handle.
     """
-    con = duckdb.connect(str(warehouse))
+    con = apply_settings(duckdb.connect(str(warehouse)))
     try:
         con.execute("set enable_progress_bar = false")  # `anpr build` prints one line about the snapshot, not bars
         con.execute(f"attach '{database}' as snap")
