@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ..duckdb_settings import connect_in_memory
 from ..warehouse import DEFAULT_WAIT_SECONDS, LockWait, write_errors_explained
 from .delivery import CheckedDelivery
 from .problems import DeliveryRefused, Problem
@@ -137,7 +138,7 @@ def load_delivery(
     meta = checked.meta
 
     lock = LockWait(warehouse, wait)
-    con = duckdb.connect()
+    con = connect_in_memory(spill_beside=warehouse)
     try:
         if warehouse.exists():
             _attach(con, warehouse, read_only=True, lock=lock)

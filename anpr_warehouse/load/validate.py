@@ -7,9 +7,8 @@ import hashlib
 import re
 from pathlib import Path, PurePath
 
-import duckdb
-
 from .. import contract as c
+from ..duckdb_settings import connect_in_memory
 from .checks_legacy import check_legacy, is_legacy
 from .checks_v1 import MANIFEST, check_v1
 from .delivery import CheckedDelivery
@@ -72,7 +71,7 @@ def check_delivery(path: Path) -> tuple[CheckedDelivery | None, list[Problem]]:
         problems.add(problem.file, problem.rule, problem.message, problem.line)
     if raw.files:
         scan_for_plates(raw, problems)
-    con = duckdb.connect()
+    con = connect_in_memory()
     try:
         checked = None
         if not raw.files:
