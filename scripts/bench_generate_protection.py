@@ -83,10 +83,12 @@ def measure(audited_year: bool) -> list[str]:
 
 
 def write_section(rows: list[str], note: str) -> None:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     section = (
         f"{HEADING}\n\n`anpr generate --protection table|linked|audited` (docs/disclosure-audit.md), audited with "
         "`anpr audit --min-cell-rule` (the load's attacker). Seconds are wall-clock `anpr generate` runs on the 2-core "
-        f"machine (`--jobs` default).\n\n" + "\n".join(rows) + f"\n\n{note}\n\n"
+        f"machine (`--jobs` default); load average at the end of the run {load} (shared machine: wall seconds vary "
+        f"with it).\n\n" + "\n".join(rows) + f"\n\n{note}\n\n"
         "Reproduce: `.venv/bin/python scripts/bench_generate_protection.py [--audited-year]`.\n"
     )
     replace_results_section(HEADING, section, RESULTS)

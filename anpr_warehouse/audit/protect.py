@@ -21,7 +21,7 @@ from .. import contract as c
 from .cells import Cell, DeliveryCells
 from .constraints import System, build_system, cell_bounds
 from .run import AuditResult, audit_cells
-from .solve import Interval, SolveStats, components, solve_groups
+from .solve import Interval, Seen, SolveStats, components, solve_groups
 
 MAX_ROUNDS = 60  # a round re-solves only the groups it changed, so rounds are cheap
 
@@ -77,9 +77,13 @@ def protect_cells(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: in
     suppressed: list[Cell] = []
     rounds = 0
     at_risk: list[Interval] = []
+    seen: dict[int, Seen] = {}  # per group: hiding only widens its feasible set, so earlier points stay feasible
     while active and rounds < MAX_ROUNDS:
         rounds += 1
-        at_risk = solve_groups(system, [groups[g] for g in sorted(active)], delivery.min_cell, SolveStats(), jobs)
+        order = sorted(active)
+        now = {i: seen[g] for i, g in enumerate(order) if g in seen}
+        at_risk = solve_groups(system, [groups[g] for g in order], delivery.min_cell, SolveStats(), jobs, now)
+        seen.update({order[i]: points for i, points in now.items()})
         chosen = {}
         for interval in at_risk:
             cell = _choose(system, interval)

@@ -147,14 +147,23 @@ class ComponentModel:
 _SYSTEM: System | None = None  # the system being solved, inherited by forked workers (never pickled)
 
 
-def _solve_one(job: tuple[list[int], list[int], int]) -> tuple[list[Interval], int, int]:
-    variables, rows, min_cell = job
+@dataclass
+class Seen:
+    """The range each variable of a group was seen at in feasible points (what a `Proof` keeps between solves)."""
+
+    seen_low: np.ndarray
+    seen_high: np.ndarray
+
+
+def _solve_one(job: tuple[int, list[int], list[int], int, Seen | None]) -> tuple[int, list[Interval], int, int, Seen | None]:
+    key, variables, rows, min_cell, earlier = job
     system = _SYSTEM
     model = ComponentModel(system, variables, rows)
     wanted = np.array([model.local[v] for v in variables if system.is_confidential(v)], dtype=np.int64)
     stats = SolveStats()
-    found = _component(model, wanted, min_cell, stats)
-    return found, model.lps, stats.infeasible_components
+    found, proof = _component(model, wanted, min_cell, stats, earlier)
+    seen = None if proof is None else Seen(proof.seen_low, proof.seen_high)
+    return key, found, model.lps, stats.infeasible_components, seen
 
 
 def solve_intervals(system: System, min_cell: int, stats: SolveStats | None = None, jobs: int = 1) -> list[Interval]:
@@ -168,12 +177,23 @@ def solve_intervals(system: System, min_cell: int, stats: SolveStats | None = No
 
 
 def solve_groups(
-    system: System, groups: list[tuple[list[int], list[int]]], min_cell: int, stats: SolveStats | None = None, jobs: int = 1
+    system: System,
+    groups: list[tuple[list[int], list[int]]],
+    min_cell: int,
+    stats: SolveStats | None = None,
+    jobs: int = 1,
+    seen: dict[int, Seen] | None = None,
 ) -> list[Interval]:
-    """`solve_intervals` for the given connected groups only; with jobs > 1 over forked processes, largest first."""
+    """`solve_intervals` for the given connected groups only; with jobs > 1 over forked processes, largest first.
+
+    `seen` (by position in `groups`), when given, carries what feasible points showed from one call to the
+    next: valid as long as the feasible set of a group only grows between calls (bounds only widened, as
+    when cells are hidden), and it spares most of the aggregate LPs. Updated in place.
+    """
     global _SYSTEM
     stats = stats or SolveStats()
-    work = [(variables, rows, min_cell) for variables, rows in sorted(groups, key=lambda g: -len(g[0]))]
+    order = sorted(range(len(groups)), key=lambda g: -len(groups[g][0]))
+    work = [(g, groups[g][0], groups[g][1], min_cell, None if seen is None else seen.get(g)) for g in order]
     stats.components += len(work)
     _SYSTEM = system
     try:
@@ -185,7 +205,9 @@ def solve_groups(
     finally:
         _SYSTEM = None
     at_risk: list[Interval] = []
-    for found, lps, infeasible in results:
+    for key, found, lps, infeasible, points in results:
+        if seen is not None and points is not None:
+            seen[key] = points
         at_risk.extend(found)
         stats.lps += lps
         stats.infeasible_components += infeasible
@@ -195,14 +217,27 @@ def solve_groups(
 class Proof:
     """The feasible points seen so far for one component: a cell seen at two values >= min_cell apart is safe."""
 
-    def __init__(self, model: ComponentModel, wanted: np.ndarray, min_cell: int, earlier: Proof | None = None):
-        """`earlier`: points of a narrower feasible set (feasible here too), so what they proved stays proven."""
+    def __init__(
+        self,
+        model: ComponentModel,
+        wanted: np.ndarray,
+        min_cell: int,
+        earlier: Proof | Seen | None = None,
+        points: np.ndarray | None = None,
+    ):
+        """`earlier`: points of a narrower feasible set (feasible here too), so what they proved stays proven;
+        `points`: feasible points known otherwise (one per row), e.g. earlier solutions that satisfy today's bounds."""
         self.seen_low = np.full(model.n, math.inf) if earlier is None else earlier.seen_low.copy()
         self.seen_high = np.full(model.n, -math.inf) if earlier is None else earlier.seen_high.copy()
+        if points is not None and len(points):
+            np.minimum(self.seen_low, points.min(axis=0), out=self.seen_low)
+            np.maximum(self.seen_high, points.max(axis=0), out=self.seen_high)
         self.min_cell = min_cell
         self.pending = {int(i) for i in wanted if self.seen_high[i] - self.seen_low[i] < min_cell - EPS}
+        self.points: list[np.ndarray] = []  # the solutions observed here, for a caller that keeps them
 
     def observe(self, x: np.ndarray) -> int:
+        self.points.append(x)
         np.minimum(self.seen_low, x, out=self.seen_low)
         np.maximum(self.seen_high, x, out=self.seen_high)
         proven = [i for i in self.pending if self.seen_high[i] - self.seen_low[i] >= self.min_cell - EPS]
@@ -211,13 +246,22 @@ class Proof:
 
 
 def prove_in_aggregate(
-    model: ComponentModel, wanted: np.ndarray, min_cell: int, first: bool = True, earlier: Proof | None = None
+    model: ComponentModel,
+    wanted: np.ndarray,
+    min_cell: int,
+    first: bool = True,
+    earlier: Proof | Seen | None = None,
+    points: np.ndarray | None = None,
 ) -> Proof | None:
     """Proves most wanted cells safe with a few "push all unproven cells up / down" LPs; None: infeasible.
 
-    The cells still `pending` afterwards need their own min and max LPs.
+    The cells still `pending` afterwards need their own min and max LPs. With known feasible `points`
+    (or an `earlier` proof) that already prove every wanted cell, no LP is solved at all: a feasible
+    point also shows the model is feasible.
     """
-    proof = Proof(model, wanted, min_cell, earlier)
+    proof = Proof(model, wanted, min_cell, earlier, points)
+    if not first and not proof.pending and (earlier is not None or (points is not None and len(points))):
+        return proof
     rng = np.random.default_rng(0)  # random weights spread the slack differently each round; seeded: same answer every run
     costs = np.zeros(model.n)
     costs[wanted] = 1.0
@@ -242,11 +286,13 @@ def prove_in_aggregate(
     return proof
 
 
-def _component(model: ComponentModel, wanted: np.ndarray, min_cell: int, stats: SolveStats) -> list[Interval]:
-    proof = prove_in_aggregate(model, wanted, min_cell)
+def _component(
+    model: ComponentModel, wanted: np.ndarray, min_cell: int, stats: SolveStats, earlier: Seen | None = None
+) -> tuple[list[Interval], Proof | None]:
+    proof = prove_in_aggregate(model, wanted, min_cell, earlier=earlier)
     if proof is None:
         stats.infeasible_components += 1
-        return []
+        return [], None
     pending, observe = proof.pending, proof.observe
     costs = np.zeros(model.n)
     found = []
@@ -274,4 +320,4 @@ def _component(model: ComponentModel, wanted: np.ndarray, min_cell: int, stats: 
                 lower, upper = math.ceil(low - EPS), math.floor(high + EPS)
                 found.append(Interval(var, lower, upper, tuple(sorted(binding_rows)), tuple(sorted(binding_cols - {var}))))
         pending.discard(i)
-    return found
+    return found, proof

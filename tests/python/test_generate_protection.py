@@ -73,3 +73,20 @@ def test_audited_generation_is_deterministic(tmp_path):
     request = GenerateRequest("GM0363", 2025, 3, seed=4, locations=2, protection="audited")
     first, second = generate_delivery(request, tmp_path / "a"), generate_delivery(request, tmp_path / "b")
     assert {p.name: p.read_bytes() for p in first.iterdir()} == {p.name: p.read_bytes() for p in second.iterdir()}
+
+
+def test_audit_pass_needs_only_the_zone_tables(tmp_path):
+    """Why the audited pass audits T03-T06 alone: on a month where the link rules leave cells at risk, every one
+    is in a zone table, the pass leaves T01 and T02 as the rules wrote them, and the whole month then audits clean."""
+    month = {"municipality": "GM0344", "year": 2025, "month": 3, "seed": 1, "locations": 4}
+    linked = generate_delivery(GenerateRequest(**month, protection="linked"), tmp_path / "linked")
+    audited = generate_delivery(GenerateRequest(**month, protection="audited"), tmp_path / "audited")
+    left = audit_cells(cells_from_path(linked), min_cell_rule=True)
+    assert left.at_risk, "the link rules alone leave this month's zone cube at risk (measured: 9 cells)"
+    assert {a.cell.table for a in left.at_risk} <= {"T03", "T04", "T05", "T06"}
+    for code in ("T01", "T02"):
+        file = c.OBSERVATION_TABLES[code].file
+        assert (linked / file).read_bytes() == (audited / file).read_bytes(), file
+    after = audit_cells(cells_from_path(audited), min_cell_rule=True)
+    assert after.infeasible_components == 0
+    assert after.at_risk == []
