@@ -36,10 +36,10 @@ days as (
         is_logistics,
         is_fuel_total,
         is_zero_emission_fuel,
-        source_layout,
         cast(sum(passages) as bigint) as passages,
         cast(sum(confidential_cells) as integer) as confidential_cells,
-        cast(count(*) as integer) as fuel_cells
+        cast(count(*) as integer) as fuel_cells,
+        source_layout
     from wanted
     group by all
 ),
@@ -47,28 +47,13 @@ days as (
 final as (
     select
         {{ surrogate_key([
-            'location_code',
-            'passage_date',
-            'vehicle_category_code',
-            'is_fuel_total',
+            'days.location_code',
+            'days.passage_date',
+            'days.vehicle_category_code',
+            'days.is_fuel_total',
         ]) }}
             as fuel_total_daily_id,
-        delivery_id,
-        municipality_code,
-        period_code,
-        month_start,
-        location_code,
-        zone_code,
-        passage_date,
-        vehicle_category_code,
-        is_category_total,
-        is_logistics,
-        is_fuel_total,
-        is_zero_emission_fuel,
-        passages,
-        confidential_cells,
-        fuel_cells,
-        source_layout
+        days.*
     from days
 )
 
