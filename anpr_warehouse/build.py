@@ -26,7 +26,7 @@ import duckdb
 
 from . import reference_nodes, step_times
 from .dbt_runner import point_dbt_at, raise_if_locked, run_dbt
-from .duckdb_settings import apply_settings
+from .duckdb_settings import connect
 from .errors import UserError
 from .load.raw_schema import RAW_SCHEMA, REGISTER, upgrade_register_sql
 from .paths import PROFILES_DIR, PROJECT_ROOT
@@ -114,7 +114,7 @@ def build_warehouse(
         started = _utc_now()
         with step_times.timed("dbt_build_s"):
             results = _dbt_build(manifest, quiet, refresh + skip)
-        con = apply_settings(duckdb.connect(str(warehouse)))
+        con = connect(warehouse)
         try:
             if results is None:
                 with step_times.timed("build_mark_ok_s"):
@@ -137,7 +137,7 @@ def build_warehouse(
 
 def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
     """`--exclude ...` for the seeds, reference dimensions and their tests when they cannot have changed."""
-    con = apply_settings(duckdb.connect(str(warehouse)))
+    con = connect(warehouse)
     try:
         skip = reference_nodes.exclusions(con, manifest)
     finally:

@@ -35,6 +35,8 @@ from pathlib import Path
 
 from metricflow_semantics.sql.sql_bind_parameters import SqlBindParameterSet
 
+from .snapshots import manifest_sha256  # plans are filed by the snapshot's definitions
+
 _JINJA = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})", re.S)
 _STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
 _TYPED_LITERAL_PREFIX = re.compile(r"\b(date|time|timestamp|timestamptz|interval)\s*$", re.I)  # `date '...'` stays SQL
@@ -188,10 +190,6 @@ class PlanStore:
 
 def _shape(key: tuple) -> str:
     return json.dumps(key, sort_keys=True)
-
-
-def manifest_sha256(semantic_manifest: str) -> str:
-    return hashlib.sha256(semantic_manifest.encode()).hexdigest()
 
 
 class Planner:

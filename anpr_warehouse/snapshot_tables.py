@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 
 from . import step_times
-from .duckdb_settings import apply_settings
+from .duckdb_settings import connect
 
 # Schemas copied whole (every table and view, views materialised).
 COPIED_SCHEMAS = ("marts",)
@@ -123,7 +123,7 @@ def write_tables(warehouse: Path, database: Path, previous: Previous | None) -> 
     if previous is not None:
         with step_times.timed("snapshot_copy_file_s"):
             shutil.copyfile(previous.database, database)
-    con = apply_settings(duckdb.connect(str(warehouse)))
+    con = connect(warehouse)
     try:
         con.execute("set enable_progress_bar = false")  # `anpr build` prints one line about the snapshot, not bars
         con.execute(f"attach '{database}' as snap")

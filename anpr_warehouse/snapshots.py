@@ -63,6 +63,11 @@ class Snapshot:
         return json.loads((self.folder / COMPLETE_MARKER).read_text(encoding="utf-8"))
 
 
+def manifest_sha256(semantic_manifest: str) -> str:
+    """The name stored query plans are filed under (plans.PlanStore): the hash of a semantic manifest's text."""
+    return hashlib.sha256(semantic_manifest.encode()).hexdigest()
+
+
 def snapshots_root(warehouse: Path) -> Path:
     return warehouse.parent / "snapshots"
 
@@ -218,17 +223,12 @@ def remove_old_snapshots(warehouse: Path, keep: int = KEEP_NEWEST, grace_seconds
 
 
 def _remove_unused_plans(warehouse: Path, older_than: float) -> None:
-    """Removes stored plans of definitions no remaining snapshot has (a folder per semantic manifest's sha256,
-    as plans.manifest_sha256 names it), after the same grace period, so the cache does not grow with every
-    definitions change."""
+    """Removes stored plans of definitions no remaining snapshot has (a folder per `manifest_sha256`),
+    after the same grace period, so the cache does not grow with every definitions change."""
     folder = snapshots_root(warehouse) / PLAN_CACHE
     if not folder.is_dir():
         return
-    live = {
-        hashlib.sha256(s.semantic_manifest.read_text().encode()).hexdigest()
-        for s in list_snapshots(warehouse)
-        if s.semantic_manifest.exists()
-    }
+    live = {manifest_sha256(s.semantic_manifest.read_text()) for s in list_snapshots(warehouse) if s.semantic_manifest.exists()}
     for plans in folder.iterdir():
         if plans.is_dir() and plans.name not in live and plans.stat().st_mtime < older_than:
             shutil.rmtree(plans, ignore_errors=True)

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import duckdb
 
-from .duckdb_settings import apply_settings
+from . import duckdb_settings
 from .errors import UserError, WarehouseBusy, WarehouseWriteFailed
 
 DEFAULT_WAIT_SECONDS = 60.0
@@ -82,7 +82,7 @@ class LockWait:
 def connect(warehouse: Path, read_only: bool, wait: float | LockWait = DEFAULT_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse file, waiting for another process's lock as long as allowed."""
     lock = wait if isinstance(wait, LockWait) else LockWait(warehouse, wait)
-    return lock.retry(lambda: apply_settings(duckdb.connect(str(warehouse), read_only=read_only)))
+    return lock.retry(lambda: duckdb_settings.connect(warehouse, read_only=read_only))
 
 
 def wait_until_free(warehouse: Path, wait: float = DEFAULT_WAIT_SECONDS, read_only: bool = False) -> float:
