@@ -39,7 +39,7 @@ from .metrics import MetricLayer, MetricResult
 from .question_batch import TOTAL
 from .question_batch import answers as ask_all
 from .reading import connect, reading_layer
-from .standard_questions import Question, read_questions
+from .standard_questions import Question
 from .vendor_dictionary import model_columns, write_dictionary
 
 PACKAGE_CONTRACT = "anpr-vendor-package/1"
@@ -76,8 +76,7 @@ class PackageContents:
 
     @classmethod
     def of(cls, layer: MetricLayer) -> PackageContents:
-        manifest = layer.dbt_manifest
-        return cls(*vendor_package_tables(manifest), read_questions(manifest))
+        return cls(*vendor_package_tables(layer.dbt_manifest), layer.questions)
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -250,8 +249,9 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
             (folder / name).write_text(_spreadsheet_safe_result(result).render("csv"), encoding="utf-8")
             files[name] = {"rows": len(result.rows), "question": question.name}
     files["_withheld"] = {"rows": withheld}
+    if {"geojson", "csv"} & set(formats):
+        features = _location_features(con, job, answers, contents.questions)  # one query, both files
     if "geojson" in formats:
-        features = _location_features(con, job, answers, contents.questions)
         name = "locations.geojson"
         (folder / name).write_text(
             json.dumps({"type": "FeatureCollection", "features": features}, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
@@ -259,7 +259,7 @@ def _write_contents(con, layer: MetricLayer, job: PackageRequest, folder: Path) 
         )
         files[name] = {"rows": len(features)}
     if {"geojson", "csv"} & set(formats):
-        locations = _locations_table(_location_features(con, job, answers, contents.questions))
+        locations = _locations_table(features)
         _write_table(locations, folder / LOCATIONS_CSV, "csv")
         files[LOCATIONS_CSV] = {"rows": locations.num_rows}
     write_dictionary(
