@@ -4,11 +4,17 @@ Which municipalities are "the reader's" is decided by the caller (a vendor's
 entitlements, or every municipality in the warehouse for the analyst view);
 this page never queries one it was not given. Absolute numbers and rates per
 1,000 passages, ranked; a rate built from a lower bound is approximate and says so.
+
+What the page shows is read once (`comparison`) and is also the page's fingerprint
+(report/inputs.py): hashing every visible municipality's marts rows instead, as before,
+grew the report with the number of municipalities in the warehouse.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import duckdb
 
 from ..metrics import MetricValue
 from .charts import bar_chart
@@ -55,6 +61,50 @@ def _share_rate(share: MetricValue | None) -> MetricValue | None:
     return MetricValue(share.value * PER, share.confidential_cells, share.complete)
 
 
+@dataclass
+class Comparison:
+    """Everything the comparison page shows besides its texts: values, names and each municipality's delivery."""
+
+    values: dict[str, dict[str, MetricValue | None]]  # municipality -> measure -> value
+    names: dict[str, str]  # municipality -> name
+    delivered: dict[str, tuple]  # municipality -> its current delivery of the month (register row)
+
+    def as_json(self) -> dict:
+        """The page's inputs as plain JSON (its fingerprint is their hash)."""
+        return {
+            "values": {
+                code: {key: value.as_json() if value else None for key, value in measures.items()}
+                for code, measures in self.values.items()
+            },
+            "names": self.names,
+            "delivered": {code: [str(field) for field in row] for code, row in self.delivered.items()},
+        }
+
+
+def comparison(data: ReportData, municipalities: list[str]) -> Comparison:
+    """The comparison's inputs, read once per report (the fingerprint and the page both use them)."""
+    key = ("compare", tuple(municipalities))
+    if key not in data.memo:
+        names = "select municipality_code, municipality_name from marts.dim_municipality where municipality_code in (select unnest(?))"
+        data.memo[key] = Comparison(
+            comparison_values(data, municipalities),
+            dict(data.con.execute(names, [municipalities]).fetchall()),
+            _delivered(data.con, municipalities, data.month),
+        )
+    return data.memo[key]
+
+
+def _delivered(con: duckdb.DuckDBPyConnection, municipalities: list[str], month: str) -> dict[str, tuple]:
+    """municipality -> its current delivery of the month (only the municipalities compared: nobody else's is shown)."""
+    rows = con.execute(
+        """select municipality_code, delivery_id, layout, version, sdc_min_cell, sdc_rounding_base from raw.cbs_deliveries
+           where status = 'current' and period_start = ? and municipality_code in (select unnest(?))
+           order by municipality_code""",
+        [month, municipalities],
+    ).fetchall()
+    return {r[0]: r for r in rows}
+
+
 def comparison_values(data: ReportData, municipalities: list[str]) -> dict[str, dict[str, MetricValue | None]]:
     """municipality -> measure -> value for the report's month, from the metric layer (three queries for all)."""
     month = f"{{{{ TimeDimension('metric_time', 'month') }}}} = '{data.month}'"
@@ -95,8 +145,8 @@ def comparison_values(data: ReportData, municipalities: list[str]) -> dict[str, 
 def compare(data: ReportData, municipalities: list[str]) -> Page:
     t = data.t
     page = Page("compare", t("page.compare.title"), t("page.compare.intro"))
-    names = dict(data.con.execute("select municipality_code, municipality_name from marts.dim_municipality").fetchall())
-    values = comparison_values(data, municipalities)
+    shown = comparison(data, municipalities)
+    names, values = shown.names, shown.values
     no_data = t("page.compare.no_data")
     for measure in MEASURES:
         title = t(measure.title)
@@ -136,20 +186,14 @@ def compare(data: ReportData, municipalities: list[str]) -> Page:
         )
         chart.table = [("category", t("axis.municipality")), ("label", title)]
         page.charts.append(chart)
-    page.notes += _cbs_notes(data, municipalities, names)
+    page.notes += _cbs_notes(data, municipalities, names, shown.delivered)
     return page
 
 
-def _cbs_notes(data: ReportData, municipalities: list[str], names: dict[str, str]) -> list[str]:
+def _cbs_notes(data: ReportData, municipalities: list[str], names: dict[str, str], delivered: dict[str, tuple]) -> list[str]:
     """CBS's notes that bear on a comparison: its disclosure control and counting rules, and per municipality the delivery."""
     t = data.t
     notes = [t("page.compare.note_confidential"), t("page.compare.note_unique_vehicles"), t("page.compare.note_rounding")]
-    rows = data.con.execute(
-        """select municipality_code, delivery_id, layout, version, sdc_min_cell, sdc_rounding_base from raw.cbs_deliveries
-           where status = 'current' and period_start = ? order by municipality_code""",
-        [data.month],
-    ).fetchall()
-    delivered = {r[0]: r for r in rows}
     for code in municipalities:
         row = delivered.get(code)
         if row is None:

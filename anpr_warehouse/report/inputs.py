@@ -1,11 +1,14 @@
 """Which report pages to rebuild: a fingerprint of each page's inputs, kept in the site's `report-inputs.json`.
 
-A page is rebuilt only when what it shows can have changed: the month pages read the
-municipality's month (and the months offset metrics look back to), the year view its
-twelve-month window and the delivery register, the comparison every visible
-municipality's month. What all pages share (code, definitions, language, the
-header's deliveries and navigation) is one common fingerprint: when it changes, the
-whole site is rebuilt. A kept page is checked against the checksums of its files.
+A page is rebuilt only when what it shows can have changed. The month pages are
+fingerprinted by their inputs: the municipality's marts rows of the month (and the months
+offset metrics look back to) and its delivery. The year view and the comparison are
+fingerprinted by what they show (a few month-grain answers, read once and reused by the
+page): hashing their inputs instead meant a whole year of the municipality's rows and
+every visible municipality's month, which grew the report with the size of the
+warehouse. What all pages share (code, definitions, language, the header's deliveries
+and navigation) is one common fingerprint: when it changes, the whole site is rebuilt.
+A kept page is checked against the checksums of its files.
 """
 
 from __future__ import annotations
@@ -21,8 +24,6 @@ from ..fingerprint import MartHashes, Scope, code_version, definitions_version, 
 from ..metrics import MetricLayer
 
 RECORD = "report-inputs.json"
-YEAR_PAGE, COMPARE_PAGE = "trend", "compare"
-YEAR_MONTHS = 12  # the year view's window (trend.WINDOW), counted back from the report's month
 
 
 @dataclass
@@ -79,42 +80,25 @@ def common_fingerprint(layer: MetricLayer, context: dict) -> str:
 
 
 def page_fingerprints(
-    con: duckdb.DuckDBPyConnection, layer: MetricLayer, municipality: str, month_start: str, visible: list[str], slugs: list[str]
+    con: duckdb.DuckDBPyConnection,
+    layer: MetricLayer,
+    municipality: str,
+    month_start: str,
+    slugs: list[str],
+    shown: dict[str, dict],
 ) -> dict[str, str]:
-    """slug -> SHA-256 of the rows the page is computed from (one grouped scan per marts table for all pages)."""
+    """slug -> SHA-256 of what the page is computed from.
+
+    `shown`: slug -> what that page shows, as JSON (pages fingerprinted by their content); every other page by the
+    municipality's marts rows of its month window (one grouped scan per marts table) and its delivery of the month.
+    """
     back = months_back(layer.semantic_manifest_doc)
     month_first = None if back is None else shift_month(month_start, -back)
-    year_first = None if back is None else shift_month(month_start, -(YEAR_MONTHS - 1) - back)
-    everyone = sorted({municipality, *visible})
-    # Two cuts instead of one: the municipality's own year (its month and year pages), and every visible
-    # municipality's month window (the comparison). Hashing the other municipalities' whole year, as one cut
-    # covering both would, was most of a report's time at national scale; the sums per scope are the same.
-    own = MartHashes(con, [municipality], month_start, year_first)
-    compared = own if everyone == [municipality] else MartHashes(con, everyone, month_start, month_first)
+    own = MartHashes(con, [municipality], month_start, month_first)
     register = con.execute(
         """select municipality_code, period_start::varchar, delivery_id, layout, version, sdc_min_cell, sdc_rounding_base
-           from raw.cbs_deliveries where status = 'current' and municipality_code in (select unnest(?)) order by all""",
-        [everyone],
+           from raw.cbs_deliveries where status = 'current' and municipality_code = ? and period_start = ? order by all""",
+        [municipality, month_start],
     ).fetchall()
-    own_month = [r for r in register if r[0] == municipality and r[1][:10] == month_start]
-    scopes = {
-        # the year view reads the register up to its month (where the window starts, which months are gaps)
-        YEAR_PAGE: (
-            Scope((municipality,), year_first, month_start),
-            [r for r in register if r[0] == municipality and r[1][:10] <= month_start],
-        ),
-        COMPARE_PAGE: (Scope(tuple(everyone), month_first, month_start), [r for r in register if r[1][:10] == month_start]),
-    }
-    month_scope = (Scope((municipality,), month_first, month_start), own_month)
-    return {
-        slug: sha256_json(
-            {
-                "page": slug,
-                "visible": everyone if slug == COMPARE_PAGE else None,
-                "data": (compared if slug == COMPARE_PAGE else own).of(scope),
-                "register": rows,
-            }
-        )
-        for slug in slugs
-        for scope, rows in [scopes.get(slug, month_scope)]
-    }
+    month_inputs = {"data": own.of(Scope((municipality,), month_first, month_start)), "register": register}
+    return {slug: sha256_json({"page": slug, **({"shown": shown[slug]} if slug in shown else month_inputs)}) for slug in slugs}

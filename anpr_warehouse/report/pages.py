@@ -34,6 +34,9 @@ CODE_DIMENSIONS = (
     ("visit_day_class", "dim_visit_day_class", "visit_day_class_code", "sort_order"),
     ("first_admission_year", "dim_first_admission_year", "first_admission_year_code", "first_admission_year_code"),
 )
+# Which municipalities and months have data: the daily rollup of the hourly cells has the same municipality-months
+# in 24x fewer rows (a distinct over the hourly fact grew the report with the size of the warehouse).
+MONTHS_FACT = "fct_passages_daily"
 STATUS_ORDER = ["allowed", "transition", "not_allowed", "unknown"]
 STATUS_TEXT = {
     "allowed": "status.allowed",
@@ -45,6 +48,39 @@ STATUS_TEXT = {
 # compares with (no dimension flag says "reference"; it is this page's choice, not a code list's).
 REFERENCE_CATEGORY = "PERS"
 STATUS_COLOURS = ["#2f855a", "#d69e2e", "#c53030", "#a0aec0"]
+
+
+@dataclass(frozen=True)
+class Bars:
+    """One bar chart of a standard question: which answer, which code list labels the bars, which metric, how drawn.
+
+    The bar charts of the monthly pages differ only in these fields, so they are rows of a table (BARS), not
+    repeated calls.
+    """
+
+    question: str  # a standard question (MetricLayer.questions)
+    dim: str  # the code list on the category axis (CODE_DIMENSIONS)
+    metric: str
+    title: str  # text id of the chart's title
+    axis: str  # text id of the category axis
+    value_axis: str = "axis.passages"
+    horizontal: bool = False
+    ze_zone: bool = True  # per-zone answer: only the ZE zone's rows (dim_zone's flag)
+    order: str = "code_list"  # code_list | largest_first | year (by code, without the "year unknown" code)
+
+
+# chart name -> its bars, in page order (the table is the list of the monthly pages' bar charts)
+# fmt: off
+BARS = {
+    "mix_category":        Bars("vehicle_mix_category",        "vehicle_category",     "category_passages",        "page.vehicle_mix.chart_category",        "axis.category",             horizontal=True, ze_zone=False),
+    "mix_fuel":            Bars("vehicle_mix_fuel",            "fuel_type",            "fuel_passages",            "page.vehicle_mix.chart_fuel",            "axis.fuel",                 horizontal=True, ze_zone=False),
+    "mix_emission":        Bars("vehicle_mix_emission",        "emission_class",       "emission_class_passages",  "page.vehicle_mix.chart_emission",        "axis.emission_class"),
+    "mix_first_admission": Bars("vehicle_mix_first_admission", "first_admission_year", "first_admission_passages", "page.vehicle_mix.chart_first_admission", "axis.first_admission_year", order="year"),
+    "sectors":             Bars("sectors",                     "sbi_section",          "sector_passages",          "page.sectors.chart",                     "axis.section",              horizontal=True, order="largest_first"),
+    "origin":              Bars("origin",                      "owner_region",         "origin_passages",          "page.origin.chart",                      "axis.origin",               horizontal=True),
+    "visit_frequency":     Bars("visit_frequency",             "visit_day_class",      "visit_class_vehicles",     "page.visit_frequency.chart",             "axis.days_in_month",        "axis.unique_vehicles"),
+}
+# fmt: on
 
 
 @dataclass
@@ -79,6 +115,11 @@ def fmt_number(value: float | int | None, kind: str = "count") -> str:
     return f"{int(round(value)):,}".replace(",", ".")
 
 
+def result_json(result: MetricResult) -> list[dict]:
+    """An answer's rows as plain JSON: what a page fingerprinted by what it shows hashes."""
+    return [{k: v.as_json() if isinstance(v, MetricValue) else str(v) for k, v in row.items()} for row in result.rows]
+
+
 def fmt_value(value: MetricValue, kind: str, lang: str) -> str:
     t = texts(lang)
     if value.value is None:
@@ -105,6 +146,7 @@ class ReportData:
         self.layer, self.con, self.municipality, self.month, self.lang = layer, con, municipality, month_start, lang
         self.visible = visible or [municipality]  # the municipalities this reader may see (compare.html)
         self._answers: dict[str, MetricResult] | None = None
+        self.memo: dict = {}  # inputs a page reads once for its fingerprint and its content (compare, trend)
         layouts = [
             r[0]
             for r in con.execute(
@@ -176,6 +218,27 @@ class ReportData:
             rows.sort(key=lambda r: order.index(r["code"]) if r["code"] in order else len(order))
         return rows
 
+    def bars(self, name: str) -> Chart:
+        """The bar chart BARS names, from its question's answer."""
+        spec = BARS[name]
+        result = self.ask(spec.question)
+        rows = self.bar_rows(self.ze_zone_result(result) if spec.ze_zone else result, spec.dim, spec.metric)
+        if spec.order == "year":
+            rows = sorted((r for r in rows if r["code"] not in self.unknown_first_admission), key=lambda r: r["code"])
+        elif spec.order == "largest_first":
+            rows = sorted(rows, key=lambda r: -r["value"])
+        return bar_chart(
+            name,
+            self.t(spec.title),
+            rows,
+            "category",
+            "value",
+            self.t(spec.axis),
+            self.t(spec.value_axis),
+            horizontal=spec.horizontal,
+            sort=[r["category"] for r in rows] if spec.order == "largest_first" else None,
+        )
+
 
 def page_builders() -> dict[str, Callable[[ReportData], Page]]:
     """slug -> the function that builds that page, in navigation order (the one list of the report's pages)."""
@@ -193,6 +256,17 @@ def page_builders() -> dict[str, Callable[[ReportData], Page]]:
         "origin": origin,
         "visit_frequency": visits,
         "locations": locations,
+    }
+
+
+def shown_inputs(data: ReportData) -> dict[str, dict]:
+    """slug -> what the page shows, as JSON, for the pages fingerprinted by their content (report/inputs.py)."""
+    from .compare import comparison
+    from .trend import year_inputs
+
+    return {
+        "trend": year_inputs(data).as_json(),
+        "compare": {"visible": data.visible, **comparison(data, data.visible).as_json()},
     }
 
 
@@ -265,59 +339,7 @@ def time_profile(data: ReportData) -> Page:
 def vehicle_mix(data: ReportData) -> Page:
     t = data.t
     page = Page("vehicle_mix", t("page.vehicle_mix.title"), t("page.vehicle_mix.intro"))
-    category = data.ask("vehicle_mix_category")
-    page.charts.append(
-        bar_chart(
-            "mix_category",
-            t("page.vehicle_mix.chart_category"),
-            data.bar_rows(category, "vehicle_category", "category_passages"),
-            "category",
-            "value",
-            t("axis.category"),
-            t("axis.passages"),
-            horizontal=True,
-        )
-    )
-    fuel = data.ask("vehicle_mix_fuel")
-    page.charts.append(
-        bar_chart(
-            "mix_fuel",
-            t("page.vehicle_mix.chart_fuel"),
-            data.bar_rows(fuel, "fuel_type", "fuel_passages"),
-            "category",
-            "value",
-            t("axis.fuel"),
-            t("axis.passages"),
-            horizontal=True,
-        )
-    )
-    emission = data.ask("vehicle_mix_emission")
-    page.charts.append(
-        bar_chart(
-            "mix_emission",
-            t("page.vehicle_mix.chart_emission"),
-            data.bar_rows(data.ze_zone_result(emission), "emission_class", "emission_class_passages"),
-            "category",
-            "value",
-            t("axis.emission_class"),
-            t("axis.passages"),
-        )
-    )
-    years = data.ask("vehicle_mix_first_admission")
-    rows = data.bar_rows(data.ze_zone_result(years), "first_admission_year", "first_admission_passages")
-    rows = [r for r in rows if r["code"] not in data.unknown_first_admission]
-    rows.sort(key=lambda r: r["code"])
-    page.charts.append(
-        bar_chart(
-            "mix_first_admission",
-            t("page.vehicle_mix.chart_first_admission"),
-            rows,
-            "category",
-            "value",
-            t("axis.first_admission_year"),
-            t("axis.passages"),
-        )
-    )
+    page.charts += [data.bars(name) for name in ("mix_category", "mix_fuel", "mix_emission", "mix_first_admission")]
     return page
 
 
@@ -383,22 +405,7 @@ def ze_access(data: ReportData) -> Page:
 def sectors(data: ReportData) -> Page:
     t = data.t
     page = Page("sectors", t("page.sectors.title"), t("page.sectors.intro"))
-    result = data.ask("sectors")
-    rows = data.bar_rows(data.ze_zone_result(result), "sbi_section", "sector_passages")
-    rows = sorted(rows, key=lambda r: -r["value"])
-    page.charts.append(
-        bar_chart(
-            "sectors",
-            t("page.sectors.chart"),
-            rows,
-            "category",
-            "value",
-            t("axis.section"),
-            t("axis.passages"),
-            horizontal=True,
-            sort=[r["category"] for r in rows],
-        )
-    )
+    page.charts.append(data.bars("sectors"))
     page.notes.append(t("page.sectors.note_no_emission_class"))
     return page
 
@@ -413,20 +420,7 @@ def origin(data: ReportData) -> Page:
             data.kpi(t("page.origin.kpi_own_municipality"), "own_municipality_share", shares, "share", zone_rows[0]),
             data.kpi(t("page.origin.kpi_abroad"), "abroad_share", shares, "share", zone_rows[0]),
         ]
-    result = data.ask("origin")
-    rows = data.bar_rows(data.ze_zone_result(result), "owner_region", "origin_passages")
-    page.charts.append(
-        bar_chart(
-            "origin",
-            t("page.origin.chart"),
-            rows,
-            "category",
-            "value",
-            t("axis.origin"),
-            t("axis.passages"),
-            horizontal=True,
-        )
-    )
+    page.charts.append(data.bars("origin"))
     return page
 
 
@@ -437,19 +431,7 @@ def visits(data: ReportData) -> Page:
     zone_rows = data.zone_rows(share)
     if zone_rows:
         page.kpis.append(data.kpi(t("page.visit_frequency.kpi_frequent"), "frequent_visitor_share", share, "share", zone_rows[0]))
-    result = data.ask("visit_frequency")
-    rows = data.bar_rows(data.ze_zone_result(result), "visit_day_class", "visit_class_vehicles")
-    page.charts.append(
-        bar_chart(
-            "visit_frequency",
-            t("page.visit_frequency.chart"),
-            rows,
-            "category",
-            "value",
-            t("axis.days_in_month"),
-            t("axis.unique_vehicles"),
-        )
-    )
+    page.charts.append(data.bars("visit_frequency"))
     page.notes.append(t("page.visit_frequency.note_vehicles_not_passages"))
     return page
 
@@ -508,9 +490,7 @@ def locations(data: ReportData) -> Page:
 
 
 def latest_month(con: duckdb.DuckDBPyConnection, municipality: str) -> str:
-    row = con.execute(
-        "select max(month_start) from marts.fct_passages_hourly where municipality_code = ?", [municipality]
-    ).fetchone()
+    row = con.execute(f"select max(month_start) from marts.{MONTHS_FACT} where municipality_code = ?", [municipality]).fetchone()
     if row[0] is None:
         return ""
     return row[0].isoformat() if isinstance(row[0], dt.date) else str(row[0])

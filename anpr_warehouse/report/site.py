@@ -15,12 +15,13 @@ from pathlib import Path
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from .. import step_times
 from ..errors import UserError
 from ..metrics import MetricLayer
 from ..reading import connect, reading_layer
 from .inputs import SiteRecord, common_fingerprint, file_sha256, page_fingerprints
 from .language import texts
-from .pages import ReportData, build_pages, latest_month, page_builders
+from .pages import MONTHS_FACT, ReportData, build_pages, latest_month, page_builders, shown_inputs
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -30,9 +31,7 @@ def warehouse_municipalities(warehouse: Path, read_only: bool = False) -> list[s
     # same configuration as the metric layer's connection (DuckDB refuses a second one)
     con = duckdb.connect(str(warehouse), read_only=read_only)
     try:
-        return [
-            r[0] for r in con.execute("select distinct municipality_code from marts.fct_passages_hourly order by 1").fetchall()
-        ]
+        return [r[0] for r in con.execute(f"select distinct municipality_code from marts.{MONTHS_FACT} order by 1").fetchall()]
     finally:
         con.close()
 
@@ -63,7 +62,7 @@ def build_report(
         available = {
             r[0].isoformat()
             for r in con.execute(
-                "select distinct month_start from marts.fct_passages_hourly where municipality_code = ?", [municipality]
+                f"select distinct month_start from marts.{MONTHS_FACT} where municipality_code = ?", [municipality]
             ).fetchall()
         }
         if month_start not in available:
@@ -98,10 +97,12 @@ def build_report(
             record = SiteRecord(common)  # code, definitions, language or header changed: every page anew
             shutil.rmtree(site, ignore_errors=True)
         slugs = list(page_builders())
-        fingerprints = page_fingerprints(con, layer, municipality, month_start, visible, slugs)
-        stale = [s for s in slugs if record.pages.get(s) != fingerprints[s] or not record.intact(site, s)]
         data = ReportData(layer, con, municipality, month_start, lang, visible)
-        pages = build_pages(data, only=stale)
+        with step_times.timed("report_fingerprints_s"):
+            fingerprints = page_fingerprints(con, layer, municipality, month_start, slugs, shown_inputs(data))
+        stale = [s for s in slugs if record.pages.get(s) != fingerprints[s] or not record.intact(site, s)]
+        with step_times.timed("report_pages_s"):
+            pages = build_pages(data, only=stale)
     finally:
         con.close()
     (site / "charts").mkdir(parents=True, exist_ok=True)
@@ -113,7 +114,8 @@ def build_report(
     ]
     context["nav"] = record.nav
     for page in pages:
-        page.rendered = {chart.name: chart.write(site / "charts") for chart in page.charts}
+        with step_times.timed("report_charts_s"):
+            page.rendered = {chart.name: chart.write(site / "charts") for chart in page.charts}
         html = env.get_template("page.html").render(page=page, slug=page.slug, page_title=page.title, **context)
         (site / f"{page.slug}.html").write_text(html, encoding="utf-8")
         files = [f"{page.slug}.html"] + [f"charts/{c.name}.{kind}.json" for c in page.charts for kind in ("vl", "data")]
@@ -125,6 +127,7 @@ def build_report(
         shutil.copy(TEMPLATES / "style.css", site / "style.css")
         record.files["index"] = {f: file_sha256(site / f) for f in ("index.html", "style.css")}
     record.write(site)
+    step_times.emit_if_asked()
     kept = [s for s in slugs if s not in built]
     print(
         f"report {municipality} {month_start[:7]}: {site / 'index.html'} (rebuilt {len(built)} pages"

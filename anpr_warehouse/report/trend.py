@@ -4,15 +4,20 @@ Every number comes from the metric layer, one query per chart over the whole
 window. Unique vehicles stay per zone and month (side by side, never summed).
 A month that was not delivered, or was delivered in the legacy layout (no zone
 tables), is a gap with its reason, never a zero.
+
+What the page shows is read once (`year_inputs`) and is also the page's fingerprint
+(report/inputs.py), so deciding whether the page changed hashes four month-grain
+answers, not the municipality's marts rows of a whole year.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from ..metrics import MetricResult, MetricValue
 from .charts import month_bars
-from .pages import Page, ReportData, fmt_value
+from .pages import Page, ReportData, fmt_value, result_json
 
 WINDOW = 12
 
@@ -86,21 +91,57 @@ def _by_month(result: MetricResult, metric: str, group: str | None = None) -> di
     return {(_month_key(r["metric_time__month"]), str(r[group]) if group else ""): r[metric] for r in result.rows}
 
 
+@dataclass
+class YearInputs:
+    """What the year view shows: the window, each month's delivered layout and four answers over the window."""
+
+    layouts: dict[str, str]  # YYYY-MM-01 -> layout of the current delivery
+    months: list[str]
+    month: MetricResult  # logistics passages and zero-emission share per month
+    access: MetricResult  # ZE-zone entries not allowed now and after the next change, per zone and month
+    vehicles: MetricResult  # unique vehicles per zone and month
+    ze_zones: list[str]  # which zones are ZE zones (dim_zone's flag picks the access rows shown)
+
+    def as_json(self) -> dict:
+        """The page's inputs as plain JSON (its fingerprint is their hash)."""
+        answers = {"month": self.month, "access": self.access, "vehicles": self.vehicles}
+        return {
+            "layouts": self.layouts,
+            "months": self.months,
+            "ze_zones": self.ze_zones,
+            **{k: result_json(v) for k, v in answers.items()},
+        }
+
+
+def year_inputs(data: ReportData) -> YearInputs:
+    """The year view's inputs, read once per report (the fingerprint and the page both use them)."""
+    if "trend" not in data.memo:
+        layouts = {
+            r[0].isoformat(): r[1]
+            for r in data.con.execute(
+                "select period_start, layout from raw.cbs_deliveries where municipality_code = ? and status = 'current'",
+                [data.municipality],
+            ).fetchall()
+        }
+        months = month_window(sorted(layouts), data.month)
+        where = _window_filter(data, months)
+        data.memo["trend"] = YearInputs(
+            layouts,
+            months,
+            data.layer.query(["logistics_passages", "logistics_zero_emission_share"], ["metric_time__month"], where),
+            data.layer.query(["ze_not_allowed_share", "ze_not_allowed_share_next"], ["zone", "metric_time__month"], where),
+            data.layer.query(["unique_vehicles"], ["zone", "metric_time__month"], where),
+            sorted(data.ze_zones),
+        )
+    return data.memo["trend"]
+
+
 def trend(data: ReportData) -> Page:
     t = data.t
     page = Page("trend", t("page.trend.title"), t("page.trend.intro"))
-    layouts = {
-        r[0].isoformat(): r[1]
-        for r in data.con.execute(
-            "select period_start, layout from raw.cbs_deliveries where municipality_code = ? and status = 'current'",
-            [data.municipality],
-        ).fetchall()
-    }
-    months = month_window(sorted(layouts), data.month)
-    series = YearSeries(data, months, layouts)
-    where = _window_filter(data, months)
-
-    month = data.layer.query(["logistics_passages", "logistics_zero_emission_share"], ["metric_time__month"], where)
+    shown = year_inputs(data)
+    series = YearSeries(data, shown.months, shown.layouts)
+    month = shown.month
     page.charts.append(
         month_bars(
             "trend_logistics",
@@ -121,7 +162,7 @@ def trend(data: ReportData) -> Page:
         )
     )
 
-    access = data.layer.query(["ze_not_allowed_share", "ze_not_allowed_share_next"], ["zone", "metric_time__month"], where)
+    access = shown.access
     zone = next((str(r["zone"]) for r in access.rows if str(r["zone"]) in data.ze_zones), None)
     access_values: dict[tuple[str, str], MetricValue] = {}
     now, after = t("page.trend.now"), t("page.trend.after_next_change")
@@ -142,7 +183,7 @@ def trend(data: ReportData) -> Page:
         )
     )
 
-    vehicles = data.layer.query(["unique_vehicles"], ["zone", "metric_time__month"], where)
+    vehicles = shown.vehicles
     zones = sorted({str(r["zone"]) for r in vehicles.rows})
     page.charts.append(
         month_bars(
