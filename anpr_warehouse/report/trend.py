@@ -100,7 +100,7 @@ class YearInputs:
     month: MetricResult  # logistics passages and zero-emission share per month
     access: MetricResult  # ZE-zone entries not allowed now and after the next change, per zone and month
     vehicles: MetricResult  # unique vehicles per zone and month
-    ze_zones: list[str]  # which zones are ZE zones (dim_zone's flag picks the access rows shown)
+    ze_zones: list[str]  # which of the answers' zones are ZE zones (dim_zone's flag picks the access rows shown)
 
     def as_json(self) -> dict:
         """The page's inputs as plain JSON (its fingerprint is their hash)."""
@@ -125,13 +125,15 @@ def year_inputs(data: ReportData) -> YearInputs:
         }
         months = month_window(sorted(layouts), data.month)
         where = _window_filter(data, months)
+        access = data.layer.query(["ze_not_allowed_share", "ze_not_allowed_share_next"], ["zone", "metric_time__month"], where)
         data.memo["trend"] = YearInputs(
             layouts,
             months,
             data.layer.query(["logistics_passages", "logistics_zero_emission_share"], ["metric_time__month"], where),
-            data.layer.query(["ze_not_allowed_share", "ze_not_allowed_share_next"], ["zone", "metric_time__month"], where),
+            access,
             data.layer.query(["unique_vehicles"], ["zone", "metric_time__month"], where),
-            sorted(data.ze_zones),
+            # only the zones answered: another municipality's new ZE zone (dim_zone) changes nothing on this page
+            sorted({str(r["zone"]) for r in access.rows} & data.ze_zones),
         )
     return data.memo["trend"]
 

@@ -70,7 +70,7 @@ def story(tmp_path_factory) -> dict:
     load_delivery(generate_delivery(correction, deliveries / "v2"), warehouse)
     load_delivery(generate_delivery(GenerateRequest("GM0363", 2025, 4, **SMALL), deliveries), warehouse)
     _anpr("build", *common)
-    runs |= {"export3": export(), "february3": site("2025-02")}
+    runs |= {"export3": export(), "february3": site("2025-02"), "april3": site("2025-04")}
     files |= {"export3": _files(exports), "report3": _files(report)}
     return {"runs": runs, "files": files, "exports": exports / VENDOR / "GM0344", "report": report / "GM0344"}
 
@@ -153,3 +153,14 @@ def test_report_rebuilds_only_the_pages_whose_inputs_changed(story):
     assert {f"{page}.html" for page in (*MONTH_PAGES, "trend", "index")} <= before.keys()
     assert not {f"{page}.html" for page in (*MONTH_PAGES, "trend", "index")} & changed
     assert {n for n in changed if n.startswith("charts/")} <= {n for n in before if n.startswith("charts/compare_")}
+
+
+def test_year_view_shows_a_correction_inside_its_window(story):
+    """April's year view is fingerprinted by what it shows: March corrected (+6 % at one camera) must rebuild it.
+
+    Only March's numbers changed, so the year view's data file changing says the corrected month reached the page.
+    """
+    said = story["runs"]["april3"]
+    assert "report GM0344 2025-04" in said and "trend" not in said.split("kept", 1)[-1]
+    before, after = _site(story["files"]["report2"], "2025-04"), _site(story["files"]["report3"], "2025-04")
+    assert {"trend.html", "charts/trend_logistics.data.json"} <= _changed(before, after)
