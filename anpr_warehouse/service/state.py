@@ -35,6 +35,8 @@ class SnapshotContext:
     cache_root: Path
     _answers: dict = field(default_factory=dict)
     documents: dict = field(default_factory=dict)  # encoded responses by request key (immutable snapshot: never stale)
+    _computed: dict = field(default_factory=dict)  # answers reused by other requests (query.py: a range is a slice)
+    _running: dict = field(default_factory=dict)  # key -> lock held while its first asker computes it
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -100,6 +102,39 @@ class SnapshotContext:
                     del self.documents[old]
             self.documents[key] = (body, rows)
         return body, rows
+
+    def answer_once(self, key: tuple, compute):
+        """`compute()` once per key on this snapshot (bounded like `documents`). Concurrent askers of the same key wait
+        for the first one instead of running the same DuckDB query side by side; if it fails, each runs it itself."""
+        with self._lock:
+            if key in self._computed:
+                return self._computed[key]
+            running = self._running.get(key)
+            if running is None:
+                running = self._running[key] = threading.Lock()
+                running.acquire()
+                owner = True
+            else:
+                owner = False
+        if not owner:
+            with running:  # released when the first asker is done
+                pass
+            with self._lock:
+                if key in self._computed:
+                    return self._computed[key]
+            return compute()
+        try:
+            value = compute()
+            with self._lock:
+                if len(self._computed) >= MAX_DOCUMENTS:
+                    for old in list(self._computed)[: MAX_DOCUMENTS // 2]:
+                        del self._computed[old]
+                self._computed[key] = value
+            return value
+        finally:
+            with self._lock:
+                del self._running[key]
+            running.release()
 
     def question_answer(self, name: str, municipality: str, month: str | None) -> MetricResult:
         """A standard question's answer, with the same differencing guard as the export package; cached."""
