@@ -141,7 +141,9 @@ def months_between(result: MetricResult, month_from: str | None, month_to: str |
 
     def month(row) -> str | None:
         value = row[MONTH_GROUP]
-        return value.isoformat()[:7] if hasattr(value, "isoformat") else None if value is None else str(value)[:7]
+        if value is None:
+            return None  # MetricFlow's filter drops such a row too (null compares to nothing)
+        return value.isoformat()[:7] if hasattr(value, "isoformat") else str(value)[:7]
 
     rows = [r for r in result.rows if (m := month(r)) is not None and low <= m <= high]
     return MetricResult(group_by=list(result.group_by), metrics=list(result.metrics), rows=rows)

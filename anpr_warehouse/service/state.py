@@ -23,6 +23,7 @@ from .problems import Problem, not_found
 from .ratelimit import RateLimiter
 
 MAX_DOCUMENTS = 2000  # encoded answers kept per snapshot
+MAX_COMPUTED = 256  # whole answers kept per snapshot for answer_once (larger than one response: every month)
 COARSER = {"day": ("week", "month", "quarter", "year"), "month": ("quarter", "year")}  # metric_time grains above the finest
 
 
@@ -104,7 +105,7 @@ class SnapshotContext:
         return body, rows
 
     def answer_once(self, key: tuple, compute):
-        """`compute()` once per key on this snapshot (bounded like `documents`). Concurrent askers of the same key wait
+        """`compute()` once per key on this snapshot (bounded: the oldest half goes when full). Concurrent askers of the same key wait
         for the first one instead of running the same DuckDB query side by side; if it fails, each runs it itself."""
         with self._lock:
             if key in self._computed:
@@ -126,8 +127,8 @@ class SnapshotContext:
         try:
             value = compute()
             with self._lock:
-                if len(self._computed) >= MAX_DOCUMENTS:
-                    for old in list(self._computed)[: MAX_DOCUMENTS // 2]:
+                if len(self._computed) >= MAX_COMPUTED:
+                    for old in list(self._computed)[: MAX_COMPUTED // 2]:
                         del self._computed[old]
                 self._computed[key] = value
             return value
