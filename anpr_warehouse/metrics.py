@@ -15,6 +15,11 @@ It also keeps questions cheap at scale (plans.py has the mechanics):
 - a metric with a day-grain twin (`meta.day_grain_of`, e.g. `passages_daily` for
   `passages`) is answered from the twin whenever the question needs no hour, so
   a month question never scans hourly cells; the answer is the same;
+- a metric with a month-grain twin (`meta.month_grain_of`, e.g. `passages_monthly`) is
+  answered from it when the question's time is a month or coarser (or absent) and it
+  needs no day or hour: one row per location and month instead of thirty (the vendor
+  API's ad-hoc queries). A bare `metric_time` keeps its finest grain (days), so the
+  month twins never change the shape of an answer, only where it is read from;
 - MetricFlow plans a query shape once per engine (one per semantic manifest in a
   process, shared by the layers of snapshots with the same definitions): the string
   literals of the filters are planned as placeholders and bound as DuckDB parameters,
@@ -28,6 +33,7 @@ import io
 import json
 import logging
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -45,6 +51,8 @@ ZONE_MONTH_REASON = (
     "Group by zone and metric_time__month (e.g. --group-by zone metric_time__month)."
 )
 TIME_ITEMS_AT_MONTH = {"metric_time", "metric_time__month"}
+MONTH_OR_COARSER = ("month", "quarter", "year")
+_METRIC_TIME_FILTER = re.compile(r"TimeDimension\(\s*'metric_time'\s*,\s*'(\w+)'\s*\)")
 
 
 class MetricRefused(UserError):
@@ -139,13 +147,14 @@ class MetricLayer:
     manifest, not from the project's `target/` folder, which the next build rewrites.
     """
 
-    def __init__(self, warehouse: Path, semantic_manifest: Path | None = None, day_grain: bool = True):
+    def __init__(self, warehouse: Path, semantic_manifest: Path | None = None, day_grain: bool = True, month_grain: bool = True):
         if not warehouse.exists():
             raise UserError(f"no warehouse at {warehouse}; run 'anpr run' or load and build first")
         self.warehouse = warehouse
         self.semantic_manifest = semantic_manifest or PROJECT_ROOT / "target" / "semantic_manifest.json"
         self.read_only = semantic_manifest is not None
         self.day_grain = day_grain  # False: always the metrics as asked (the hourly path; tests compare the two)
+        self.month_grain = month_grain and day_grain  # False: no month twins (the daily path; tests compare the two)
         self._lock = threading.Lock()  # dbt's adapter connection (the warehouse-file path) is not shared between threads
         if self.read_only:
             return
@@ -155,9 +164,9 @@ class MetricLayer:
             run_dbt(["parse", "--quiet"], warehouse)
 
     @classmethod
-    def on_snapshot(cls, snapshot, day_grain: bool = True) -> MetricLayer:
+    def on_snapshot(cls, snapshot, day_grain: bool = True, month_grain: bool = True) -> MetricLayer:
         """The metric layer of a published snapshot (a snapshots.Snapshot), read-only."""
-        return cls(snapshot.database, snapshot.semantic_manifest, day_grain=day_grain)
+        return cls(snapshot.database, snapshot.semantic_manifest, day_grain=day_grain, month_grain=month_grain)
 
     @cached_property
     def _config(self):
@@ -230,7 +239,25 @@ class MetricLayer:
     @cached_property
     def day_grain_twins(self) -> dict[str, str]:
         """Metric -> the twin answering it from a day-grain fact (`meta.day_grain_of` on the twin)."""
-        return {_meta(m)["day_grain_of"]: name for name, m in self.definitions.items() if _meta(m).get("day_grain_of")}
+        return self._twins("day_grain_of")
+
+    @cached_property
+    def month_grain_twins(self) -> dict[str, str]:
+        """Metric -> the twin answering it from a month-grain fact (`meta.month_grain_of` on the twin)."""
+        return self._twins("month_grain_of")
+
+    def _twins(self, meta_key: str) -> dict[str, str]:
+        return {_meta(m)[meta_key]: name for name, m in self.definitions.items() if _meta(m).get(meta_key)}
+
+    def _routes(self, group_by: list[str], templates: list[str]) -> list[dict[str, str]]:
+        """The twin maps to try for a query shape, cheapest first: month twins (over day twins for the metrics without
+        one) when every time in the question is a month or coarser, then the day twins."""
+        if not self.day_grain:
+            return []
+        routes = [self.day_grain_twins]
+        if self.month_grain and self.month_grain_twins and _month_or_coarser(group_by, templates):
+            routes.insert(0, {**self.day_grain_twins, **self.month_grain_twins})
+        return routes
 
     def public_metrics(self) -> list[dict]:
         """Metrics meant for users (`meta.public`): not the confidential-cell companions or the unguarded raw inputs."""
@@ -314,7 +341,7 @@ class MetricLayer:
 
     def _planned(self, asked: list[str], group_by: list[str], templates: list[str]) -> tuple[tuple, Plan]:
         """The plan of this query shape: from the cache, or planned by MetricFlow once and kept."""
-        key = (tuple(asked), tuple(group_by), tuple(templates), self.day_grain)
+        key = (tuple(asked), tuple(group_by), tuple(templates), self.day_grain, self.month_grain)
         plans, store = self._planner.plans, self._plan_store
         plan = plans.get(key) or (store.get(key) if store else None)
         if plan is None:
@@ -324,14 +351,16 @@ class MetricLayer:
         return key, plans.put(key, plan)
 
     def _plan(self, asked: list[str], group_by: list[str], templates: list[str], route: bool = True) -> Plan:
-        """MetricFlow's SQL for one query shape: from the day-grain twins when they can answer it, else as asked."""
-        twins = self.day_grain_twins if self.day_grain and route else {}
-        if any(m in twins for m in asked):
+        """MetricFlow's SQL for one query shape: from the month- or day-grain twins when they can answer it, else as
+        asked."""
+        for twins in self._routes(group_by, templates) if route else []:
+            if not any(m in twins for m in asked):
+                continue
             routed = [twins.get(m, m) for m in asked]
             try:
                 return Plan(self._explain(routed, group_by, templates), {twins[m]: m for m in asked if m in twins})
-            except Exception:  # noqa: S110 - the twins cannot answer this shape (an hourly dimension): ask as named
-                pass
+            except Exception:  # noqa: S112 - these twins cannot answer this shape (a day or hour dimension): next
+                continue
         try:
             return Plan(self._explain(asked, group_by, templates), {})
         except Exception as exc:  # MetricFlow raises many types; all mean "this query cannot be answered"
@@ -355,6 +384,20 @@ class MetricLayer:
             return client.query(sql, params)
         with self._lock:  # dbt's adapter connection is not shared between threads
             return client.query(sql, params)
+
+
+def _month_or_coarser(group_by: list[str], templates: list[str]) -> bool:
+    """True when the question's time (grouped or filtered) is a month or coarser, or absent; a bare `metric_time`
+    means the finest grain and a day or week filter needs days, so neither is answered from months."""
+    for name in group_by:
+        if name.startswith("metric_time") and name.rpartition("__")[2] not in MONTH_OR_COARSER:
+            return False
+    for text in templates:
+        if text.count("metric_time") != len(found := _METRIC_TIME_FILTER.findall(text)):
+            return False  # metric_time named some other way (Dimension, a bare grain): leave it to the days
+        if any(grain not in MONTH_OR_COARSER for grain in found):
+            return False
+    return True
 
 
 def _first_line(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ from .problems import Problem, not_found
 from .ratelimit import RateLimiter
 
 MAX_DOCUMENTS = 2000  # encoded answers kept per snapshot
+MAX_COMPUTED = 256  # whole answers kept per snapshot for answer_once (larger than one response: every month)
 COARSER = {"day": ("week", "month", "quarter", "year"), "month": ("quarter", "year")}  # metric_time grains above the finest
 
 
@@ -35,6 +36,8 @@ class SnapshotContext:
     cache_root: Path
     _answers: dict = field(default_factory=dict)
     documents: dict = field(default_factory=dict)  # encoded responses by request key (immutable snapshot: never stale)
+    _computed: dict = field(default_factory=dict)  # answers reused by other requests (query.py: a range is a slice)
+    _running: dict = field(default_factory=dict)  # key -> lock held while its first asker computes it
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -100,6 +103,39 @@ class SnapshotContext:
                     del self.documents[old]
             self.documents[key] = (body, rows)
         return body, rows
+
+    def answer_once(self, key: tuple, compute):
+        """`compute()` once per key on this snapshot (bounded: the oldest half goes when full). Concurrent askers of the same key wait
+        for the first one instead of running the same DuckDB query side by side; if it fails, each runs it itself."""
+        with self._lock:
+            if key in self._computed:
+                return self._computed[key]
+            running = self._running.get(key)
+            if running is None:
+                running = self._running[key] = threading.Lock()
+                running.acquire()
+                owner = True
+            else:
+                owner = False
+        if not owner:
+            with running:  # released when the first asker is done
+                pass
+            with self._lock:
+                if key in self._computed:
+                    return self._computed[key]
+            return compute()
+        try:
+            value = compute()
+            with self._lock:
+                if len(self._computed) >= MAX_COMPUTED:
+                    for old in list(self._computed)[: MAX_COMPUTED // 2]:
+                        del self._computed[old]
+                self._computed[key] = value
+            return value
+        finally:
+            with self._lock:
+                del self._running[key]
+            running.release()
 
     def question_answer(self, name: str, municipality: str, month: str | None) -> MetricResult:
         """A standard question's answer, with the same differencing guard as the export package; cached."""

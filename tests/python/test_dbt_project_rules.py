@@ -183,13 +183,15 @@ def _unprefixed(filters: list[str]) -> list[str]:
     return [re.sub(r"Dimension\('\w+?__", "Dimension('", f) for f in filters]
 
 
-def test_every_day_grain_twin_mirrors_its_metric(semantic):
-    """metrics.py answers a metric from its day-grain twin when a question needs no hour: same kind, same cells
-    (filter), the twins of its companions and inputs, read from another fact; the twin itself is not public."""
+@pytest.mark.parametrize("twin_key", ["day_grain_of", "month_grain_of"])
+def test_every_day_grain_twin_mirrors_its_metric(semantic, twin_key):
+    """metrics.py answers a metric from its day-grain twin when a question needs no hour (its month-grain twin when it
+    needs no day either): same kind, same cells (filter), the twins of its companions and inputs, read from another
+    fact; the twin itself is not public."""
     metrics, model = semantic["metrics"], semantic["measure_model"]
-    twin_of = {name: _meta(m)["day_grain_of"] for name, m in metrics.items() if "day_grain_of" in _meta(m)}
+    twin_of = {name: _meta(m)[twin_key] for name, m in metrics.items() if twin_key in _meta(m)}
     twins = {original: twin for twin, original in twin_of.items()}
-    assert {"passages", "logistics_passages", "passages_confidential_cells"} <= set(twins)
+    assert {"passages", "logistics_passages", "passages_confidential_cells", "zero_emission_share"} <= set(twins)
     for twin_name, original_name in twin_of.items():
         twin, original = metrics[twin_name], metrics[original_name]
         assert _meta(twin)["public"] is False, f"{twin_name} is a twin and must not be public"

@@ -1,10 +1,10 @@
-"""Month and day questions from the daily fact, planned once per shape: the same answers as the hourly path.
+"""Month and day questions from the monthly and daily facts, planned once per shape: the same answers as the hourly path.
 
 One warehouse with two municipalities (GM0344 in the v1 layout for March and April,
 GM0363 March in the legacy layout), generated with CBS-style suppression so days hold
 confidential hours. Every standard question is asked per municipality and month (as
-exports, the report and the API ask it) by a layer that uses the day-grain twins and by
-one that does not: value, confidential cells and completeness must be equal, and the
+exports, the report and the API ask it) by a layer that uses the month- and day-grain twins
+and by one that does not: value, confidential cells and completeness must be equal, and the
 month questions must not read the hourly fact at all.
 """
 
@@ -87,7 +87,7 @@ def test_month_and_day_questions_never_read_hourly_cells(question_name, daily, h
     question = next(q for q in QUESTIONS if q.name == question_name)
     where = _where("GM0344", "2025-03-01")
     sql = daily.explain(list(question.metrics), list(question.group_by), where)
-    assert "fct_passages_daily" in sql and "fct_passages_hourly" not in sql
+    assert ("fct_passages_daily" in sql or "fct_passages_monthly" in sql) and "fct_passages_hourly" not in sql
     assert "fct_passages_hourly" in hourly.explain(list(question.metrics), list(question.group_by), where)
 
 
@@ -124,6 +124,7 @@ def test_a_warehouse_without_the_daily_fact_answers_from_hours(snapshot, tmp_pat
     shutil.copyfile(snapshot.database, database)
     with duckdb.connect(str(database)) as con:
         con.execute("drop table marts.fct_passages_daily")
+        con.execute("drop table marts.fct_passages_monthly")
     layer = MetricLayer(database, snapshot.semantic_manifest)
     query = ["passages", "logistics_passages"], ["metric_time__month"], _where("GM0344", None)
     assert layer.query(*query).render("json") == hourly.query(*query).render("json")
@@ -132,11 +133,12 @@ def test_a_warehouse_without_the_daily_fact_answers_from_hours(snapshot, tmp_pat
 @pytest.mark.parametrize("question_name", ["overview_month", "locations_zero_emission"])
 def test_zero_emission_shares_read_the_daily_fuel_totals(question_name, daily, hourly):
     """The shares' numerators, denominators and confidential cells come from fct_fuel_totals_daily (8 rows per
-    location-day instead of the fuel fact's 88); the equality above proves the answers are the same."""
+    location-day instead of the fuel fact's 88) or, at month grain, fct_fuel_totals_monthly; the equality above proves
+    the answers are the same."""
     question = next(q for q in QUESTIONS if q.name == question_name)
     where = _where("GM0344", "2025-03-01")
     sql = daily.explain(list(question.metrics), list(question.group_by), where)
-    assert "fct_fuel_totals_daily" in sql and "fct_passages_by_fuel" not in sql
+    assert ("fct_fuel_totals_daily" in sql or "fct_fuel_totals_monthly" in sql) and "fct_passages_by_fuel" not in sql
     assert "fct_passages_by_fuel" in hourly.explain(list(question.metrics), list(question.group_by), where)
 
 
@@ -234,3 +236,83 @@ def test_planning_ahead_leaves_an_export_nothing_to_plan(snapshot, daily, monkey
     assert not done["engine_built"]
     expected = answers(daily, QUESTIONS, "GM0363", "2025-03-01", totals=True)
     assert done["answers"] == {k: v.render("json") for k, v in expected.items()}
+
+
+ADHOC = ["logistics_passages", "zero_emission_share"]  # the vendor API benchmark's ad-hoc question (bench_service.py)
+
+
+@pytest.mark.parametrize("group_by", [["metric_time__month", "zone"], ["metric_time__month", "location"], ["zone"]])
+def test_month_questions_read_the_monthly_facts_and_answer_the_same(group_by, snapshot, hourly):
+    """At month grain (or with no time at all) the monthly facts answer, not the days or hours: same numbers,
+    confidential cells and completeness as the hourly cells, over a month range as the API asks it."""
+    months = MetricLayer.on_snapshot(snapshot)
+    days = MetricLayer.on_snapshot(snapshot, month_grain=False)
+    for municipality in ("GM0344", "GM0363"):
+        where = _where(municipality, None) + [
+            "{{ TimeDimension('metric_time', 'month') }} >= '2025-03-01'",
+            "{{ TimeDimension('metric_time', 'month') }} <= '2025-04-01'",
+        ]
+        sql = months.explain(ADHOC, group_by, where)
+        assert "fct_passages_monthly" in sql and "fct_fuel_totals_monthly" in sql
+        assert not any(f in sql for f in ("fct_passages_daily", "fct_fuel_totals_daily", "_hourly", "fct_passages_by_fuel"))
+        assert "fct_passages_daily" in days.explain(ADHOC, group_by, where)
+        got = months.query(ADHOC, group_by, where)
+        assert got.rows, (municipality, group_by)
+        assert got.render("json") == hourly.query(ADHOC, group_by, where).render("json"), (municipality, group_by)
+        assert got.render("json") == days.query(ADHOC, group_by, where).render("json"), (municipality, group_by)
+
+
+def test_month_sums_carry_the_confidential_cells_of_their_days(daily, hourly):
+    """A month with a suppressed hour inside is a lower bound from the monthly fact too (never complete, never zero)."""
+    group_by = ["metric_time__month", "location"]
+    rows = daily.query(["passages", "logistics_passages"], group_by, _where("GM0344", None)).rows
+    assert any(not r["logistics_passages"].complete and r["logistics_passages"].confidential_cells > 0 for r in rows)
+    assert "fct_passages_monthly" in daily.explain(["logistics_passages"], group_by, _where("GM0344", None))
+
+
+@pytest.mark.parametrize(
+    ("group_by", "where"),
+    [
+        (["metric_time"], []),  # a bare metric_time means the finest grain: days, not months
+        (["metric_time__day"], []),
+        (["metric_time__week"], []),
+        (["metric_time__month"], ["{{ TimeDimension('metric_time', 'day') }} >= '2025-03-15'"]),
+    ],
+)
+def test_day_questions_are_not_answered_from_months(group_by, where, daily, hourly):
+    where = _where("GM0344", None) + where
+    sql = daily.explain(["passages"], group_by, where)
+    assert "fct_passages_monthly" not in sql and "fct_passages_daily" in sql
+    assert daily.query(["passages"], group_by, where).render("json") == hourly.query(["passages"], group_by, where).render("json")
+
+
+@pytest.mark.parametrize(
+    "metrics",
+    [ADHOC, ["passages", "logistics_passages_change_vs_previous_month"], ["category_passages", "zero_emission_passages"]],
+)
+def test_the_api_answers_a_month_range_as_metricflow_does(metrics, snapshot, tmp_path):
+    """/v1/query answers a month range of a month-grouped, time-local question by slicing the question's answer for
+    every month (cached per snapshot): the same rows as MetricFlow with the range as a filter. A month-on-month change
+    needs the month before the range, so it is asked with the range, as before."""
+    from anpr_warehouse.service.keys import ANALYST, ApiKey
+    from anpr_warehouse.service.query import QueryRequest, run_query, time_local
+    from anpr_warehouse.service.state import Caller, SnapshotContext
+
+    ctx = SnapshotContext(snapshot, MetricLayer.on_snapshot(snapshot), tmp_path)
+    analyst = Caller(ApiKey("k1", ANALYST, "2026-01-01"), None)
+    vendor = Caller(ApiKey("k2", "v", "2026-01-01"), frozenset({"GM0344"}))
+    sliced = all(time_local(ctx.layer, m) for m in metrics)
+    assert sliced == ("logistics_passages_change_vs_previous_month" not in metrics)
+    for group_by in (["metric_time__month", "location"], ["metric_time__month", "zone"]):
+        for month_from, month_to in (("2025-03", "2025-03"), ("2025-04", "2025-04"), ("2025-03", "2025-04"), (None, "2025-03")):
+            for caller in (analyst, vendor):
+                body = QueryRequest(metrics=metrics, group_by=group_by, month_from=month_from, month_to=month_to)
+                got = run_query(ctx, caller, body, ctx.catalogue)
+                where = [] if caller.municipalities is None else ["{{ Entity('municipality') }} in ('GM0344')"]
+                where += [f"{{{{ TimeDimension('metric_time', 'month') }}}} >= '{month_from}-01'"] if month_from else []
+                where += [f"{{{{ TimeDimension('metric_time', 'month') }}}} <= '{month_to}-01'"] if month_to else []
+                expected = ctx.layer.query(metrics, group_by, where)
+                assert got.rows, (metrics, group_by, month_from, month_to)
+                assert got.render("json") == expected.render("json"), (metrics, group_by, month_from, month_to)
+    every_month = [k for k in ctx._computed if k[0] == "every month"]
+    assert len(every_month) == (4 if sliced else 0)  # two group-bys x two callers, whatever the number of ranges

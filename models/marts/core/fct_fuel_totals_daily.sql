@@ -23,25 +23,20 @@ wanted as (
 ),
 
 days as (
-    select
-        delivery_id,
-        municipality_code,
-        period_code,
-        month_start,
-        location_code,
-        zone_code,
-        passage_date,
-        vehicle_category_code,
-        is_category_total,
-        is_logistics,
-        is_fuel_total,
-        is_zero_emission_fuel,
-        cast(sum(passages) as bigint) as passages,
-        cast(sum(confidential_cells) as integer) as confidential_cells,
-        cast(count(*) as integer) as fuel_cells,
-        source_layout
-    from wanted
-    group by all
+    {{ rollup_cells('wanted', [
+        'delivery_id',
+        'municipality_code',
+        'period_code',
+        'month_start',
+        'location_code',
+        'zone_code',
+        'passage_date',
+        'vehicle_category_code',
+        'is_category_total',
+        'is_logistics',
+        'is_fuel_total',
+        'is_zero_emission_fuel',
+    ], 'fuel_cells') }}
 ),
 
 final as (

@@ -15,25 +15,20 @@ hours as (
 ),
 
 days as (
-    select
-        delivery_id,
-        municipality_code,
-        period_code,
-        month_start,
-        location_code,
-        zone_code,
-        direction_code,
-        passage_date,
-        day_of_week,
-        vehicle_category_code,
-        is_category_total,
-        is_logistics,
-        cast(sum(passages) as bigint) as passages,
-        cast(sum(confidential_cells) as integer) as confidential_cells,
-        cast(count(*) as integer) as hour_cells,
-        source_layout
-    from hours
-    group by all
+    {{ rollup_cells('hours', [
+        'delivery_id',
+        'municipality_code',
+        'period_code',
+        'month_start',
+        'location_code',
+        'zone_code',
+        'direction_code',
+        'passage_date',
+        'day_of_week',
+        'vehicle_category_code',
+        'is_category_total',
+        'is_logistics',
+    ], 'hour_cells') }}
 ),
 
 final as (
