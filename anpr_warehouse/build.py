@@ -2,9 +2,10 @@
 
 Why: a delivery can pass every check of `anpr load` and still fail a dbt data test (a rule only the
 models can see). A failing test makes dbt skip everything downstream, so one municipality-month used
-to stop the marts of all. Here the build finds which deliveries the failing rows belong to (data tests
-keep their failing rows as views in schema `test_failures`, see dbt_project.yml), marks those
-deliveries `failed` in the register, and builds again: staging then passes on, for that month, the
+to stop the marts of all. Here the build finds which deliveries the failing rows belong to (the failing
+data tests run again keeping their failing rows as views in schema `test_failures`, see dbt_project.yml
+and macros/store_failures.sql), marks those deliveries `failed` in the register, and builds again:
+staging then passes on, for that month, the
 last delivery that built ok (or nothing), and every other municipality-month is built and tested.
 After a successful build the deliveries that flowed are marked `ok`, which makes them the "last good"
 state of their month.
