@@ -166,9 +166,12 @@ def test_incremental_sequence_equals_one_full_build(generated, tmp_path):
     con = duckdb.connect(str(incremental), read_only=True)
     try:
         flowing = {r[0] for r in con.execute("select distinct delivery_id from marts.fct_passages_hourly").fetchall()}
+        kept = con.execute("select count(*) from duckdb_views() where schema_name = 'test_failures'").fetchone()[0]
     finally:
         con.close()
     assert {FEBRUARY_CORRECTION, MARCH, APRIL} < flowing and FEBRUARY not in flowing, flowing
+    # passing builds keep no failing rows (only a failing test runs again to keep them, test_build_isolation.py)
+    assert kept == 0, f"{kept} tests kept their (empty) failing rows although every test passed"
 
     # what readers get: the last snapshot started from the previous one, replaced only changed partitions, and
     # equals the full build (the marker was put into the warehouse after that snapshot, so it never reached it)
