@@ -2,9 +2,10 @@
 
 Why: a delivery can pass every check of `anpr load` and still fail a dbt data test (a rule only the
 models can see). A failing test makes dbt skip everything downstream, so one municipality-month used
-to stop the marts of all. Here the build finds which deliveries the failing rows belong to (data tests
-keep their failing rows as views in schema `test_failures`, see dbt_project.yml), marks those
-deliveries `failed` in the register, and builds again: staging then passes on, for that month, the
+to stop the marts of all. Here the build finds which deliveries the failing rows belong to (the failing
+data tests run again keeping their failing rows as views in schema `test_failures`, see dbt_project.yml
+and macros/store_failures.sql), marks those deliveries `failed` in the register, and builds again:
+staging then passes on, for that month, the
 last delivery that built ok (or nothing), and every other municipality-month is built and tested.
 After a successful build the deliveries that flowed are marked `ok`, which makes them the "last good"
 state of their month.
@@ -18,6 +19,7 @@ nodes: quarantining data would not fix it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,8 +114,13 @@ def build_warehouse(
     quarantined: list[Quarantined] = []
     for _ in range(MAX_ROUNDS):
         started = _utc_now()
+        with step_times.timed("build_new_deliveries_s"):
+            never_built = _never_built(warehouse)
         with step_times.timed("dbt_build_s"):
-            results = _dbt_build(manifest, quiet, refresh + skip)
+            results = _dbt_build(manifest, quiet, refresh + skip + _test_vars(never_built, store_failures=False))
+        if results is not None:
+            with step_times.timed("build_store_failures_s"):
+                _store_failing_rows(manifest, results, refresh + _test_vars(never_built, store_failures=True))
         con = connect(warehouse)
         try:
             if results is None:
@@ -142,7 +149,7 @@ def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
         skip = reference_nodes.exclusions(con, manifest)
     finally:
         con.close()
-    step_times.add("dbt_reference_nodes_skipped", max(len(skip) - 1, 0))
+    step_times.add("dbt_reference_nodes_skipped", sum(1 for name in skip[1:] if ":" not in name))  # not the unit tests' selector
     return skip
 
 
@@ -154,6 +161,54 @@ def _parse():
     if not result.success:
         raise UserError(f"dbt parse failed: {result.exception or 'see the messages above'}")
     return result.result
+
+
+def _never_built(warehouse: Path) -> list[str] | None:
+    """The current deliveries no build has passed yet (what the data tests look at), or None without a register.
+
+    Worked out here once per round instead of by a query in every test (macros/get_where_subquery.sql).
+    """
+    con = connect(warehouse)
+    try:
+        has_register = con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
+            [RAW_SCHEMA, REGISTER],
+        ).fetchone()[0]
+        if not has_register:
+            return None  # left to the macro, as a `dbt build` by hand
+        rows = con.execute(
+            f"select delivery_id from {RAW_SCHEMA}.{REGISTER} where status = 'current' and build_status is null order by 1"
+        ).fetchall()
+    finally:
+        con.close()
+    return [row[0] for row in rows]
+
+
+def _test_vars(never_built: list[str] | None, store_failures: bool) -> list[str]:
+    """`--vars` for the data tests: which deliveries they look at, and whether they keep failing rows."""
+    dbt_vars: dict = {"anpr_store_failures": store_failures}
+    if never_built is not None:
+        dbt_vars["anpr_new_deliveries"] = never_built
+    return ["--vars", json.dumps(dbt_vars)]
+
+
+def _store_failing_rows(manifest, results: list, extra: list[str]) -> None:
+    """Runs the failing data tests again, keeping their failing rows this time, for _quarantine to read.
+
+    Tests run without keeping failing rows (macros/store_failures.sql): keeping them cost every test a
+    drop, a create and a commit, and they are read only here. `extra` gives the same deliveries and flags
+    as the round that failed and the models are as that round built them, so each test fails on the same
+    rows; its outcome and messages (already shown) are not used.
+    """
+    failed_tests = sorted({r.node.name for r in results if r.node.resource_type == "test" and str(r.status) == "fail"})
+    if not failed_tests:
+        return
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner(manifest=manifest).invoke(
+        ["build", "--log-level", "none", "--select", *failed_tests, *extra, *_project_args()]
+    )
+    raise_if_locked(result)
 
 
 def _dbt_build(manifest, quiet: bool, extra: list[str]) -> list | None:

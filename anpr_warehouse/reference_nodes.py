@@ -6,18 +6,23 @@ code or their seed files can. So after a successful build `anpr build` stores a 
 subtree (each node's checksum and config, the project's macros), and an incremental build whose
 fingerprint matches excludes the subtree from `dbt build`. A changed seed or model, a warehouse built
 before this existed, or `--full-refresh` builds and tests everything as before.
+
+Unit tests are the same kind of node: they test the models' code on fixed rows, never a delivery. So
+they run when any model, seed, macro or unit test changed since the last successful build (always on
+`--full-refresh`, on a new warehouse, and in CI, whose builds start from none), and are skipped on
+the monthly builds in between, where they cost seconds and could not fail.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 import duckdb
+
+from .code_fingerprint import code_fingerprint
 
 STATE_SCHEMA = "build_state"
 STATE_TABLE = f"{STATE_SCHEMA}.fingerprints"
 KIND = "reference_nodes"
+UNIT_TESTS_KIND = "unit_tests"
 BUILT_KINDS = ("seed", "model", "test")
 
 
@@ -41,45 +46,59 @@ def reference_nodes(manifest) -> list:
 
 def fingerprint(manifest, nodes: list) -> str:
     """The subtree's code and config, and every macro of the project (tests and materialisations use them)."""
-    parts = [
-        f"{node.unique_id}:{node.checksum.checksum}:{json.dumps(node.config.to_dict(), sort_keys=True, default=str)}"
-        for node in nodes
-    ]
     project = next(iter(nodes)).package_name if nodes else ""
-    parts += [
-        f"{unique_id}:{hashlib.sha256(macro.macro_sql.encode()).hexdigest()}"
-        for unique_id, macro in sorted(manifest.macros.items())
-        if macro.package_name == project
-    ]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return code_fingerprint([_code(node) for node in nodes], _macros(manifest, project))
+
+
+def unit_tests_fingerprint(manifest) -> str:
+    """What the unit tests exercise: every model, seed and snapshot, the unit tests themselves, the macros."""
+    unit_tests = [test for _, test in sorted((getattr(manifest, "unit_tests", None) or {}).items())]
+    if not unit_tests:
+        return ""
+    nodes = [node for _, node in sorted(manifest.nodes.items()) if _kind(node) in ("model", "seed", "snapshot")]
+    return code_fingerprint([_code(node) for node in nodes + unit_tests], _macros(manifest, unit_tests[0].package_name))
 
 
 def exclusions(con: duckdb.DuckDBPyConnection, manifest) -> list[str]:
-    """`--exclude` arguments for the reference subtree when the warehouse built exactly it before, else []."""
+    """`--exclude` arguments for what the warehouse built (and passed) exactly as it is now, else []."""
+    skip = []
     nodes = reference_nodes(manifest)
-    if not nodes or _stored(con) != fingerprint(manifest, nodes) or not _all_built(con, nodes):
-        return []
-    return ["--exclude", *(node.name for node in nodes)]
+    if nodes and _stored(con, KIND) == fingerprint(manifest, nodes) and _all_built(con, nodes):
+        skip += [node.name for node in nodes]
+    unit_tests = unit_tests_fingerprint(manifest)
+    if unit_tests and _stored(con, UNIT_TESTS_KIND) == unit_tests:
+        skip.append("resource_type:unit_test")
+    return ["--exclude", *skip] if skip else []
 
 
 def remember(con: duckdb.DuckDBPyConnection, manifest) -> None:
-    """After a successful build of everything: the subtree this warehouse now holds."""
-    nodes = reference_nodes(manifest)
+    """After a successful build of everything: the subtree this warehouse now holds, the code its unit tests passed."""
     con.execute(f"create schema if not exists {STATE_SCHEMA}")
     con.execute(f"create table if not exists {STATE_TABLE} (kind varchar primary key, fingerprint varchar, built_at timestamp)")
-    con.execute(
-        f"insert or replace into {STATE_TABLE} values (?, ?, current_timestamp::timestamp)", [KIND, fingerprint(manifest, nodes)]
-    )
+    for kind, value in (
+        (KIND, fingerprint(manifest, reference_nodes(manifest))),
+        (UNIT_TESTS_KIND, unit_tests_fingerprint(manifest)),
+    ):
+        con.execute(f"insert or replace into {STATE_TABLE} values (?, ?, current_timestamp::timestamp)", [kind, value])
 
 
-def _stored(con: duckdb.DuckDBPyConnection) -> str | None:
+def _code(node) -> tuple[str, str, dict]:
+    checksum = getattr(node.checksum, "checksum", node.checksum)  # a node's FileHash, a unit test's plain string
+    return node.unique_id, checksum, node.config.to_dict()
+
+
+def _macros(manifest, project: str) -> list[tuple[str, str]]:
+    return [(unique_id, macro.macro_sql) for unique_id, macro in sorted(manifest.macros.items()) if macro.package_name == project]
+
+
+def _stored(con: duckdb.DuckDBPyConnection, kind: str) -> str | None:
     found = con.execute(
         "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
         STATE_TABLE.split("."),
     ).fetchone()[0]
     if not found:
         return None
-    row = con.execute(f"select fingerprint from {STATE_TABLE} where kind = ?", [KIND]).fetchone()
+    row = con.execute(f"select fingerprint from {STATE_TABLE} where kind = ?", [kind]).fetchone()
     return row[0] if row else None
 
 

@@ -25,7 +25,6 @@ again (compacted).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from pathlib import Path
 import duckdb
 
 from . import step_times
+from .code_fingerprint import code_fingerprint
 from .duckdb_settings import connect
 
 # Schemas copied whole (every table and view, views materialised).
@@ -67,23 +67,23 @@ class Written:
 
 
 def project_fingerprint(dbt_manifest: Path) -> str:
-    """A hash of the code and config of every model, seed, snapshot and macro of the project.
-
-    Not the manifest file's hash: dbt stamps it with the invocation's id and time on every run.
-    """
+    """A hash of the code and config of every model, seed, snapshot and macro of the project (code_fingerprint.py)."""
     try:
         manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return ""
-    parts = []
-    for unique_id, node in sorted((manifest.get("nodes") or {}).items()):
-        if node.get("resource_type") in ("model", "seed", "snapshot"):
-            checksum = (node.get("checksum") or {}).get("checksum", "")
-            parts.append(f"{unique_id}:{checksum}:{json.dumps(node.get('config') or {}, sort_keys=True, default=str)}")
-    for unique_id, macro in sorted((manifest.get("macros") or {}).items()):
-        if macro.get("package_name") == manifest.get("metadata", {}).get("project_name", "anpr_warehouse"):
-            parts.append(f"{unique_id}:{hashlib.sha256((macro.get('macro_sql') or '').encode()).hexdigest()}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest() if parts else ""
+    project = manifest.get("metadata", {}).get("project_name", "anpr_warehouse")
+    nodes = [
+        (unique_id, (node.get("checksum") or {}).get("checksum", ""), node.get("config") or {})
+        for unique_id, node in sorted((manifest.get("nodes") or {}).items())
+        if node.get("resource_type") in ("model", "seed", "snapshot")
+    ]
+    macros = [
+        (unique_id, macro.get("macro_sql") or "")
+        for unique_id, macro in sorted((manifest.get("macros") or {}).items())
+        if macro.get("package_name") == project
+    ]
+    return code_fingerprint(nodes, macros)
 
 
 def partitioned_marts(dbt_manifest: Path) -> tuple[frozenset[str], dict]:

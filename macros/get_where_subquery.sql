@@ -7,7 +7,9 @@
     and the staging views of observations, locations and zones) reads only the rows of the flowing
     deliveries that no build has passed yet: rows of a delivery that passed an earlier build were tested
     then and cannot fail by themselves (the same rule anpr build applies when it quarantines). The delivery
-    ids are rendered as constants, so DuckDB pushes the filter down to the raw table scans.
+    ids are rendered as constants, so DuckDB pushes the filter down to the raw table scans. `anpr build`
+    works them out once and passes them as var `anpr_new_deliveries` (a query per test cost more than
+    many of the tests themselves); `dbt build` by hand asks the register, once per test.
 
     A uniqueness test must still see every row that could collide with a new one: it reads every row whose
     key also occurs in the new rows. A relationships test filters only its child rows; its parent is read
@@ -59,10 +61,13 @@
     {%- set per_delivery = tested.config.meta.get('partitioned_by_delivery')
         or (tested.fqn[1] == 'staging' and tested.name not in ['stg_cbs__deliveries', 'base_cbs__flowing_deliveries']) -%}
     {%- if not per_delivery -%}{{ return(none) }}{%- endif -%}
-    {%- set never_built -%}
-        select delivery_id from raw.cbs_deliveries where status = 'current' and build_status is null order by 1
-    {%- endset -%}
-    {%- set ids = run_query(never_built).columns[0].values() -%}
+    {%- set ids = var('anpr_new_deliveries', none) -%}
+    {%- if ids is none -%}
+        {%- set never_built -%}
+            select delivery_id from raw.cbs_deliveries where status = 'current' and build_status is null order by 1
+        {%- endset -%}
+        {%- set ids = run_query(never_built).columns[0].values() -%}
+    {%- endif -%}
     {%- if not ids -%}{{ return('delivery_id is null and false') }}{%- endif -%}
     {{ return('delivery_id in (' ~ quoted_list(ids) ~ ')') }}
 {%- endmacro %}

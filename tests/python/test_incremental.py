@@ -7,7 +7,8 @@ Before the last build the rows of untouched months get a marker in the increment
 incremental build must leave them as they are (a build that rewrites everything wipes the marker and
 fails here), while the new month's rows are written. The marker is removed before comparing. That last build skips the seeds and the models and tests that read
 no delivery (unchanged since the first build, reference_nodes.py), and its snapshot, started from the
-previous one with only the changed partitions replaced, must equal the full build too.
+previous one with only the changed partitions replaced, must equal the full build too. Its unit tests
+are skipped too (the code is the one the first build tested); the full build runs them.
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ def test_incremental_sequence_equals_one_full_build(generated, tmp_path):
         r["unique_id"].split(".")[0] for r in json.loads((PROJECT_ROOT / "target" / "run_results.json").read_text())["results"]
     }
     assert "seed" not in ran and {"model", "test"} <= ran, f"unchanged seeds were built again, or nothing was: {ran}"
+    assert "unit_test" not in ran, "the unit tests ran again on unchanged code"
     after = unmark(incremental)
 
     # untouched months were not rewritten; the new month was written
@@ -152,6 +154,10 @@ def test_incremental_sequence_equals_one_full_build(generated, tmp_path):
 
     load(full, *(generated[d] for d in (JANUARY, FEBRUARY, MARCH, FEBRUARY_CORRECTION, APRIL)))
     anpr("build", "--full-refresh", "--warehouse", str(full))
+    ran = {
+        r["unique_id"].split(".")[0] for r in json.loads((PROJECT_ROOT / "target" / "run_results.json").read_text())["results"]
+    }
+    assert {"seed", "model", "test", "unit_test"} <= ran, f"a full build must build and test everything: {ran}"
 
     expected, actual = fingerprints(full), fingerprints(incremental)
     assert set(actual) == set(expected) and len(expected) >= 15, sorted(expected)
@@ -160,9 +166,12 @@ def test_incremental_sequence_equals_one_full_build(generated, tmp_path):
     con = duckdb.connect(str(incremental), read_only=True)
     try:
         flowing = {r[0] for r in con.execute("select distinct delivery_id from marts.fct_passages_hourly").fetchall()}
+        kept = con.execute("select count(*) from duckdb_views() where schema_name = 'test_failures'").fetchone()[0]
     finally:
         con.close()
     assert {FEBRUARY_CORRECTION, MARCH, APRIL} < flowing and FEBRUARY not in flowing, flowing
+    # passing builds keep no failing rows (only a failing test runs again to keep them, test_build_isolation.py)
+    assert kept == 0, f"{kept} tests kept their (empty) failing rows although every test passed"
 
     # what readers get: the last snapshot started from the previous one, replaced only changed partitions, and
     # equals the full build (the marker was put into the warehouse after that snapshot, so it never reached it)

@@ -73,3 +73,25 @@ def test_a_change_builds_everything_again(con, change):
         now = manifest()
         con.execute("drop table marts.dim_fuel")
     assert reference_nodes.exclusions(con, now) == []
+
+
+def with_unit_test(base: SimpleNamespace, checksum: str = "u") -> SimpleNamespace:
+    """The stand-in manifest with one unit test of the delivery-reading model."""
+    unit_test = SimpleNamespace(
+        unique_id="unit_test.anpr_warehouse.fct_cells.adds_up",
+        package_name="anpr_warehouse",
+        checksum=checksum,  # dbt gives a unit test's checksum as a plain string
+        config=SimpleNamespace(to_dict=lambda: {"enabled": True}),
+    )
+    return SimpleNamespace(**vars(base), unit_tests={unit_test.unique_id: unit_test})
+
+
+def test_unit_tests_skipped_only_while_the_code_they_passed_is_unchanged(con):
+    assert reference_nodes.exclusions(con, with_unit_test(manifest())) == []
+    reference_nodes.remember(con, with_unit_test(manifest()))
+    assert reference_nodes.exclusions(con, with_unit_test(manifest()))[-1] == "resource_type:unit_test"
+    changed_model = manifest()
+    changed_model.nodes["model.anpr_warehouse.fct_cells"].checksum = SimpleNamespace(checksum="new sql")
+    for now in (with_unit_test(manifest(), checksum="new fixture"), with_unit_test(changed_model)):
+        # the unit tests run again; the reference subtree, unchanged, is still skipped
+        assert reference_nodes.exclusions(con, now) == ["--exclude", "dim_fuel", "ref_fuel", "unique_dim_fuel_code"]
