@@ -24,6 +24,7 @@ import duckdb
 from .. import contract as c
 from ..audit.cells import Cell, DeliveryCells
 from ..audit.constraints import ZONE_TABLES
+from ..audit.location_days import certify, read_location_days
 from ..audit.protect import protect_cells
 
 HEADER_LINES = 1  # an observation with Id n is line n + 1 of its file
@@ -45,20 +46,52 @@ def delivery_cells(
     return DeliveryCells("generated", min_cell, rounding_base, tables, code_lists)
 
 
+def location_days_to_audit(
+    con: duckdb.DuckDBPyConnection, observations: dict[str, str], min_cell: int, rounding_base: int
+) -> list[tuple[str, str]] | None:
+    """The (Location, Date) groups the network check (`audit.location_days`) cannot certify; None: all of them.
+
+    The check is exact (a group it does not certify has a cell at risk, or its true counts do not satisfy
+    the published numbers, as after a correction's recalibration); the LP audit then explains and protects it.
+    """
+    if "T01" not in observations or "T02" not in observations:
+        return []
+    days = read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, observations, min_cell, rounding_base)
+    if days is None:
+        return None
+    return [days.keys[g] for g in certify(days, min_cell).uncertified]
+
+
 def protect_observations(
     con: duckdb.DuckDBPyConnection, observations: dict[str, str], grid: dict[str, list[str]], min_cell: int, rounding_base: int
 ) -> tuple[int, int]:
-    """Hides the zone-table cells the audit's greedy choice names; returns (cells hidden, cells still at risk)."""
-    zone = {code: relation for code, relation in observations.items() if code in ZONE_TABLES}
-    if not zone:
+    """Audits every group and hides the cells the audit's greedy choice names; returns (cells hidden, cells still at risk).
+
+    The zone groups go to the LP audit; the location-day groups to the network check first, and only
+    those it does not certify to the LP audit.
+    """
+    relations = {code: relation for code, relation in observations.items() if code in ZONE_TABLES}
+    uncertified = location_days_to_audit(con, observations, min_cell, rounding_base)
+    if uncertified is None:
+        relations.update({code: observations[code] for code in ("T01", "T02")})
+    elif uncertified:
+        con.execute("create or replace temp table audit_location_days (Location varchar, Date varchar)")
+        con.executemany("insert into audit_location_days values (?, ?)", uncertified)
+        for code in ("T01", "T02"):
+            con.execute(
+                f"""create or replace temp view audit_{code} as select * from {observations[code]}
+                    where (Location, Date::varchar) in (select (Location, Date) from audit_location_days)"""
+            )
+            relations[code] = f"audit_{code}"
+    if not relations:
         return 0, 0
-    delivery = delivery_cells(con, zone, grid, min_cell, rounding_base)
+    delivery = delivery_cells(con, relations, grid, min_cell, rounding_base)
     protection = protect_cells(delivery, min_cell_rule=True, jobs=1, final_audit=False)
-    for code in zone:
+    for code in relations:
         ids = sorted(cell.line - HEADER_LINES for cell in protection.suppressed if cell.table == code)
         if ids:
             con.execute(
-                f"update {zone[code]} set Value = null, ValueAttribute = 'Confidential' where Id in (select unnest(?))",
+                f"update {observations[code]} set Value = null, ValueAttribute = 'Confidential' where Id in (select unnest(?))",
                 [ids],
             )
     return len(protection.suppressed), protection.unresolved
