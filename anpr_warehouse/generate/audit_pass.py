@@ -1,20 +1,15 @@
-"""The generator's last step: audit the zone tables it is about to write, and hide more until nothing is at risk.
+"""The generator's last step: audit every group of what it is about to write, and hide more until nothing is at risk.
 
-`sdc.suppress_linked` protects the links between tables with cheap rules. They hold for the location-day
-groups (T01's hours x categories linked to T02's categories x fuels): measured, the audit with the
-min-cell rule finds 0 cells at risk there on generated months of 4, 12 and 40 locations with several seeds
-(docs/disclosure-audit.md, "The generator protects linked tables"; tests/python/test_generate_protection.py
-audits whole generated months). What the rules miss are cells of T03's cube pinned through two dimensions
-at once, and those live only in the zone groups (T03-T06, which share their zone x category totals and
-are linked to nothing else). So the audit runs on the zone tables alone: two groups per month, whose
-size does not grow with the number of locations, instead of the full audit with its one group per
-location-day (about 90 % of a 40-location month's audit time).
+`sdc.suppress_linked` protects the links between tables with cheap rules; this pass checks them exactly.
+The location-day groups (T01's hours x categories linked to T02's categories x fuels, about 1,240 in a
+40-location month) are a flow network, so `audit.location_days` decides them exactly from the true counts
+without LPs (docs/disclosure-audit.md, "The location-day groups are a network"); the few it cannot certify,
+and the zone groups (T03-T06, two per month, linked to nothing else), go to the LP audit.
 
 It runs the audit's own greedy extra suppression (`audit.protect.protect_cells`) on the observations
 in DuckDB before they are written, with the min-cell rule (the stronger attacker the load's audit
-assumes), and marks the cells it hides `Confidential`. Deterministic: the audit's LPs and the greedy
-choice depend only on the cells. The zone groups are independent of the location-day groups, so the
-cells hidden are the same ones the full-delivery pass hid whenever the location-day groups are clean.
+assumes), and marks the cells it hides `Confidential`. Deterministic: the check, the audit's LPs and the
+greedy choice depend only on the cells.
 """
 
 from __future__ import annotations
