@@ -357,3 +357,80 @@ def certify(days: LocationDays, min_cell: int) -> Certificate:
             uncertified.add(g)
     confidential = int(days.secret1.sum() + days.secret2.sum())
     return Certificate(groups, confidential, int((widths >= min_cell).sum()), flows, sorted(uncertified))
+
+
+# ---- the same check inside `anpr audit` (and the load's audit): one LP gives the feasible point ----
+
+CELLS = HOURS * CATEGORIES + CATEGORIES * FUELS
+ROWS = HOURS + FUELS + 2 * CATEGORIES  # T01 per hour, T02 per fuel and per category, the link per category
+_HOUR = {h: i for i, h in enumerate(c.HOURS)}
+_CATEGORY = {k: i for i, k in enumerate(sorted(c.VEHICLE_CATEGORIES) + [c.TOTAL])}
+_FUEL = {f: i for i, f in enumerate(sorted(c.FUEL_TYPES) + [c.TOTAL])}
+
+
+def _layout(system, variables: list[int]) -> tuple[tuple[str, str], list[int]] | None:
+    """(Location, Date) and each variable's flat position, when the group is one full location-day; else None."""
+    key, flat = None, []
+    for var in variables:
+        if len(system.cells[var]) != 1:
+            return None
+        cell = system.cells[var][0]
+        if cell.table == "T01":
+            location, date, hour, category = cell.dims
+            h, k = _HOUR.get(hour), _CATEGORY.get(category)
+            position = None if h is None or k is None else h * CATEGORIES + k
+        elif cell.table == "T02":
+            location, date, category, fuel = cell.dims
+            k, f = _CATEGORY.get(category), _FUEL.get(fuel)
+            position = None if k is None or f is None else HOURS * CATEGORIES + k * FUELS + f
+        else:
+            return None
+        if position is None or key not in (None, (location, date)):
+            return None
+        key = (location, date)
+        flat.append(position)
+    return (key, flat) if sorted(flat) == list(range(CELLS)) else None
+
+
+def certified_groups(system, groups: list[tuple[list[int], list[int]]], min_cell: int) -> set[int]:
+    """Positions in `groups` of the location-day groups the network check certifies (no cell at risk).
+
+    Only a group that is exactly one full location-day whose every row is an equality (all hours, categories
+    and fuels present: the network of the module docstring, nothing more and nothing less) is checked; its
+    feasible point is one LP solution (a vertex of a network LP is whole, and `feasible` checks it after
+    rounding). Every other group, and every group not certified, is left to the LP audit.
+    """
+    from .solve import ComponentModel  # solve imports this module's callers; keep the import local
+
+    positions, layouts, points = [], [], []
+    for position, (variables, rows) in enumerate(groups):
+        layout = _layout(system, variables) if len(variables) == CELLS and len(rows) == ROWS else None
+        if layout is None or any(system.rows[r].lower != 0 or system.rows[r].upper != 0 for r in rows):
+            continue
+        status, x = ComponentModel(system, variables, rows).extreme(np.zeros(len(variables)), first=True)
+        if status != "optimal":
+            continue
+        positions.append(position)
+        layouts.append(layout)
+        points.append(x)
+    if not positions:
+        return set()
+    true, low, high = (np.zeros((len(positions), CELLS)) for _ in range(3))
+    secret = np.zeros((len(positions), CELLS), dtype=bool)
+    for i, ((_, flat), x) in enumerate(zip(layouts, points)):
+        variables = groups[positions[i]][0]
+        true[i, flat] = np.round(x)
+        low[i, flat] = [system.lower[v] for v in variables]
+        high[i, flat] = [system.upper[v] for v in variables]
+        secret[i, flat] = [system.is_confidential(v) for v in variables]
+    split = HOURS * CATEGORIES
+    shape1, shape2 = (len(positions), HOURS, CATEGORIES), (len(positions), CATEGORIES, FUELS)
+    days = LocationDays(
+        [key for key, _ in layouts],
+        *(array[:, :split].reshape(shape1) for array in (true, low, high)),
+        secret[:, :split].reshape(shape1),
+        *(array[:, split:].reshape(shape2) for array in (true, low, high)),
+        secret[:, split:].reshape(shape2),
+    )
+    uncertified = set(certify(days, min_cell).uncertified)
+    return {position for i, position in enumerate(positions) if i not in uncertified}

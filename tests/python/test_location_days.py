@@ -15,8 +15,9 @@ import pytest
 from anpr_warehouse import contract as c
 from anpr_warehouse.audit import location_days as ld
 from anpr_warehouse.audit.cells import Cell
-from anpr_warehouse.audit.constraints import cell_bounds
+from anpr_warehouse.audit.constraints import build_system, cell_bounds
 from anpr_warehouse.audit.run import audit_cells
+from anpr_warehouse.audit.solve import SolveStats, solve_intervals
 from anpr_warehouse.generate import GenerateRequest, protected_observations
 from anpr_warehouse.generate.audit_pass import delivery_cells, location_days_to_audit, protect_observations
 
@@ -112,3 +113,17 @@ def test_vectorised_bounds_are_the_audits_bounds(value, attribute):
     assert (float(low[0]), float(high[0])) == expected
     assert bool(secret[0]) == (attribute == "Confidential")
     assert math.isinf(expected[1]) == (attribute == "Confidential")
+
+
+@pytest.mark.parametrize("protection,at_risk", [("table", True), ("linked", False)])
+def test_audit_with_the_network_check_gives_the_lp_audits_intervals(protection, at_risk):
+    """`anpr audit` sends full location-days to the network check (one LP each for its point): same answer as LPs alone."""
+    con, observations = _month(protection, 2)
+    system = build_system(delivery_cells(con, observations, _grid(), MIN_CELL, BASE), min_cell_rule=True)
+    with_check, lps_only = SolveStats(), SolveStats()
+    found = solve_intervals(system, MIN_CELL, with_check, network=True)
+    expected = solve_intervals(system, MIN_CELL, lps_only, network=False)
+    assert [(i.var, i.lower, i.upper) for i in found] == [(i.var, i.lower, i.upper) for i in expected]
+    assert bool(expected) == at_risk
+    assert with_check.components == lps_only.components
+    assert with_check.lps < lps_only.lps
