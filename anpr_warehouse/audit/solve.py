@@ -166,14 +166,27 @@ def _solve_one(job: tuple[int, list[int], list[int], int, Seen | None]) -> tuple
     return key, found, model.lps, stats.infeasible_components, seen
 
 
-def solve_intervals(system: System, min_cell: int, stats: SolveStats | None = None, jobs: int = 1) -> list[Interval]:
+def solve_intervals(
+    system: System, min_cell: int, stats: SolveStats | None = None, jobs: int = 1, network: bool = True
+) -> list[Interval]:
     """Every confidential variable whose feasible integer interval is narrower than `min_cell`.
 
     Safe variables are not returned: they were seen at two feasible values at least
-    `min_cell` apart, or their maximum is unbounded.
+    `min_cell` apart, or their maximum is unbounded. `network`: full location-days go to the exact
+    network check first (`location_days.certified_groups`: one LP each instead of dozens); only those
+    it does not certify get the LPs below.
     """
     confidential = {v for v in range(len(system.lower)) if system.is_confidential(v)}
-    return solve_groups(system, components(system, confidential), min_cell, stats, jobs)
+    groups = components(system, confidential)
+    if network:
+        from .location_days import certified_groups
+
+        stats = stats or SolveStats()
+        certified = certified_groups(system, groups, min_cell)
+        stats.components += len(certified)
+        stats.lps += len(certified)
+        groups = [group for position, group in enumerate(groups) if position not in certified]
+    return solve_groups(system, groups, min_cell, stats, jobs)
 
 
 def solve_groups(

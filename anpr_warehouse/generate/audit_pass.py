@@ -1,20 +1,15 @@
-"""The generator's last step: audit the zone tables it is about to write, and hide more until nothing is at risk.
+"""The generator's last step: audit every group of what it is about to write, and hide more until nothing is at risk.
 
-`sdc.suppress_linked` protects the links between tables with cheap rules. They hold for the location-day
-groups (T01's hours x categories linked to T02's categories x fuels): measured, the audit with the
-min-cell rule finds 0 cells at risk there on generated months of 4, 12 and 40 locations with several seeds
-(docs/disclosure-audit.md, "The generator protects linked tables"; tests/python/test_generate_protection.py
-audits whole generated months). What the rules miss are cells of T03's cube pinned through two dimensions
-at once, and those live only in the zone groups (T03-T06, which share their zone x category totals and
-are linked to nothing else). So the audit runs on the zone tables alone: two groups per month, whose
-size does not grow with the number of locations, instead of the full audit with its one group per
-location-day (about 90 % of a 40-location month's audit time).
+`sdc.suppress_linked` protects the links between tables with cheap rules; this pass checks them exactly.
+The location-day groups (T01's hours x categories linked to T02's categories x fuels, about 1,240 in a
+40-location month) are a flow network, so `audit.location_days` decides them exactly from the true counts
+without LPs (docs/disclosure-audit.md, "The location-day groups are a network"); the few it cannot certify,
+and the zone groups (T03-T06, two per month, linked to nothing else), go to the LP audit.
 
 It runs the audit's own greedy extra suppression (`audit.protect.protect_cells`) on the observations
 in DuckDB before they are written, with the min-cell rule (the stronger attacker the load's audit
-assumes), and marks the cells it hides `Confidential`. Deterministic: the audit's LPs and the greedy
-choice depend only on the cells. The zone groups are independent of the location-day groups, so the
-cells hidden are the same ones the full-delivery pass hid whenever the location-day groups are clean.
+assumes), and marks the cells it hides `Confidential`. Deterministic: the check, the audit's LPs and the
+greedy choice depend only on the cells.
 """
 
 from __future__ import annotations
@@ -24,6 +19,7 @@ import duckdb
 from .. import contract as c
 from ..audit.cells import Cell, DeliveryCells
 from ..audit.constraints import ZONE_TABLES
+from ..audit.location_days import certify, read_location_days
 from ..audit.protect import protect_cells
 
 HEADER_LINES = 1  # an observation with Id n is line n + 1 of its file
@@ -45,20 +41,52 @@ def delivery_cells(
     return DeliveryCells("generated", min_cell, rounding_base, tables, code_lists)
 
 
+def location_days_to_audit(
+    con: duckdb.DuckDBPyConnection, observations: dict[str, str], min_cell: int, rounding_base: int
+) -> list[tuple[str, str]] | None:
+    """The (Location, Date) groups the network check (`audit.location_days`) cannot certify; None: all of them.
+
+    The check is exact (a group it does not certify has a cell at risk, or its true counts do not satisfy
+    the published numbers, as after a correction's recalibration); the LP audit then explains and protects it.
+    """
+    if "T01" not in observations or "T02" not in observations:
+        return []
+    days = read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, observations, min_cell, rounding_base)
+    if days is None:
+        return None
+    return [days.keys[g] for g in certify(days, min_cell).uncertified]
+
+
 def protect_observations(
     con: duckdb.DuckDBPyConnection, observations: dict[str, str], grid: dict[str, list[str]], min_cell: int, rounding_base: int
 ) -> tuple[int, int]:
-    """Hides the zone-table cells the audit's greedy choice names; returns (cells hidden, cells still at risk)."""
-    zone = {code: relation for code, relation in observations.items() if code in ZONE_TABLES}
-    if not zone:
+    """Audits every group and hides the cells the audit's greedy choice names; returns (cells hidden, cells still at risk).
+
+    The zone groups go to the LP audit; the location-day groups to the network check first, and only
+    those it does not certify to the LP audit.
+    """
+    relations = {code: relation for code, relation in observations.items() if code in ZONE_TABLES}
+    uncertified = location_days_to_audit(con, observations, min_cell, rounding_base)
+    if uncertified is None:
+        relations.update({code: observations[code] for code in ("T01", "T02")})
+    elif uncertified:
+        con.execute("create or replace temp table audit_location_days (Location varchar, Date varchar)")
+        con.executemany("insert into audit_location_days values (?, ?)", uncertified)
+        for code in ("T01", "T02"):
+            con.execute(
+                f"""create or replace temp view audit_{code} as select * from {observations[code]}
+                    where (Location, Date::varchar) in (select (Location, Date) from audit_location_days)"""
+            )
+            relations[code] = f"audit_{code}"
+    if not relations:
         return 0, 0
-    delivery = delivery_cells(con, zone, grid, min_cell, rounding_base)
+    delivery = delivery_cells(con, relations, grid, min_cell, rounding_base)
     protection = protect_cells(delivery, min_cell_rule=True, jobs=1, final_audit=False)
-    for code in zone:
+    for code in relations:
         ids = sorted(cell.line - HEADER_LINES for cell in protection.suppressed if cell.table == code)
         if ids:
             con.execute(
-                f"update {zone[code]} set Value = null, ValueAttribute = 'Confidential' where Id in (select unnest(?))",
+                f"update {observations[code]} set Value = null, ValueAttribute = 'Confidential' where Id in (select unnest(?))",
                 [ids],
             )
     return len(protection.suppressed), protection.unresolved

@@ -75,9 +75,10 @@ def test_audited_generation_is_deterministic(tmp_path):
     assert {p.name: p.read_bytes() for p in first.iterdir()} == {p.name: p.read_bytes() for p in second.iterdir()}
 
 
-def test_audit_pass_needs_only_the_zone_tables(tmp_path):
-    """Why the audited pass audits T03-T06 alone: on a month where the link rules leave cells at risk, every one
-    is in a zone table, the pass leaves T01 and T02 as the rules wrote them, and the whole month then audits clean."""
+def test_audit_pass_leaves_certified_location_days_as_written(tmp_path):
+    """On a month where the link rules leave cells at risk, every one is in a zone table: the network check
+    certifies every location-day, so the pass leaves T01 and T02 as the rules wrote them, and the whole month
+    then audits clean."""
     month = {"municipality": "GM0344", "year": 2025, "month": 3, "seed": 1, "locations": 4}
     linked = generate_delivery(GenerateRequest(**month, protection="linked"), tmp_path / "linked")
     audited = generate_delivery(GenerateRequest(**month, protection="audited"), tmp_path / "audited")

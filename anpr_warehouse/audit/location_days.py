@@ -1,0 +1,436 @@
+"""The exact audit of the location-day groups (T01 x T02) from a known feasible point, without LPs.
+
+Why this exists: the generator must audit every month it writes, and the location-day groups are about
+1,240 HiGHS models a 40-location month (90 % of a full audit). Their constraints have a structure the LP
+does not use: every one is a flow balance, so the feasible values of a location-day are the circulations
+of a small network (docs/disclosure-audit.md, "The location-day groups are a network"):
+
+    S --x[h,T]--> hour h --x[h,k]--> in_k --y[k,T]--> out_k --y[k,f]--> fuel f --y[T,f]--> S' --y[T,T]--> S
+
+(T01's cells x, T02's cells y; a node's balance is one of the audit's rows: T01's category total of an
+hour, the T01-T02 link of a category, T02's fuel total of a category, T02's category total of a fuel.)
+For a circulation p inside the bounds, the largest value of cell e = (u -> v) is
+p_e + min(upper_e - p_e, the maximum flow from v to u in the residual network of p without e), and the
+smallest p_e - min(p_e - lower_e, the maximum flow from u to v); both are exact (network matrices are
+totally unimodular, so the LP's optimum is this flow). The generator knows one such p: the true counts.
+
+Two steps, so that most cells cost a few vector operations:
+1. a greedy flow along paths of four cells (a row, a column and the cell where they cross, in the table
+   whose rows are T01's hours and T02's fuels and whose columns are the categories) proves most
+   confidential cells safe at once, for every group (numpy);
+2. each cell it does not prove gets the exact maximum flows (augmenting paths, stopped once `min_cell`
+   is reached).
+A group is certified when every confidential cell is proven safe; a group that is not has at least one
+cell at risk (step 2 is exact), and goes to the LP audit, which explains and protects it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from .. import contract as c
+
+HOURS = len(c.HOURS)
+CATEGORIES = len(c.VEHICLE_CATEGORIES) + 1  # the total last
+FUELS = len(c.FUEL_TYPES) + 1  # the total last
+BIG = 10**9  # "no upper bound" in integer capacities; flows stop at min_cell long before
+T01_DIMS = ("Location", "Date", "Hour", "VehicleCategory")
+T02_DIMS = ("Location", "Date", "VehicleCategory", "FuelType")
+
+
+@dataclass
+class LocationDays:
+    """Per location-day g: T01 as [g, hour, category] and T02 as [g, category, fuel] (totals last)."""
+
+    keys: list[tuple[str, str]]  # (Location, Date) of each group
+    true1: np.ndarray  # a feasible point (the true counts)
+    low1: np.ndarray
+    high1: np.ndarray
+    secret1: np.ndarray  # Confidential cells
+    true2: np.ndarray
+    low2: np.ndarray
+    high2: np.ndarray
+    secret2: np.ndarray
+
+
+def cell_bounds_array(values: np.ndarray, attributes: np.ndarray, half: int, min_cell: int) -> tuple[np.ndarray, ...]:
+    """`constraints.cell_bounds` with the min-cell rule, for arrays: (lower, upper, confidential)."""
+    published = attributes == "None"
+    value = np.where(published, np.nan_to_num(values.astype(float)), 0.0)
+    low = np.where(published, np.maximum(0.0, value - half), 0.0)
+    high = np.where(published, value + half, np.inf)
+    low = np.where(published & (value > 0), np.maximum(low, min_cell), low)
+    if half < min_cell:
+        high = np.where(published & (value == 0), 0.0, high)
+    impossible = attributes == "Impossible"
+    return np.where(impossible, 0.0, low), np.where(impossible, 0.0, high), attributes == "Confidential"
+
+
+def read_location_days(
+    con: duckdb.DuckDBPyConnection, cells: dict[str, str], observations: dict[str, str], min_cell: int, rounding_base: int
+) -> LocationDays | None:
+    """The generator's T01/T02 cell grids (true `passages`) joined to what it publishes; None if not full cubes."""
+
+    def fetch(code: str, dims: tuple[str, ...], order: str) -> dict[str, np.ndarray]:
+        query = f"""select Location, Date, c.passages, o.Value::double as Value, o.ValueAttribute
+                    from {cells[code]} c join {observations[code]} o using ({", ".join(dims)}) order by {order}"""
+        got = con.execute(query).fetchnumpy()
+        return {k: np.ma.filled(v, np.nan) if np.ma.isMaskedArray(v) else v for k, v in got.items()}  # null Value: nan
+
+    t01 = fetch("T01", T01_DIMS, "Location, Date, Hour, VehicleCategory = 'T001', VehicleCategory")
+    t02 = fetch("T02", T02_DIMS, "Location, Date, VehicleCategory = 'T001', VehicleCategory, FuelType = 'T001', FuelType")
+    groups = len(t01["passages"]) // (HOURS * CATEGORIES)
+    if groups * HOURS * CATEGORIES != len(t01["passages"]) or groups * CATEGORIES * FUELS != len(t02["passages"]):
+        return None
+    half = rounding_base // 2
+    low1, high1, secret1 = cell_bounds_array(t01["Value"], t01["ValueAttribute"], half, min_cell)
+    low2, high2, secret2 = cell_bounds_array(t02["Value"], t02["ValueAttribute"], half, min_cell)
+    shape1, shape2 = (groups, HOURS, CATEGORIES), (groups, CATEGORIES, FUELS)
+    step = HOURS * CATEGORIES
+    keys = [(str(loc), str(day)) for loc, day in zip(t01["Location"][::step], t01["Date"][::step])]
+    return LocationDays(
+        keys,
+        t01["passages"].astype(float).reshape(shape1),
+        low1.reshape(shape1),
+        high1.reshape(shape1),
+        secret1.reshape(shape1),
+        t02["passages"].astype(float).reshape(shape2),
+        low2.reshape(shape2),
+        high2.reshape(shape2),
+        secret2.reshape(shape2),
+    )
+
+
+def feasible(days: LocationDays) -> np.ndarray:
+    """Per group: the point is inside every bound and satisfies every row (else nothing is certified there)."""
+    p1, p2 = days.true1, days.true2
+    inside = ((p1 >= days.low1) & (p1 <= days.high1)).all(axis=(1, 2)) & ((p2 >= days.low2) & (p2 <= days.high2)).all(axis=(1, 2))
+    t01_rows = (p1[:, :, :-1].sum(axis=2) == p1[:, :, -1]).all(axis=1)
+    link = (p1.sum(axis=1) == p2[:, :, -1]).all(axis=1)
+    t02_rows = (p2[:, :, :-1].sum(axis=2) == p2[:, :, -1]).all(axis=1)
+    t02_columns = (p2[:, :-1, :].sum(axis=1) == p2[:, -1, :]).all(axis=1)
+    return inside & t01_rows & link & t02_rows & t02_columns
+
+
+# ---- step 1: greedy four-cell paths in the hours-and-fuels x categories table ----
+
+
+def _greedy_flow(first, middle, last, cross, budget0, budget_col, need) -> np.ndarray:
+    """A feasible flow source -> row i -> column j -> sink through three layers of capacities, per cell.
+
+    Paths through a row of the other table (`cross`) also move a T02 category total: they are capped by
+    that total's slack (`budget0` for the cell's own column, `budget_col` for the other column).
+    Rows are taken largest capacity first; a cell stops as soon as its flow reaches `need`.
+    """
+    last, budget0, budget_col = last.copy(), budget0.copy(), budget_col.copy()
+    total = np.zeros(len(first))
+    order = np.argsort(-first, axis=1, kind="stable")
+    for step in range(first.shape[1]):
+        i = order[:, step]
+        a = first[np.arange(len(first)), i]
+        act = np.nonzero((total < need) & (a > 0))[0]  # the rows are sorted: a cell with a = 0 here is done
+        if not len(act):
+            break
+        a, cr, mid, i = a[act], cross[act, i[act]], middle[act, i[act]], i[act]
+        for j in range(last.shape[1]):
+            f = np.minimum(np.minimum(a, mid[:, j]), last[act, j])
+            f = np.where(cr, np.minimum(f, np.minimum(budget0[act], budget_col[act, j])), f)
+            f = np.minimum(f, np.maximum(need[act] - total[act], 0.0))
+            a -= f
+            last[act, j] -= f
+            total[act] += f
+            moved = np.where(cr, f, 0.0)
+            budget0[act] -= moved
+            budget_col[act, j] -= moved
+    return total
+
+
+def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 8192) -> tuple[np.ndarray, ...]:
+    """(group, row, column, width proven) of every confidential cell of the hours-and-fuels table.
+
+    The table Z: rows T01's hours then T02's fuels (without T02's fuel total), columns the categories with
+    the total last; Z[h, k] = x[h, k], Z[f, k] = y[k, f]. Its rows and columns balance once the fuel rows
+    and the total column change sign (B = sign * Z): a T01 row is "hour total = its categories", a fuel row
+    "fuel total = its categories", a column "T01's hours = T02's fuels" (both equal y[k,T]). Moving a
+    cell up in B by t, one row down and one column down by t and their crossing up by t keeps every
+    balance; when the path's two rows are of different tables it also moves y[k,T] of both columns.
+    """
+    fuels = FUELS - 1
+    true = np.concatenate([days.true1, days.true2[:, :, :fuels].transpose(0, 2, 1)], axis=1)
+    low = np.concatenate([days.low1, days.low2[:, :, :fuels].transpose(0, 2, 1)], axis=1)
+    high = np.concatenate([days.high1, days.high2[:, :, :fuels].transpose(0, 2, 1)], axis=1)
+    secret = np.concatenate([days.secret1, days.secret2[:, :, :fuels].transpose(0, 2, 1)], axis=1)
+    rows = true.shape[1]
+    row_sign = np.where(np.arange(rows) < HOURS, 1.0, -1.0)
+    column_sign = np.where(np.arange(CATEGORIES) < CATEGORIES - 1, 1.0, -1.0)
+    sign = row_sign[:, None] * column_sign[None, :]
+    up = np.where(sign > 0, high - true, true - low)  # room to move B up
+    down = np.where(sign > 0, true - low, high - true)
+    total_up = days.high2[:, :, -1] - days.true2[:, :, -1]  # y[k,T]'s room
+    total_down = days.true2[:, :, -1] - days.low2[:, :, -1]
+    fuel_row = np.arange(rows) >= HOURS
+    others_r = np.array([[x for x in range(rows) if x != r] for r in range(rows)])
+    others_c = np.array([[x for x in range(CATEGORIES) if x != k] for k in range(CATEGORIES)])
+    gi, ri, ci = np.nonzero(secret)
+    widths = np.zeros(len(gi))
+    for s in range(0, len(gi), chunk):
+        g, r, k = gi[s : s + chunk], ri[s : s + chunk], ci[s : s + chunk]
+        orr, okk = others_r[r], others_c[k]
+        g1, gg = g[:, None], g[:, None, None]
+        cross = fuel_row[orr] != fuel_row[r][:, None]
+        # y[k,T] moves by d0 per unit of a cross path moving this cell up in B; y[k',T] by d_col
+        d0 = row_sign[r] * column_sign[k]
+        d_col = -row_sign[r][:, None] * column_sign[okk]
+        own_up, own_down = up[g, r, k], down[g, r, k]
+        flow_up = _greedy_flow(
+            down[g1, orr, k[:, None]],
+            up[gg, orr[:, :, None], okk[:, None, :]],
+            down[g1, r[:, None], okk],
+            cross,
+            np.where(d0 > 0, total_up[g, k], total_down[g, k]),
+            np.where(d_col > 0, total_up[g1, okk], total_down[g1, okk]),
+            min_cell - np.minimum(own_down, min_cell),
+        )
+        moved_up = np.minimum(own_up, flow_up)
+        flow_down = _greedy_flow(
+            up[g1, orr, k[:, None]],
+            down[gg, orr[:, :, None], okk[:, None, :]],
+            up[g1, r[:, None], okk],
+            cross,
+            np.where(d0 > 0, total_down[g, k], total_up[g, k]),
+            np.where(d_col > 0, total_down[g1, okk], total_up[g1, okk]),
+            min_cell - moved_up,
+        )
+        widths[s : s + chunk] = moved_up + np.minimum(own_down, flow_down)
+    return gi, ri, ci, widths
+
+
+# ---- step 2: exact maximum flows in the location-day network ----
+
+NODE_S, NODE_S2 = 0, 1 + HOURS + 2 * (CATEGORIES - 1) + (FUELS - 1)
+
+
+def _hour(h: int) -> int:
+    return 1 + h
+
+
+def _in(k: int) -> int:
+    return 1 + HOURS + k
+
+
+def _out(k: int) -> int:
+    return 1 + HOURS + (CATEGORIES - 1) + k
+
+
+def _fuel(f: int) -> int:
+    return 1 + HOURS + 2 * (CATEGORIES - 1) + f
+
+
+NODES = NODE_S2 + 1
+
+
+def _arcs() -> tuple[np.ndarray, np.ndarray]:
+    """(tail, head) of every cell's arc: T01's cells [hour, category] then T02's [category, fuel], flattened."""
+    tail, head = [], []
+    for h in range(HOURS):
+        for k in range(CATEGORIES):
+            tail.append(NODE_S if k == CATEGORIES - 1 else _hour(h))
+            head.append(_hour(h) if k == CATEGORIES - 1 else _in(k))
+    for k in range(CATEGORIES):
+        for f in range(FUELS):
+            total_k, total_f = k == CATEGORIES - 1, f == FUELS - 1
+            if total_k and total_f:
+                tail.append(NODE_S2), head.append(NODE_S)
+            elif total_k:
+                tail.append(_fuel(f)), head.append(NODE_S2)
+            elif total_f:
+                tail.append(_in(k)), head.append(_out(k))
+            else:
+                tail.append(_out(k)), head.append(_fuel(f))
+    return np.array(tail), np.array(head)
+
+
+TAIL, HEAD = _arcs()
+
+
+def _neighbours() -> list[list[int]]:
+    ends: list[set[int]] = [set() for _ in range(NODES)]
+    for u, v in zip(TAIL.tolist(), HEAD.tolist()):
+        ends[u].add(v)
+        ends[v].add(u)
+    return [sorted(e) for e in ends]
+
+
+NEIGHBOURS = _neighbours()
+
+
+def _max_flow(capacity: list[list[int]], source: int, sink: int, limit: int) -> int:
+    """Augmenting shortest paths (Edmonds-Karp) until `limit`; changes `capacity` (pass a copy)."""
+    flow = 0
+    while flow < limit:
+        parent = [-1] * NODES
+        parent[source] = source
+        queue = [source]
+        for u in queue:
+            row = capacity[u]
+            for v in NEIGHBOURS[u]:
+                if parent[v] < 0 and row[v] > 0:
+                    parent[v] = u
+                    queue.append(v)
+            if parent[sink] >= 0:
+                break
+        if parent[sink] < 0:
+            break
+        bottleneck, v = limit - flow, sink
+        while v != source:
+            bottleneck = min(bottleneck, capacity[parent[v]][v])
+            v = parent[v]
+        v = sink
+        while v != source:
+            capacity[parent[v]][v] -= bottleneck
+            capacity[v][parent[v]] += bottleneck
+            v = parent[v]
+        flow += bottleneck
+    return flow
+
+
+def exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int) -> list[int]:
+    """min(width, min_cell) of each flattened cell of one group: exact, from the network's maximum flows."""
+    true = np.concatenate([days.true1[group].ravel(), days.true2[group].ravel()]).astype(np.int64)
+    low = np.concatenate([days.low1[group].ravel(), days.low2[group].ravel()])
+    high = np.concatenate([days.high1[group].ravel(), days.high2[group].ravel()])
+    room_up = np.where(np.isinf(high), BIG, high - true).astype(np.int64).tolist()
+    room_down = (true - low).astype(np.int64).tolist()
+    residual = np.zeros((NODES, NODES), dtype=np.int64)
+    np.add.at(residual, (TAIL, HEAD), room_up)
+    np.add.at(residual, (HEAD, TAIL), room_down)
+    base = residual.tolist()
+
+    def without(e: int) -> list[list[int]]:
+        capacity = [row[:] for row in base]
+        capacity[TAIL[e]][HEAD[e]] -= room_up[e]
+        capacity[HEAD[e]][TAIL[e]] -= room_down[e]
+        return capacity
+
+    widths = []
+    for e in cells:
+        u, v = int(TAIL[e]), int(HEAD[e])
+        moved_up = _max_flow(without(e), v, u, min(min_cell, room_up[e]))
+        moved_down = _max_flow(without(e), u, v, min(min_cell - moved_up, room_down[e]))
+        widths.append(moved_up + moved_down)
+    return widths
+
+
+@dataclass
+class Certificate:
+    """What the location-day check found: the groups it could not certify (cells at risk, or no feasible point)."""
+
+    groups: int
+    confidential: int
+    proven_by_paths: int
+    exact_flows: int  # cells that needed step 2
+    uncertified: list[int]
+
+
+def certify(days: LocationDays, min_cell: int) -> Certificate:
+    """Steps 1 and 2 over every group; see the module docstring."""
+    groups = len(days.keys)
+    ok = feasible(days)
+    gi, ri, ci, widths = greedy_widths(days, min_cell)
+    pending: dict[int, list[int]] = {}
+    fuels = FUELS - 1
+    for g, r, k in zip(gi[widths < min_cell], ri[widths < min_cell], ci[widths < min_cell]):
+        flat = r * CATEGORIES + k if r < HOURS else HOURS * CATEGORIES + k * FUELS + (r - HOURS)
+        pending.setdefault(int(g), []).append(int(flat))
+    for g, k in zip(*np.nonzero(days.secret2[:, :, -1])):  # T02's category totals: not in the table Z
+        pending.setdefault(int(g), []).append(HOURS * CATEGORIES + int(k) * FUELS + fuels)
+    uncertified = set(np.nonzero(~ok)[0].tolist())
+    flows = 0
+    for g, flat in sorted(pending.items()):
+        if g in uncertified:
+            continue
+        flows += len(flat)
+        if min(exact_widths(days, g, flat, min_cell)) < min_cell:
+            uncertified.add(g)
+    confidential = int(days.secret1.sum() + days.secret2.sum())
+    return Certificate(groups, confidential, int((widths >= min_cell).sum()), flows, sorted(uncertified))
+
+
+# ---- the same check inside `anpr audit` (and the load's audit): one LP gives the feasible point ----
+
+CELLS = HOURS * CATEGORIES + CATEGORIES * FUELS
+ROWS = HOURS + FUELS + 2 * CATEGORIES  # T01 per hour, T02 per fuel and per category, the link per category
+_HOUR = {h: i for i, h in enumerate(c.HOURS)}
+_CATEGORY = {k: i for i, k in enumerate(sorted(c.VEHICLE_CATEGORIES) + [c.TOTAL])}
+_FUEL = {f: i for i, f in enumerate(sorted(c.FUEL_TYPES) + [c.TOTAL])}
+
+
+def _layout(system, variables: list[int]) -> tuple[tuple[str, str], list[int]] | None:
+    """(Location, Date) and each variable's flat position, when the group is one full location-day; else None."""
+    key, flat = None, []
+    for var in variables:
+        if len(system.cells[var]) != 1:
+            return None
+        cell = system.cells[var][0]
+        if cell.table == "T01":
+            location, date, hour, category = cell.dims
+            h, k = _HOUR.get(hour), _CATEGORY.get(category)
+            position = None if h is None or k is None else h * CATEGORIES + k
+        elif cell.table == "T02":
+            location, date, category, fuel = cell.dims
+            k, f = _CATEGORY.get(category), _FUEL.get(fuel)
+            position = None if k is None or f is None else HOURS * CATEGORIES + k * FUELS + f
+        else:
+            return None
+        if position is None or key not in (None, (location, date)):
+            return None
+        key = (location, date)
+        flat.append(position)
+    return (key, flat) if sorted(flat) == list(range(CELLS)) else None
+
+
+def certified_groups(system, groups: list[tuple[list[int], list[int]]], min_cell: int) -> set[int]:
+    """Positions in `groups` of the location-day groups the network check certifies (no cell at risk).
+
+    Only a group that is exactly one full location-day whose every row is an equality (all hours, categories
+    and fuels present: the network of the module docstring, nothing more and nothing less) is checked; its
+    feasible point is one LP solution (a vertex of a network LP is whole, and `feasible` checks it after
+    rounding). Every other group, and every group not certified, is left to the LP audit.
+    """
+    from .solve import ComponentModel  # solve imports this module's callers; keep the import local
+
+    positions, layouts, points = [], [], []
+    for position, (variables, rows) in enumerate(groups):
+        layout = _layout(system, variables) if len(variables) == CELLS and len(rows) == ROWS else None
+        if layout is None or any(system.rows[r].lower != 0 or system.rows[r].upper != 0 for r in rows):
+            continue
+        status, x = ComponentModel(system, variables, rows).extreme(np.zeros(len(variables)), first=True)
+        if status != "optimal":
+            continue
+        positions.append(position)
+        layouts.append(layout)
+        points.append(x)
+    if not positions:
+        return set()
+    true, low, high = (np.zeros((len(positions), CELLS)) for _ in range(3))
+    secret = np.zeros((len(positions), CELLS), dtype=bool)
+    for i, ((_, flat), x) in enumerate(zip(layouts, points)):
+        variables = groups[positions[i]][0]
+        true[i, flat] = np.round(x)
+        low[i, flat] = [system.lower[v] for v in variables]
+        high[i, flat] = [system.upper[v] for v in variables]
+        secret[i, flat] = [system.is_confidential(v) for v in variables]
+    split = HOURS * CATEGORIES
+    shape1, shape2 = (len(positions), HOURS, CATEGORIES), (len(positions), CATEGORIES, FUELS)
+    days = LocationDays(
+        [key for key, _ in layouts],
+        *(array[:, :split].reshape(shape1) for array in (true, low, high)),
+        secret[:, :split].reshape(shape1),
+        *(array[:, split:].reshape(shape2) for array in (true, low, high)),
+        secret[:, split:].reshape(shape2),
+    )
+    uncertified = set(certify(days, min_cell).uncertified)
+    return {position for i, position in enumerate(positions) if i not in uncertified}

@@ -1,0 +1,129 @@
+"""The network check of the location-day groups (audit/location_days.py) against the LP audit, on generated months.
+
+The check replaces the LP audit of T01 x T02 in the generator's audited pass, so it must find exactly what
+the LP audit finds: the same location-days and, inside them, the same cells at risk.
+"""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import numpy as np
+import pytest
+
+from anpr_warehouse import contract as c
+from anpr_warehouse.audit import location_days as ld
+from anpr_warehouse.audit.cells import Cell
+from anpr_warehouse.audit.constraints import build_system, cell_bounds
+from anpr_warehouse.audit.run import audit_cells
+from anpr_warehouse.audit.solve import SolveStats, solve_intervals
+from anpr_warehouse.generate import GenerateRequest, protected_observations
+from anpr_warehouse.generate.audit_pass import delivery_cells, location_days_to_audit, protect_observations
+
+MIN_CELL, BASE = 10, 5
+CATEGORIES = sorted(c.VEHICLE_CATEGORIES) + [c.TOTAL]  # the check's order: identifiers sorted, the total last
+FUELS = sorted(c.FUEL_TYPES) + [c.TOTAL]
+
+
+def _grid() -> dict[str, list[str]]:
+    return {cl.dimension: list(cl.identifiers) for cl in c.code_lists(2025).values() if cl.identifiers is not None}
+
+
+def _month(protection: str, locations: int, seed: int = 1):
+    con = duckdb.connect()
+    request = GenerateRequest("GM0344", 2025, 3, seed=seed, locations=locations, protection=protection)
+    _, observations = protected_observations(con, request)
+    return con, observations
+
+
+def _lp_at_risk(con, observations) -> set[tuple]:
+    delivery = delivery_cells(con, {k: observations[k] for k in ("T01", "T02")}, _grid(), MIN_CELL, BASE)
+    result = audit_cells(delivery, min_cell_rule=True)
+    assert result.infeasible_components == 0
+    return {(a.cell.table,) + a.cell.dims for a in result.at_risk}
+
+
+def _label(location: str, date: str, flat: int) -> tuple:
+    hours_cells = len(c.HOURS) * len(CATEGORIES)
+    if flat < hours_cells:
+        hour, category = divmod(flat, len(CATEGORIES))
+        return ("T01", location, date, c.HOURS[hour], CATEGORIES[category])
+    category, fuel = divmod(flat - hours_cells, len(FUELS))
+    return ("T02", location, date, CATEGORIES[category], FUELS[fuel])
+
+
+def _network_at_risk(days: ld.LocationDays, groups: list[int]) -> set[tuple]:
+    found = set()
+    for g in groups:
+        secret = np.concatenate([days.secret1[g].ravel(), days.secret2[g].ravel()])
+        cells = np.nonzero(secret)[0].tolist()
+        widths = ld.exact_widths(days, g, cells, MIN_CELL)
+        found |= {_label(*days.keys[g], e) for e, w in zip(cells, widths) if w < MIN_CELL}
+    return found
+
+
+@pytest.mark.parametrize("locations,seed", [(2, 1), (3, 2)])
+def test_network_check_finds_exactly_the_cells_the_lp_audit_finds(locations, seed):
+    """Tables protected one by one leave hundreds of location-day cells at risk: the check names the same ones."""
+    con, observations = _month("table", locations, seed)
+    days = ld.read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, observations, MIN_CELL, BASE)
+    certificate = ld.certify(days, MIN_CELL)
+    lp = _lp_at_risk(con, observations)
+    assert len(lp) > 100  # measured: 368 and 557
+    assert {days.keys[g] for g in certificate.uncertified} == {(cell[1], cell[2]) for cell in lp}
+    assert _network_at_risk(days, certificate.uncertified) == lp
+    assert ld.feasible(days).all()  # the true counts satisfy every published number and link
+
+
+def test_linked_month_is_certified_and_the_lp_agrees():
+    """What the audited pass relies on: the linked rules' location-days are certified, mostly by the four-cell paths."""
+    con, observations = _month("linked", 4)
+    days = ld.read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, observations, MIN_CELL, BASE)
+    certificate = ld.certify(days, MIN_CELL)
+    assert certificate.uncertified == []
+    assert certificate.proven_by_paths > 0.8 * certificate.confidential
+    assert _lp_at_risk(con, observations) == set()
+
+
+def test_a_point_that_breaks_a_published_number_certifies_nothing_there():
+    """The check proves safety from the true counts; where they do not fit what is published, it proves nothing."""
+    con, observations = _month("linked", 2)
+    days = ld.read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, observations, MIN_CELL, BASE)
+    days.true1[5, 10, 0] += 1  # one hour's count no longer adds up to its total
+    assert ld.certify(days, MIN_CELL).uncertified == [5]
+
+
+def test_audited_pass_protects_the_location_days_it_cannot_certify():
+    """On a month with location-day cells at risk the pass hides cells until every location-day is certified."""
+    con, observations = _month("table", 2)
+    assert location_days_to_audit(con, observations, MIN_CELL, BASE)
+    hidden, unresolved = protect_observations(con, observations, _grid(), MIN_CELL, BASE)
+    assert hidden > 0 and unresolved == 0
+    assert location_days_to_audit(con, observations, MIN_CELL, BASE) == []
+    assert _lp_at_risk(con, observations) == set()
+
+
+@pytest.mark.parametrize(
+    "value,attribute", [(0, "None"), (5, "None"), (10, "None"), (1235, "None"), (None, "Confidential"), (None, "Impossible")]
+)
+def test_vectorised_bounds_are_the_audits_bounds(value, attribute):
+    low, high, secret = ld.cell_bounds_array(np.array([value], dtype=float), np.array([attribute]), BASE // 2, MIN_CELL)
+    expected = cell_bounds(Cell("T01", 2, "M_PASSAGES", (), value, attribute), BASE // 2, MIN_CELL)
+    assert (float(low[0]), float(high[0])) == expected
+    assert bool(secret[0]) == (attribute == "Confidential")
+    assert math.isinf(expected[1]) == (attribute == "Confidential")
+
+
+@pytest.mark.parametrize("protection,at_risk", [("table", True), ("linked", False)])
+def test_audit_with_the_network_check_gives_the_lp_audits_intervals(protection, at_risk):
+    """`anpr audit` sends full location-days to the network check (one LP each for its point): same answer as LPs alone."""
+    con, observations = _month(protection, 2)
+    system = build_system(delivery_cells(con, observations, _grid(), MIN_CELL, BASE), min_cell_rule=True)
+    with_check, lps_only = SolveStats(), SolveStats()
+    found = solve_intervals(system, MIN_CELL, with_check, network=True)
+    expected = solve_intervals(system, MIN_CELL, lps_only, network=False)
+    assert [(i.var, i.lower, i.upper) for i in found] == [(i.var, i.lower, i.upper) for i in expected]
+    assert bool(expected) == at_risk
+    assert with_check.components == lps_only.components
+    assert with_check.lps < lps_only.lps
