@@ -1,15 +1,16 @@
 -- Both layouts in one shape: the staging keys pass through as they are (`* exclude`), the v1 measure and the
 -- legacy wide columns become `passages` with their cell status, and the union matches columns by name.
+-- A view, not a table: fct_passages_hourly is its only reader, so storing its millions of rows only to read them once
+-- cost a full extra write on every full build; the fact's filter on changed deliveries reaches the raw table
+-- scans through it. Its rows are tested where they are stored, as fct_passages_hourly's rows (the same columns).
 with
 
 v1_observations as (
     select * from {{ ref('stg_cbs__t01_observations') }}
-    where {{ changed_partitions() }}
 ),
 
 legacy_rows as (
     select * from {{ ref('stg_cbs_legacy__hourly_rows') }}
-    where {{ changed_partitions() }}
 ),
 
 legacy_code_map as (
