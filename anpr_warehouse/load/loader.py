@@ -123,8 +123,15 @@ def load_delivery(
     audited unless the environment says `ANPR_LOAD_AUDIT=0` (the test suite's default: the LPs
     cost seconds per delivery, and tests/python/test_audit.py audits loads explicitly).
     """
-    if audit is None:
-        audit = os.environ.get(AUDIT_ENV, "1") != "0"
+    return load_checked(check_for_load(path, supersedes), warehouse, wait, audit)
+
+
+def check_for_load(path: Path, supersedes: str | None = None) -> CheckedDelivery:
+    """Every check of one delivery, without the warehouse: a delivery that may be loaded, or DeliveryRefused.
+
+    The warehouse-free half of a load, so a load of many deliveries can run it in worker processes
+    (anpr_warehouse/load/batch.py) while one process writes.
+    """
     checked, problems = check_delivery(path)
     if checked is None:
         raise DeliveryRefused(str(path), problems)
@@ -135,8 +142,16 @@ def load_delivery(
                 [Problem(path.name, "supersedes", "--supersedes is only for the legacy layout; v1 says it in delivery.json")],
             )
         checked.meta = dataclasses.replace(checked.meta, supersedes=supersedes)
-    meta = checked.meta
+    return checked
 
+
+def load_checked(
+    checked: CheckedDelivery, warehouse: Path, wait: float = DEFAULT_WAIT_SECONDS, audit: bool | None = None
+) -> LoadResult:
+    """The warehouse half of a load: the register decides, then one transaction writes (see load_delivery)."""
+    if audit is None:
+        audit = os.environ.get(AUDIT_ENV, "1") != "0"
+    meta = checked.meta
     lock = LockWait(warehouse, wait)
     con = connect_in_memory(spill_beside=warehouse)
     try:
