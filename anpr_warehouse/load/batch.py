@@ -102,7 +102,7 @@ def _check(path: Path, supersedes: str | None) -> tuple[CheckedDelivery | None, 
     A refusal travels as plain data: DeliveryRefused's own constructor does not survive pickling.
     """
     try:
-        return check_for_load(path, supersedes), "", []
+        return check_for_load(path, supersedes, threads=1), "", []  # the other workers use the other cores
     except DeliveryRefused as refused:
         return None, refused.source, refused.problems
 

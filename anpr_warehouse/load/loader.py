@@ -126,13 +126,13 @@ def load_delivery(
     return load_checked(check_for_load(path, supersedes), warehouse, wait, audit)
 
 
-def check_for_load(path: Path, supersedes: str | None = None) -> CheckedDelivery:
+def check_for_load(path: Path, supersedes: str | None = None, threads: int | None = None) -> CheckedDelivery:
     """Every check of one delivery, without the warehouse: a delivery that may be loaded, or DeliveryRefused.
 
     The warehouse-free half of a load, so a load of many deliveries can run it in worker processes
-    (anpr_warehouse/load/batch.py) while one process writes.
+    (anpr_warehouse/load/batch.py) while one process writes; `threads`: see check_delivery.
     """
-    checked, problems = check_delivery(path)
+    checked, problems = check_delivery(path, threads)
     if checked is None:
         raise DeliveryRefused(str(path), problems)
     if supersedes is not None:
