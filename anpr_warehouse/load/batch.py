@@ -83,7 +83,7 @@ def load_many(
             while pending:
                 path, future = pending.popleft()
                 submit_next()  # keeps every worker busy while this process writes
-                yield path, _outcome(_load_checked_in_worker, future, warehouse, wait, audit)
+                yield path, _outcome(_write_checked, future, warehouse, wait, audit)
         finally:
             for _, future in pending:  # the caller stopped (an error, Ctrl-C): nothing more is checked
                 future.cancel()
@@ -107,8 +107,8 @@ def _check(path: Path, supersedes: str | None) -> tuple[CheckedDelivery | None, 
         return None, refused.source, refused.problems
 
 
-def _load_checked_in_worker(future: Future, warehouse: Path, wait: float, audit: bool | None) -> LoadResult:
-    """Writes what a worker checked (or raises its refusal, or the worker's own error)."""
+def _write_checked(future: Future, warehouse: Path, wait: float, audit: bool | None) -> LoadResult:
+    """Here, in order: writes what a worker checked, or raises its refusal (or the error the worker met)."""
     checked, source, problems = future.result()
     if checked is None:
         raise DeliveryRefused(source, problems)
