@@ -11,12 +11,13 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import Future
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from anpr_warehouse.load.batch import JOBS_ENV, default_jobs, load_many
+from anpr_warehouse.load.batch import JOBS_ENV, _check, _write_checked, default_jobs, load_many
 from anpr_warehouse.warehouse import table_checksums
 
 from .conftest import file_sha256
@@ -110,3 +111,23 @@ def test_jobs_are_bounded_by_the_deliveries_and_the_environment(monkeypatch):
     monkeypatch.setenv(JOBS_ENV, "lots")  # not a number: one worker per core, at most 4
     assert 1 <= default_jobs(10) <= min(len(os.sched_getaffinity(0)), 4)
     assert default_jobs(1) == 1
+
+
+@pytest.mark.parametrize("spool_exists", [True, False], ids=["spooled", "spool-missing"])
+def test_a_checked_delivery_reaches_the_writer_whole_with_or_without_its_spool(deliveries, tmp_path, spool_exists):
+    """A worker's tables travel as Arrow files, or (spool full or gone) in the result itself: the same rows load."""
+    parent = tmp_path / ("spool" if spool_exists else "missing")
+    if spool_exists:
+        parent.mkdir()
+    handover = parent / "0"
+    checked, _, problems = _check(deliveries["v1"], None, handover)
+    assert not problems
+    assert all((parsed.table is None) == spool_exists for parsed in checked.tables.values())
+    future: Future = Future()
+    future.set_result((checked, "", []))
+
+    result = _write_checked(future, handover, tmp_path / "wh.duckdb", 5, False)
+
+    assert result.status == "loaded"
+    assert result.rows == sum(len(parsed) for parsed in checked.tables.values()) > 0
+    assert not handover.exists()
