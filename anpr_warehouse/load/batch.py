@@ -144,6 +144,6 @@ def _write_checked(future: Future, spool: Path, warehouse: Path, wait: float, au
         for i, parsed in enumerate(checked.tables.values()):
             if parsed.table is None:
                 parsed.table = pa.ipc.open_file(pa.memory_map(str(spool / f"{i}.arrow"))).read_all()
-        return load_checked(checked, warehouse, wait, audit)
+        return load_checked(checked, warehouse, wait, audit, threads=1)  # the workers use the other cores
     finally:
         shutil.rmtree(spool, ignore_errors=True)  # mapped tables stay readable; their memory goes when they are dropped

@@ -146,14 +146,25 @@ def check_for_load(path: Path, supersedes: str | None = None, threads: int | Non
 
 
 def load_checked(
-    checked: CheckedDelivery, warehouse: Path, wait: float = DEFAULT_WAIT_SECONDS, audit: bool | None = None
+    checked: CheckedDelivery,
+    warehouse: Path,
+    wait: float = DEFAULT_WAIT_SECONDS,
+    audit: bool | None = None,
+    threads: int | None = None,
 ) -> LoadResult:
-    """The warehouse half of a load: the register decides, then one transaction writes (see load_delivery)."""
+    """The warehouse half of a load: the register decides, then one transaction writes (see load_delivery).
+
+    `threads` caps DuckDB's threads for the write: beside a parallel load's check workers (batch.py)
+    one thread writes with less CPU (measured 5.8 -> 4.5 CPU s for 12 months) and is not held up
+    waiting for its sibling threads on busy cores.
+    """
     if audit is None:
         audit = os.environ.get(AUDIT_ENV, "1") != "0"
     meta = checked.meta
     lock = LockWait(warehouse, wait)
     con = connect_in_memory(spill_beside=warehouse)
+    if threads is not None:
+        con.execute(f"set threads = {int(threads)}")
     try:
         if warehouse.exists():
             _attach(con, warehouse, read_only=True, lock=lock)
