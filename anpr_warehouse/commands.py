@@ -58,13 +58,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_load(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .load import DeliveryRefused, load_delivery
+    from .load import DeliveryRefused
+    from .load.batch import load_many
 
     warehouse = _warehouse(args)
     refused = 0
-    for path in tqdm(args.paths, desc="load", unit="delivery", disable=len(args.paths) < 2, file=sys.stderr):
+    # checks run in worker processes, each delivery is written in order here (anpr_warehouse/load/batch.py)
+    outcomes = load_many(args.paths, warehouse, supersedes=args.supersedes, wait=args.wait, audit=args.audit)
+    for path, outcome in tqdm(
+        outcomes, total=len(args.paths), desc="load", unit="delivery", disable=len(args.paths) < 2, file=sys.stderr
+    ):
         try:
-            result = load_delivery(path, warehouse, supersedes=args.supersedes, wait=args.wait, audit=args.audit)
+            result = outcome.get()
         except DeliveryRefused as exc:
             refused += 1
             print(f"REFUSED {path}: nothing of this delivery was loaded", file=sys.stderr)

@@ -102,9 +102,15 @@ def delivered_rows(folder: Path) -> int:
     return sum(entry["rows"] for entry in manifest["files"])
 
 
-def run_measured(command: list[str], code: Path) -> dict:
-    """Wall seconds, CPU seconds and peak RSS (MB) of one child process; fails loudly on a non-zero exit."""
+def run_measured(command: list[str], code: Path, jobs: str | None = None) -> dict:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one child process; fails loudly on a non-zero exit.
+
+    CPU seconds include the load's check workers (the child waits for them, so wait4 counts them);
+    peak RSS is the largest single process's, the writer's or one worker's.
+    """
     env = dict(os.environ, PYTHONPATH=str(code), ANPR_LOAD_AUDIT="0")
+    if jobs is not None:
+        env["ANPR_LOAD_JOBS"] = jobs  # the loader's check workers (anpr_warehouse/load/batch.py)
     started = time.perf_counter()
     child = subprocess.Popen(command, cwd=code, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
@@ -118,11 +124,11 @@ def run_measured(command: list[str], code: Path) -> dict:
     return {"seconds": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024, "stdout": out}
 
 
-def measure_load(folders: list[Path], code: Path, work: Path) -> dict:
+def measure_load(folders: list[Path], code: Path, work: Path, jobs: str | None = None) -> dict:
     warehouse = work / "warehouse.duckdb"
     warehouse.unlink(missing_ok=True)
     command = [sys.executable, "-m", "anpr_warehouse.cli", "load", "--no-audit", "--warehouse", str(warehouse)]
-    figures = run_measured(command + [str(f) for f in folders], code)
+    figures = run_measured(command + [str(f) for f in folders], code, jobs)
     figures["rows"] = sum(delivered_rows(f) for f in folders)
     warehouse.unlink(missing_ok=True)
     return figures
@@ -219,6 +225,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the twelve months are generated once")
     parser.add_argument("--locations", type=int, default=40)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--jobs", help="ANPR_LOAD_JOBS for the loads (1: checks one by one; default: the loader's choice)")
     args = parser.parse_args()
     folders = deliveries(args.cache, args.locations)
     march = [f for f in folders if "2025MM03" in f.name]
@@ -226,9 +233,9 @@ def main() -> None:
         work = Path(tmp)
         phases = profile(march[0], args.code, work, repeat=3)
         floor_month = measure_floor(march, args.code, work)
-        month = measure_load(march, args.code, work)
+        month = measure_load(march, args.code, work, args.jobs)
         floor_year = measure_floor(folders, args.code, work)
-        year = measure_load(folders, args.code, work)
+        year = measure_load(folders, args.code, work, args.jobs)
     lines = [
         row(args.label, "DuckDB floor, T01+T02 of one month", floor_month, None),
         row(args.label, "anpr load, one month", month, floor_month),
