@@ -341,15 +341,9 @@ def _question_json(question, result: MetricResult) -> str:
         "metrics": list(question.metrics),
         "group_by": result.group_by,
         "note": "value null with complete=false: unknown (confidential CBS cells); complete=false with a value: a lower bound.",
-        "rows": [
-            {**{g: _text(r[g]) for g in result.group_by}, **{m: r[m].as_json() for m in result.metrics}} for r in result.rows
-        ],
+        "rows": result.json_rows(),
     }
     return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
-
-
-def _text(value):
-    return value.isoformat()[:10] if hasattr(value, "isoformat") else value
 
 
 def _location_features(con, job: PackageRequest, answers: dict[str, MetricResult], questions: tuple[Question, ...]) -> list[dict]:

@@ -50,8 +50,10 @@ ZONE_MONTH_REASON = (
     "{metric} is counted by CBS per zone and month; unique vehicles are not additive over months or zones. "
     "Group by zone and metric_time__month (e.g. --group-by zone metric_time__month)."
 )
-TIME_ITEMS_AT_MONTH = {"metric_time", "metric_time__month"}
-MONTH_OR_COARSER = ("month", "quarter", "year")
+TIME_GRAINS = ("day", "week", "month", "quarter", "year")  # metric_time's grains, finest first
+MONTH_OR_COARSER = TIME_GRAINS[TIME_GRAINS.index("month") :]
+MONTH_GROUP = "metric_time__month"  # the group-by name of a month
+TIME_ITEMS_AT_MONTH = {"metric_time", MONTH_GROUP}  # a bare metric_time is a month for metrics counted per month
 _METRIC_TIME_FILTER = re.compile(r"TimeDimension\(\s*'metric_time'\s*,\s*'(\w+)'\s*\)")
 
 
@@ -81,7 +83,7 @@ class MetricResult:
         """Flat records: `<metric>`, `<metric>__confidential_cells`, `<metric>__complete`."""
         records = []
         for row in self.rows:
-            record = {g: _plain(row[g]) for g in self.group_by}
+            record = {g: plain_value(row[g]) for g in self.group_by}
             for metric in self.metrics:
                 value: MetricValue = row[metric]
                 record[metric] = value.value
@@ -89,6 +91,11 @@ class MetricResult:
                 record[f"{metric}__complete"] = value.complete
             records.append(record)
         return records
+
+    def json_rows(self) -> list[dict]:
+        """Rows as JSON objects: group-by values as text or numbers, each metric as {value, confidential_cells, complete}
+        (the one shape of `--format json`, the API and the export package's metric answers)."""
+        return [{**{g: plain_value(r[g]) for g in self.group_by}, **{m: r[m].as_json() for m in self.metrics}} for r in self.rows]
 
     def render(self, fmt: str) -> str:
         records = self.to_records()
@@ -98,10 +105,7 @@ class MetricResult:
                     {
                         "group_by": self.group_by,
                         "metrics": self.metrics,
-                        "rows": [
-                            {**{g: _plain(r[g]) for g in self.group_by}, **{m: r[m].as_json() for m in self.metrics}}
-                            for r in self.rows
-                        ],
+                        "rows": self.json_rows(),
                     },
                     indent=2,
                     ensure_ascii=False,
@@ -118,7 +122,7 @@ class MetricResult:
             return out.getvalue()
         from tabulate import tabulate
 
-        table = [[_plain(r[g]) for g in self.group_by] + [format_value(r[m]) for m in self.metrics] for r in self.rows]
+        table = [[plain_value(r[g]) for g in self.group_by] + [format_value(r[m]) for m in self.metrics] for r in self.rows]
         note = (
             "\n'>=' marks a lower bound: confidential CBS cells are inside (unknown, not zero)."
             if any(not r[m].complete and r[m].value is not None for r in self.rows for m in self.metrics)
@@ -127,8 +131,14 @@ class MetricResult:
         return tabulate(table, headers=self.group_by + self.metrics, disable_numparse=True) + note + "\n"
 
 
-def _plain(value):
+def plain_value(value):
+    """A group-by value as JSON and CSV write it: a date as YYYY-MM-DD, anything else as it is."""
     return value.isoformat()[:10] if hasattr(value, "isoformat") else value
+
+
+def coarser_grains(grain: str) -> tuple[str, ...]:
+    """The metric_time grains above `grain` (a metric grouped by days can also be grouped by weeks, months, ...)."""
+    return TIME_GRAINS[TIME_GRAINS.index(grain) + 1 :]
 
 
 def format_value(value: MetricValue) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..metrics import MetricLayer, MetricResult
+from ..metrics import MONTH_GROUP, MetricLayer, MetricResult
 from .problems import Problem, not_found
 from .state import Caller, SnapshotContext
 
@@ -97,7 +97,7 @@ def run_query(ctx: SnapshotContext, caller: Caller, body: QueryRequest, catalogu
         where.append(f"{{{{ Entity('municipality') }}}} in ({', '.join(repr(c) for c in codes)})")
     ranged = body.month_from or body.month_to
     if ranged and MONTH_GROUP in body.group_by and all(time_local(ctx.layer, m) for m in body.metrics):
-        every_month = ctx.answer_once(
+        every_month = ctx.computed.once(
             ("every month", tuple(body.metrics), tuple(body.group_by), tuple(where)),
             lambda: ctx.layer.query(list(body.metrics), list(body.group_by), where),
         )
@@ -117,9 +117,6 @@ def run_query(ctx: SnapshotContext, caller: Caller, body: QueryRequest, catalogu
     if body.limit:
         result.rows = result.rows[: body.limit]
     return result
-
-
-MONTH_GROUP = "metric_time__month"
 
 
 def time_local(layer: MetricLayer, name: str) -> bool:

@@ -13,11 +13,11 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..dbt_manifest import vendor_package_tables
-from ..metrics import MetricRefused, MetricResult
+from ..metrics import MetricRefused
 from .app import PROBLEM_CONTENT, authenticate
-from .problems import Problem, not_found
+from .problems import Problem
 from .query import QueryRequest, run_query
-from .state import Caller, SnapshotContext, entitled_municipality
+from .state import Caller, SnapshotContext, entitled_month, entitled_municipality
 
 router = APIRouter(prefix="/v1")
 MUNICIPALITY = r"^GM\d{4}$"
@@ -197,13 +197,17 @@ def municipality_periods(
 # ---- metrics --------------------------------------------------------------------------------------------------------------
 
 
+def unknown_name(kind: str, name: str, known: list[str], listing: str) -> Problem:
+    """404 for a name that is not there, with the closest known names (also in `closest`, for clients)."""
+    closest = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(closest)}?" if closest else f"; GET {listing} lists them"
+    return Problem(404, f"unknown-{kind}", f"no {kind} {name!r}{hint}", closest=closest)
+
+
 def metric_or_404(ctx: SnapshotContext, name: str) -> dict:
-    catalogue = ctx.catalogue
-    if name not in catalogue:
-        closest = difflib.get_close_matches(name, list(catalogue), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(closest)}?" if closest else "; GET /v1/metrics lists them"
-        raise Problem(404, "unknown-metric", f"no metric {name!r}{hint}", closest=closest)
-    return catalogue[name]
+    if name not in ctx.catalogue:
+        raise unknown_name("metric", name, list(ctx.catalogue), "/v1/metrics")
+    return ctx.catalogue[name]
 
 
 @router.get(
@@ -230,12 +234,14 @@ def get_metric(request: Request, name: str = PathParam(max_length=100, examples=
     return metric_or_404(ctx_of(request), name)
 
 
-def rows_json(result: MetricResult) -> list[dict]:
-    return [{**{g: _plain(r[g]) for g in result.group_by}, **{m: r[m].as_json() for m in result.metrics}} for r in result.rows]
+def json_document(body: dict, rows: int) -> tuple[bytes, int]:
+    """A response encoded once per snapshot (kept in `ctx.documents`), with its row count for the access log."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), rows
 
 
-def _plain(value):
-    return value.isoformat()[:10] if hasattr(value, "isoformat") else value
+def document_response(request: Request, document: tuple[bytes, int]) -> Response:
+    request.state.rows = document[1]
+    return Response(document[0], media_type="application/json")
 
 
 @router.post(
@@ -250,19 +256,20 @@ def _plain(value):
 )
 def query_metrics(request: Request, body: QueryRequest, caller: Caller = Depends(authenticate)) -> dict:
     ctx = ctx_of(request)
-    key = ("query", caller.municipalities, body.model_dump_json())
-    document = ctx.documents.get(key)
-    if document is None:  # the same question on the same (immutable) snapshot is answered from memory
+
+    def encode() -> tuple[bytes, int]:
         for name in body.metrics:
             metric_or_404(ctx, name)
         try:
             result = run_query(ctx, caller, body, ctx.catalogue)
         except MetricRefused as exc:
             raise Problem(422, "not-additive", str(exc)) from None
-        answer = {"metrics": result.metrics, "group_by": result.group_by, "rows": rows_json(result)}
-        document = ctx.remember(key, json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode(), len(result.rows))
-    request.state.rows = document[1]
-    return Response(document[0], media_type="application/json")
+        return json_document(
+            {"metrics": result.metrics, "group_by": result.group_by, "rows": result.json_rows()}, len(result.rows)
+        )
+
+    # the same question on the same (immutable) snapshot is answered from memory
+    return document_response(request, ctx.documents.once(("query", caller.municipalities, body.model_dump_json()), encode))
 
 
 # ---- standard questions ---------------------------------------------------------------------------------------------------
@@ -297,35 +304,26 @@ def answer_question(
     caller: Caller = Depends(authenticate),
 ) -> dict:
     ctx = ctx_of(request)
-    names = [q.name for q in ctx.layer.questions]
-    if name not in names:
-        closest = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-        raise Problem(
-            404,
-            "unknown-question",
-            f"no question {name!r}" + (f"; did you mean {', '.join(closest)}?" if closest else ""),
-            closest=closest,
-        )
-    info = entitled_municipality(ctx, caller, municipality)
-    if month and month not in info["months"]:
-        raise not_found(f"{municipality} has no data for {month} (available: {', '.join(info['months']) or 'none'})")
-    key = ("question", name, municipality, month)
-    document = ctx.documents.get(key)
-    if document is None:  # encoded once per snapshot: a cached answer costs no validation or serialisation
+    questions = {q.name: q for q in ctx.layer.questions}
+    if name not in questions:
+        raise unknown_name("question", name, list(questions), "/v1/questions")
+    entitled_month(ctx, caller, municipality, month)
+
+    def encode() -> tuple[bytes, int]:
         result = ctx.question_answer(name, municipality, month)
-        q = next(q for q in ctx.layer.questions if q.name == name)
         body = {
             "question": name,
-            "title_nl": q.title_nl,
+            "title_nl": questions[name].title_nl,
             "municipality": municipality,
             "month": month,
             "metrics": result.metrics,
             "group_by": result.group_by,
-            "rows": rows_json(result),
+            "rows": result.json_rows(),
         }
-        document = ctx.remember(key, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), len(result.rows))
-    request.state.rows = document[1]
-    return Response(document[0], media_type="application/json")
+        return json_document(body, len(result.rows))
+
+    # encoded once per snapshot: a cached answer costs no validation or serialisation
+    return document_response(request, ctx.documents.once(("question", name, municipality, month), encode))
 
 
 # ---- marts ----------------------------------------------------------------------------------------------------------------
@@ -497,9 +495,7 @@ def get_package(
 
     ctx = ctx_of(request)
     request.state.municipality = municipality
-    info = entitled_municipality(ctx, caller, municipality)
-    if month not in info["months"]:
-        raise not_found(f"{municipality} has no data for {month} (available: {', '.join(info['months']) or 'none'})")
+    entitled_month(ctx, caller, municipality, month)
     service = request.app.state.service
     vendor = service.vendor_formats(caller.key.vendor)
     zip_path, etag = package_zip(ctx, vendor, caller.key.vendor, municipality, month)

@@ -14,17 +14,18 @@ from pathlib import Path
 
 from ..entitlements import load_vendors
 from ..errors import UserError
-from ..metrics import MetricLayer, MetricResult
+from ..metrics import TIME_GRAINS, MetricLayer, MetricResult, coarser_grains
 from ..snapshots import Snapshot, current_snapshot, pointer_stamp
 from ..standard_questions import answer, total_for
 from .access_log import AccessLog, access_log_file
 from .keys import ANALYST, ApiKey, KeyStore, keys_file
 from .problems import Problem, not_found
 from .ratelimit import RateLimiter
+from .single_flight import SingleFlightCache
 
-MAX_DOCUMENTS = 2000  # encoded answers kept per snapshot
-MAX_COMPUTED = 256  # whole answers kept per snapshot for answer_once (larger than one response: every month)
-COARSER = {"day": ("week", "month", "quarter", "year"), "month": ("quarter", "year")}  # metric_time grains above the finest
+MAX_DOCUMENTS = 2000  # encoded responses (body, rows) kept per snapshot, by request
+MAX_ANSWERS = 2000  # standard questions' answers kept per snapshot (question, municipality, month)
+MAX_COMPUTED = 256  # whole answers other requests are cut from (query.py: a range is a slice of every month)
 
 
 @dataclass
@@ -34,11 +35,10 @@ class SnapshotContext:
     snapshot: Snapshot
     layer: MetricLayer
     cache_root: Path
-    _answers: dict = field(default_factory=dict)
-    documents: dict = field(default_factory=dict)  # encoded responses by request key (immutable snapshot: never stale)
-    _computed: dict = field(default_factory=dict)  # answers reused by other requests (query.py: a range is a slice)
-    _running: dict = field(default_factory=dict)  # key -> lock held while its first asker computes it
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # computed once per key and kept (single_flight.py); an immutable snapshot's answers never go stale
+    documents: SingleFlightCache[tuple[bytes, int]] = field(default_factory=lambda: SingleFlightCache(MAX_DOCUMENTS))
+    answers: SingleFlightCache[MetricResult] = field(default_factory=lambda: SingleFlightCache(MAX_ANSWERS))
+    computed: SingleFlightCache = field(default_factory=lambda: SingleFlightCache(MAX_COMPUTED))
 
     @property
     def id(self) -> str:
@@ -78,9 +78,9 @@ class SnapshotContext:
             dims = self.layer.group_by_names(metric["name"])
             dims += [
                 f"metric_time__{grain}"
-                for finest, grains in COARSER.items()
+                for finest in TIME_GRAINS
                 if f"metric_time__{finest}" in dims
-                for grain in grains
+                for grain in coarser_grains(finest)
             ]
             linked = sorted({d.split("__")[0] for d in dims} & entities)
             meta = (metric.get("config") or {}).get("meta") or {}
@@ -95,54 +95,11 @@ class SnapshotContext:
             }
         return catalogue
 
-    def remember(self, key: tuple, body: bytes, rows: int) -> tuple[bytes, int]:
-        """Keeps an encoded answer for this snapshot (bounded: the oldest half goes when full)."""
-        with self._lock:
-            if len(self.documents) >= MAX_DOCUMENTS:
-                for old in list(self.documents)[: MAX_DOCUMENTS // 2]:
-                    del self.documents[old]
-            self.documents[key] = (body, rows)
-        return body, rows
-
-    def answer_once(self, key: tuple, compute):
-        """`compute()` once per key on this snapshot (bounded: the oldest half goes when full). Concurrent askers of the same key wait
-        for the first one instead of running the same DuckDB query side by side; if it fails, each runs it itself."""
-        with self._lock:
-            if key in self._computed:
-                return self._computed[key]
-            running = self._running.get(key)
-            if running is None:
-                running = self._running[key] = threading.Lock()
-                running.acquire()
-                owner = True
-            else:
-                owner = False
-        if not owner:
-            with running:  # released when the first asker is done
-                pass
-            with self._lock:
-                if key in self._computed:
-                    return self._computed[key]
-            return compute()
-        try:
-            value = compute()
-            with self._lock:
-                if len(self._computed) >= MAX_COMPUTED:
-                    for old in list(self._computed)[: MAX_COMPUTED // 2]:
-                        del self._computed[old]
-                self._computed[key] = value
-            return value
-        finally:
-            with self._lock:
-                del self._running[key]
-            running.release()
-
     def question_answer(self, name: str, municipality: str, month: str | None) -> MetricResult:
         """A standard question's answer, with the same differencing guard as the export package; cached."""
-        key = (name, municipality, month)
-        with self._lock:
-            if key in self._answers:
-                return self._answers[key]
+        return self.answers.once((name, municipality, month), lambda: self._ask(name, municipality, month))
+
+    def _ask(self, name: str, municipality: str, month: str | None) -> MetricResult:
         from ..differencing import withhold
 
         question = next(q for q in self.layer.questions if q.name == name)
@@ -152,8 +109,6 @@ class SnapshotContext:
             total = total_for(self.layer, question, municipality, month_start)
             for metric in question.metrics:
                 withhold(result, total, metric, question.part_of, question.part_dimension)
-        with self._lock:
-            self._answers[key] = result
         return result
 
 
@@ -219,4 +174,12 @@ def entitled_municipality(ctx: SnapshotContext, caller: Caller, code: str) -> di
     info = ctx.municipalities.get(code)
     if info is None or not caller.sees(code):
         raise not_found(f"no municipality {code!r} (GET /v1/municipalities lists the ones your key can read)")
+    return info
+
+
+def entitled_month(ctx: SnapshotContext, caller: Caller, code: str, month: str | None) -> dict:
+    """The municipality (as entitled_municipality) if it has data for `month` (YYYY-MM; None: any month); else 404."""
+    info = entitled_municipality(ctx, caller, code)
+    if month and month not in info["months"]:
+        raise not_found(f"{code} has no data for {month} (available: {', '.join(info['months']) or 'none'})")
     return info

@@ -314,5 +314,5 @@ def test_the_api_answers_a_month_range_as_metricflow_does(metrics, snapshot, tmp
                 expected = ctx.layer.query(metrics, group_by, where)
                 assert got.rows, (metrics, group_by, month_from, month_to)
                 assert got.render("json") == expected.render("json"), (metrics, group_by, month_from, month_to)
-    every_month = [k for k in ctx._computed if k[0] == "every month"]
+    every_month = [k for k in ctx.computed if k[0] == "every month"]
     assert len(every_month) == (4 if sliced else 0)  # two group-bys x two callers, whatever the number of ranges

@@ -1,4 +1,4 @@
-"""Fast checks of the parts under the vendor API: snapshots, keys, rate limit (no dbt, no server)."""
+"""Fast checks of the parts under the vendor API: snapshots, keys, rate limit, caches (no dbt, no server)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from anpr_warehouse.service.keys import KeyStore
 from anpr_warehouse.service.ratelimit import RateLimiter
+from anpr_warehouse.service.single_flight import SingleFlightCache
 from anpr_warehouse.snapshots import (
     COMPLETE_MARKER,
     current_snapshot,
@@ -138,3 +140,49 @@ def test_rate_limiter_refills():
     assert limiter.retry_after("other") is None
     time.sleep(0.15)
     assert limiter.retry_after("k") is None
+
+
+def test_concurrent_askers_of_one_key_compute_it_once():
+    """Eight threads ask the same new key while its first asker computes: one computation, one value for all."""
+    cache: SingleFlightCache[int] = SingleFlightCache(limit=4)
+    calls, started, release = [], threading.Event(), threading.Event()
+
+    def compute() -> int:
+        calls.append(1)
+        started.set()
+        assert release.wait(10)
+        return 42
+
+    got: list[int] = []
+    threads = [threading.Thread(target=lambda: got.append(cache.once("k", compute))) for _ in range(8)]
+    threads[0].start()
+    assert started.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    time.sleep(0.1)  # the others are waiting for the first asker now
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert got == [42] * 8 and len(calls) == 1
+    assert cache.once("k", lambda: 0) == 42  # kept: a later asker does not compute
+
+
+def test_a_failed_computation_is_not_kept_and_the_next_asker_runs_it_again():
+    cache: SingleFlightCache[int] = SingleFlightCache(limit=4)
+
+    def fail() -> int:
+        raise RuntimeError("DuckDB said no")
+
+    with pytest.raises(RuntimeError):
+        cache.once("k", fail)
+    assert cache.get("k") is None and cache.once("k", lambda: 7) == 7
+
+
+def test_a_full_cache_drops_its_oldest_half():
+    cache: SingleFlightCache[int] = SingleFlightCache(limit=4)
+    for n in range(4):
+        cache.put(n, n)
+    cache.once(4, lambda: 4)
+    assert sorted(cache) == [2, 3, 4] and len(cache) == 3
+    cache.put(3, 30)  # replacing a kept key drops nothing
+    assert sorted(cache) == [2, 3, 4] and cache.get(3) == 30
