@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from results_md import write_section  # noqa: E402 - scripts/results_md.py
+
 from anpr_warehouse.generate import GenerateRequest, generate_delivery  # noqa: E402
 from anpr_warehouse.generate.writers import zip_folder  # noqa: E402
 from tests.python.hostile_archives import measured_load, sparse_file, zip_bomb  # noqa: E402
@@ -122,17 +124,6 @@ def render(rows: list[dict], notes: str) -> str:
     return "\n".join(lines + ([""] + [notes] if notes else [])) + "\n"
 
 
-def write_section(results: Path, section: str) -> None:
-    """Replaces the section under HEADING (up to the next `## `) or appends it."""
-    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    results.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
@@ -142,7 +133,7 @@ def main() -> None:
     args = parser.parse_args()
     section = render(run(args.cases, args.locations), args.notes)
     if not args.no_write:
-        write_section(ROOT / "benchmarks" / "results.md", section)
+        write_section(HEADING, section)
     print(section)
 
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from results_md import write_section  # scripts/results_md.py
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -127,14 +128,7 @@ def main() -> int:
     ]
     lines += [f"| {name} | {r['n']} | {r['median']:.1f} | {r['p95']:.1f} |" for name, r in rows]
     lines += ["", BEFORE, ""]
-    results_md = ROOT / "benchmarks" / "results.md"
-    body = results_md.read_text(encoding="utf-8")
-    pattern = re.escape(SECTION) + r".*?(?=\n## |\Z)"
-    if re.search(pattern, body, flags=re.S):
-        body = re.sub(pattern, lambda _: "\n".join(lines).rstrip() + "\n", body, flags=re.S)
-    else:
-        body = body.rstrip() + "\n\n" + "\n".join(lines)
-    results_md.write_text(body, encoding="utf-8")
+    write_section(SECTION, "\n".join(lines).rstrip() + "\n")
     print("\n".join(lines))
     return 0
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 import httpx
+from results_md import write_section  # scripts/results_md.py
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -275,14 +275,7 @@ def main() -> int:
     if args.print_only:
         print("\n".join(lines))
         return 0
-    results_md = ROOT / "benchmarks" / "results.md"
-    text = results_md.read_text(encoding="utf-8")
-    pattern = re.escape(SECTION) + r".*?(?=\n## |\Z)"
-    if re.search(pattern, text, flags=re.S):  # in place: what follows the section stays where it is
-        text = re.sub(pattern, lambda _: "\n".join(lines).rstrip() + "\n", text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + "\n".join(lines)
-    results_md.write_text(text, encoding="utf-8")
+    write_section(SECTION, "\n".join(lines).rstrip() + "\n")  # in place: what follows the section stays
     print("\n".join(lines))
     return 0
 

@@ -10,34 +10,25 @@ import contextlib
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
 from anpr_warehouse.generate import GenerateRequest, generate_delivery
-from anpr_warehouse.load import load_delivery
 
-CLI = [sys.executable, "-m", "anpr_warehouse.cli"]
+from .cli_support import CLI, anpr, load_and_build
+
+__all__ = ["CLI", "anpr", "build_warehouse", "create_key", "free_port", "serve", "write_vendors"]
 VENDORS = "vendors:\n  vendor_a:\n    municipalities: [GM0344]\n  vendor_b:\n    municipalities: [GM0363]\n"
-
-
-def anpr(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
 
 
 def build_warehouse(folder: Path, municipalities=("GM0344", "GM0363"), month: int = 3) -> Path:
     """Loads one small month per municipality and runs `anpr build` (which publishes a snapshot)."""
     warehouse = folder / "wh" / "anpr.duckdb"
     warehouse.parent.mkdir(parents=True)
-    for muni in municipalities:
-        load_delivery(
-            generate_delivery(GenerateRequest(muni, 2025, month, seed=5, locations=4), folder / "deliveries"), warehouse
-        )
-    proc = anpr("build", "--warehouse", str(warehouse))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return warehouse
+    requests = [GenerateRequest(muni, 2025, month, seed=5, locations=4) for muni in municipalities]
+    return load_and_build(warehouse, (generate_delivery(r, folder / "deliveries") for r in requests))
 
 
 def write_vendors(folder: Path) -> Path:

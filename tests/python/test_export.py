@@ -16,9 +16,10 @@ from anpr_warehouse import export as export_module
 from anpr_warehouse.differencing import exposures
 from anpr_warehouse.export import export_vendor
 from anpr_warehouse.generate import GenerateRequest, generate_delivery
-from anpr_warehouse.load import load_delivery
 from anpr_warehouse.metrics import MetricLayer, MetricResult, MetricValue
 from anpr_warehouse.standard_questions import QUESTIONS, answer, total_for
+
+from .cli_support import anpr, load_and_build
 
 pytestmark = pytest.mark.slow
 MONTH = "2025-03-01"
@@ -28,16 +29,8 @@ MONTH = "2025-03-01"
 def warehouse(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("export")
     path = out / "warehouse.duckdb"
-    for muni in ("GM0344", "GM0363"):
-        load_delivery(generate_delivery(GenerateRequest(muni, 2025, 3, seed=5, locations=4), out / "deliveries"), path)
-    proc = subprocess.run(
-        [sys.executable, "-m", "anpr_warehouse.cli", "build", "--warehouse", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return path
+    requests = [GenerateRequest(muni, 2025, 3, seed=5, locations=4) for muni in ("GM0344", "GM0363")]
+    return load_and_build(path, (generate_delivery(r, out / "deliveries") for r in requests))
 
 
 @pytest.fixture(scope="module")
@@ -57,25 +50,20 @@ def package(warehouse, entitlements, tmp_path_factory) -> Path:
     return packages[0]
 
 
-def _cli_export(warehouse: Path, entitlements: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "anpr_warehouse.cli",
-            "export",
-            "--vendor",
-            "only0344",
-            "--out",
-            str(out),
-            "--warehouse",
-            str(warehouse),
-            "--entitlements",
-            str(entitlements),
-            *options,
-        ],
-        capture_output=True,
-        text=True,
+def _cli_export(
+    warehouse: Path, entitlements: Path, out: Path, *options: str, vendor: str = "only0344"
+) -> subprocess.CompletedProcess:
+    return anpr(
+        "export",
+        "--vendor",
+        vendor,
+        "--out",
+        str(out),
+        "--warehouse",
+        str(warehouse),
+        "--entitlements",
+        str(entitlements),
+        *options,
         timeout=600,
     )
 
@@ -98,25 +86,7 @@ def test_vendor_cannot_get_an_unentitled_municipality(warehouse, entitlements, t
 
 
 def test_unknown_vendor_is_refused(warehouse, entitlements, tmp_path):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "anpr_warehouse.cli",
-            "export",
-            "--vendor",
-            "esri",
-            "--out",
-            str(tmp_path / "o"),
-            "--warehouse",
-            str(warehouse),
-            "--entitlements",
-            str(entitlements),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = _cli_export(warehouse, entitlements, tmp_path / "o", vendor="esri")
     assert proc.returncode == 2 and "unknown vendor" in proc.stderr
 
 

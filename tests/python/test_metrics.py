@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from anpr_warehouse.load import load_delivery
 from anpr_warehouse.metrics import MetricLayer, MetricRefused
 from anpr_warehouse.paths import PROJECT_ROOT
 
+from .cli_support import load_and_build
 from .tiny_delivery import write_tiny_delivery
 
 pytestmark = pytest.mark.slow
@@ -24,16 +24,7 @@ GM = "{{ Entity('municipality') }} = 'GM0344'"
 def layer(tmp_path_factory) -> MetricLayer:
     out = tmp_path_factory.mktemp("tiny")
     warehouse = out / "tiny.duckdb"
-    for month in (3, 4):
-        load_delivery(write_tiny_delivery(out, month), warehouse)
-    proc = subprocess.run(
-        [sys.executable, "-m", "anpr_warehouse.cli", "build", "--warehouse", str(warehouse)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return MetricLayer(warehouse)
+    return MetricLayer(load_and_build(warehouse, (write_tiny_delivery(out, month) for month in (3, 4))))
 
 
 def values(layer, metrics, group_by, where=None):

@@ -16,10 +16,11 @@ import sys
 import pytest
 
 from anpr_warehouse.generate import GenerateRequest, generate_delivery
-from anpr_warehouse.load import load_delivery
 from anpr_warehouse.metrics import MetricLayer
 from anpr_warehouse.snapshots import current_snapshot
 from anpr_warehouse.standard_questions import QUESTIONS, answer, total_for
+
+from .cli_support import load_and_build
 
 pytestmark = pytest.mark.slow
 ASKED = [("GM0344", None), ("GM0344", "2025-03-01"), ("GM0344", "2025-04-01"), ("GM0363", None), ("GM0363", "2025-03-01")]
@@ -30,19 +31,12 @@ def snapshot(tmp_path_factory):
     folder = tmp_path_factory.mktemp("daygrain")
     warehouse = folder / "wh" / "anpr.duckdb"
     warehouse.parent.mkdir()
-    for request in (
+    requests = (
         GenerateRequest("GM0344", 2025, 3, seed=11, locations=4),
         GenerateRequest("GM0344", 2025, 4, seed=11, locations=4),
         GenerateRequest("GM0363", 2025, 3, seed=11, locations=4, layout="legacy"),
-    ):
-        load_delivery(generate_delivery(request, folder / "deliveries"), warehouse)
-    proc = subprocess.run(
-        [sys.executable, "-m", "anpr_warehouse.cli", "build", "--warehouse", str(warehouse)],
-        capture_output=True,
-        text=True,
-        timeout=1800,
     )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    load_and_build(warehouse, (generate_delivery(r, folder / "deliveries") for r in requests), timeout=1800)
     return current_snapshot(warehouse)
 
 

@@ -17,11 +17,12 @@ import pytest
 
 from anpr_warehouse.docs_site import build_docs
 from anpr_warehouse.generate import GenerateRequest, generate_delivery
-from anpr_warehouse.load import load_delivery
 from anpr_warehouse.metrics import MetricLayer
 from anpr_warehouse.report import build_report
 from anpr_warehouse.report.charts import CONFIG, line_chart
 from anpr_warehouse.standard_questions import month_filter
+
+from .cli_support import load_and_build
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 PAGES = (
@@ -55,16 +56,16 @@ CHROMIUM_FLAGS = [
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     warehouse = out / "warehouse.duckdb"
-    for municipality, month, layout in (("GM0344", 2, "v1"), ("GM0344", 3, "v1"), ("GM0363", 2, "legacy"), ("GM0363", 3, "v1")):
-        request = GenerateRequest(municipality, 2025, month, layout=layout, seed=11, locations=6)
-        load_delivery(generate_delivery(request, out / "deliveries"), warehouse)
-    proc = subprocess.run(
-        [sys.executable, "-m", "anpr_warehouse.cli", "build", "--warehouse", str(warehouse)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    requests = [
+        GenerateRequest(municipality, 2025, month, layout=layout, seed=11, locations=6)
+        for municipality, month, layout in (
+            ("GM0344", 2, "v1"),
+            ("GM0344", 3, "v1"),
+            ("GM0363", 2, "legacy"),
+            ("GM0363", 3, "v1"),
+        )
+    ]
+    load_and_build(warehouse, (generate_delivery(r, out / "deliveries") for r in requests))
     layer = MetricLayer(warehouse)
     docs = build_docs(warehouse, out / "docs")
     index = build_report(warehouse, "GM0344", out / "site", month="2025-03", layer=layer, docs=docs)
