@@ -34,8 +34,12 @@ def load_vendors(path: Path = VENDORS_FILE) -> dict[str, Vendor]:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise UserError(f"cannot read vendor entitlements {path}: {exc}") from None
+    vendors_doc = doc.get("vendors") if isinstance(doc, dict) else doc  # not a mapping at all: refused below
+    if not isinstance(vendors_doc or {}, dict) or not all(isinstance(e or {}, dict) for e in (vendors_doc or {}).values()):
+        raise UserError(f"{path} is not a vendors file: expected 'vendors:' with a mapping per vendor (see vendors.yml)")
     vendors = {}
-    for name, entry in (doc.get("vendors") or {}).items():
+    for name, entry in (vendors_doc or {}).items():
+        entry = entry or {}
         formats = tuple(entry.get("formats") or FORMATS)
         unknown = set(formats) - set(FORMATS)
         if unknown:

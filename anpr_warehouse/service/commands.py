@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..cli_args import warehouse_path as _warehouse
+from ..errors import UserError
 
 
 def cmd_snapshots(args: argparse.Namespace) -> int:
@@ -65,16 +66,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _existing_warehouse(args: argparse.Namespace) -> Path:
+    """The warehouse path, refused when no warehouse is there: keys and the access log live next to it, so a
+    mistyped --warehouse would otherwise make a key (and its folder) for a warehouse no server ever opens."""
+    warehouse = _warehouse(args)
+    if not warehouse.is_file():
+        raise UserError(f"no warehouse at {warehouse}; keys and the access log are kept next to it (check --warehouse)")
+    return warehouse
+
+
 def cmd_keys_create(args: argparse.Namespace) -> int:
     from ..entitlements import load_vendors
-    from ..errors import UserError
     from .keys import ANALYST, KeyStore, keys_file
 
     if args.vendor != ANALYST and args.vendor not in load_vendors(_vendors(args)):
         raise UserError(
             f"unknown vendor {args.vendor!r}: add it to {_vendors(args)} first, or use --vendor {ANALYST} for full access"
         )
-    record, key = KeyStore(keys_file(_warehouse(args))).create(args.vendor)
+    record, key = KeyStore(keys_file(_existing_warehouse(args))).create(args.vendor)
     print(f"key {record.id} for {record.vendor} ({record.role}); it is shown once, store it now:")
     print(key)
     return 0
@@ -85,7 +94,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
     from .keys import KeyStore, keys_file
 
-    keys = KeyStore(keys_file(_warehouse(args))).list()
+    keys = KeyStore(keys_file(_existing_warehouse(args))).list()
     print(
         tabulate(
             [(k.id, k.vendor, k.role, k.created_at, k.revoked_at or "") for k in keys],
@@ -98,7 +107,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     from .keys import KeyStore, keys_file
 
-    record = KeyStore(keys_file(_warehouse(args))).revoke(args.id)
+    record = KeyStore(keys_file(_existing_warehouse(args))).revoke(args.id)
     print(f"revoked key {record.id} of {record.vendor} at {record.revoked_at}")
     return 0
 
@@ -108,7 +117,9 @@ def cmd_access_log(args: argparse.Namespace) -> int:
 
     from .access_log import access_log_file, tail
 
-    entries = tail(access_log_file(_warehouse(args)), args.last)
+    if args.last < 1:
+        raise UserError(f"--last {args.last}: give how many of the latest requests to show (1 or more)")
+    entries = tail(access_log_file(_existing_warehouse(args)), args.last)
     print(
         tabulate(
             [

@@ -1,0 +1,76 @@
+"""Bad input to the reading and API commands gets one clear line and exit code 1, never a traceback.
+
+Each case below printed a Python traceback, or quietly did something else than asked, before it
+was fixed; the commands run as a user runs them (a subprocess), on no warehouse at all or an
+empty file where none is needed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from anpr_warehouse.entitlements import load_vendors
+from anpr_warehouse.errors import UserError
+
+from .cli_support import anpr
+
+
+def one_line_error(proc, *expected: str) -> str:
+    """The stderr of a failed command: exit 1, a single `anpr <command>: ...` line holding `expected`, no traceback."""
+    assert proc.returncode == 1, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("anpr "), proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    for text in expected:
+        assert text in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["keys", "create", "--vendor", "analyst"], ["keys", "list"], ["keys", "revoke", "abc"], ["access-log"]],
+)
+def test_key_and_log_commands_refuse_a_missing_warehouse_and_create_nothing(tmp_path, command):
+    """A mistyped --warehouse used to get a key file (and its folder) for a warehouse no server opens."""
+    warehouse = tmp_path / "typo" / "anpr.duckdb"
+    one_line_error(anpr(*command, "--warehouse", str(warehouse), timeout=120), f"no warehouse at {warehouse}")
+    assert not warehouse.parent.exists()
+
+
+@pytest.mark.parametrize("last", ["0", "-5"])
+def test_access_log_refuses_a_count_below_one(tmp_path, last):
+    """`--last -5` used to slice the log from the wrong end (or crash in deque)."""
+    warehouse = tmp_path / "anpr.duckdb"
+    warehouse.touch()
+    (tmp_path / "api-access.jsonl").write_text(
+        "".join(f'{{"time": "t{n}", "endpoint": "/v1/x", "status": 200, "ms": 1}}\n' for n in range(8)), encoding="utf-8"
+    )
+    one_line_error(anpr("access-log", "--last", last, "--warehouse", str(warehouse), timeout=120), f"--last {last}")
+
+
+def test_openapi_to_a_folder_is_one_line(tmp_path):
+    one_line_error(anpr("openapi", "--out", str(tmp_path), timeout=300), "cannot write the OpenAPI document", str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["just a line of text\n", "vendors:\n  a: [GM0344]\n", "vendors: [a, b]\n", "- vendors\n"],
+)
+def test_a_vendors_file_of_the_wrong_shape_is_named(tmp_path, text):
+    """A vendors file that is YAML but not a mapping of vendors used to raise AttributeError in every command."""
+    path = tmp_path / "vendors.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match="is not a vendors file"):
+        load_vendors(path)
+    warehouse = tmp_path / "anpr.duckdb"
+    warehouse.touch()
+    proc = anpr("keys", "create", "--vendor", "a", "--vendors", str(path), "--warehouse", str(warehouse), timeout=120)
+    one_line_error(proc, "is not a vendors file", str(path))
+    assert not (tmp_path / "api-keys.json").exists()
+
+
+def test_a_vendor_without_settings_still_reads(tmp_path):
+    """`a:` with nothing under it is a vendor entitled to nothing (not an error, not a crash)."""
+    path = tmp_path / "vendors.yml"
+    path.write_text("vendors:\n  a:\n", encoding="utf-8")
+    assert load_vendors(path)["a"].municipalities == ()
