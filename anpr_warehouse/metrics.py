@@ -325,7 +325,10 @@ class MetricLayer:
     def _frame(self, asked: list[str], group_by: list[str], where: list[str]):
         """The plan and the rows of one query: the shape's plan with this query's values bound."""
         templates, values = parametrize(where)
-        key, plan = self._planned(asked, group_by, templates)
+        try:
+            key, plan = self._planned(asked, group_by, templates)
+        except UserError as exc:  # say it with the user's filters, not the placeholders planned in their place
+            raise UserError(_with_literals(str(exc), templates, where)) from None
         if not plan.takes(len(values)):  # MetricFlow rewrote a placeholder: plan this query with its own literals
             key, templates, values = None, where, []
             plan = self._plan(asked, group_by, templates)
@@ -411,7 +414,41 @@ def _month_or_coarser(group_by: list[str], templates: list[str]) -> bool:
 
 
 def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    """An engine error as one line. MetricFlow reports a query it cannot resolve in many lines, whose first says only
+    "Got error(s) during query resolution."; the user needs what was wrong with which input, so that is kept."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if lines[0].startswith("Got error(s) during query resolution") and "Message:" in lines:
+        return _resolution_error(lines)
+    return lines[0]
+
+
+INPUT_HEADINGS = ("Object Builder Input:", "Query Input:")  # the most precise first: Entity('x') over the whole filter
+_EXCEPTION_LINE = re.compile(r"^(?:\w+\.)*(\w+(?:Error|Exception)): (.+)$")
+
+
+def _resolution_error(lines: list[str]) -> str:
+    """The first error of MetricFlow's resolution report: an unknown group-by name with its suggestions, a filter it
+    cannot parse with the parser's reason, or else the error's own message with the input it was about."""
+    message = lines[lines.index("Message:") + 1]
+    given = next((lines[lines.index(h) + 1] for h in INPUT_HEADINGS if h in lines[:-1]), "")
+    if "does not match any of the available group-by-items" in message:
+        start = lines.index("Suggestions:") + 1 if "Suggestions:" in lines else len(lines)
+        suggestions = [s.strip("',\"") for s in lines[start:] if s[:1] in "'\""][:6]
+        hint = f"; close to it: {', '.join(suggestions)}" if suggestions else ""
+        return f"{given!r} is not something these metrics can be grouped or filtered by{hint}"
+    if message.startswith("Error parsing where filter"):
+        reasons = [f"{m.group(1)}: {m.group(2)}" for line in lines if (m := _EXCEPTION_LINE.match(line))]
+        reason = next((r for r in reasons if not r.endswith(":")), "")  # the parser's own words, not a wrapper's
+        return f"cannot read the filter {lines[lines.index(message) + 1]}" + (f": {reason}" if reason else "")
+    return message + (f" ({given})" if given else "")
+
+
+def _with_literals(text: str, templates: list[str], where: list[str]) -> str:
+    for template, original in zip(templates, where):
+        text = text.replace(template, original)
+    return text
 
 
 def _manifest_database() -> str | None:

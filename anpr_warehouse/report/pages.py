@@ -186,6 +186,12 @@ class ReportData:
         value = row[metric] if row else MetricValue(None, 0, True)
         return Kpi(label, metric, value, fmt_value(value, kind, self.lang), kind)
 
+    def zone_share_kpis(self, question: str, kpis: tuple[tuple[str, str], ...]) -> list[Kpi]:
+        """Share KPIs of the ZE zone's row of one question's answer, (text id, metric) each; none for an empty answer."""
+        answer = self.ask(question)
+        rows = self.zone_rows(answer)
+        return [self.kpi(self.t(text), metric, answer, "share", rows[0]) for text, metric in kpis] if rows else []
+
     def empty_reason(self) -> str:
         """Why a chart of this month has nothing to draw."""
         return self.t("empty.legacy") if self.legacy else self.t("empty.no_data")
@@ -346,16 +352,15 @@ def vehicle_mix(data: ReportData) -> Page:
 def ze_access(data: ReportData) -> Page:
     t = data.t
     page = Page("ze_access", t("page.ze_access.title"), t("page.ze_access.intro"))
-    shares = data.ask("ze_access")
-    zone_rows = data.zone_rows(shares)
-    if zone_rows:
-        row = zone_rows[0]
-        page.kpis += [
-            data.kpi(t("page.ze_access.kpi_allowed"), "ze_allowed_share", shares, "share", row),
-            data.kpi(t("page.ze_access.kpi_transition"), "ze_transition_share", shares, "share", row),
-            data.kpi(t("page.ze_access.kpi_not_allowed"), "ze_not_allowed_share", shares, "share", row),
-            data.kpi(t("page.ze_access.kpi_not_allowed_next"), "ze_not_allowed_share_next", shares, "share", row),
-        ]
+    page.kpis += data.zone_share_kpis(
+        "ze_access",
+        (
+            ("page.ze_access.kpi_allowed", "ze_allowed_share"),
+            ("page.ze_access.kpi_transition", "ze_transition_share"),
+            ("page.ze_access.kpi_not_allowed", "ze_not_allowed_share"),
+            ("page.ze_access.kpi_not_allowed_next", "ze_not_allowed_share_next"),
+        ),
+    )
     by_category = data.ask("ze_access_by_category")
     labels = data.labels["vehicle_category"]
     status_label = {status: t(STATUS_TEXT[status]) for status in STATUS_ORDER}
@@ -413,13 +418,10 @@ def sectors(data: ReportData) -> Page:
 def origin(data: ReportData) -> Page:
     t = data.t
     page = Page("origin", t("page.origin.title"), t("page.origin.intro"))
-    shares = data.ask("origin_shares")
-    zone_rows = data.zone_rows(shares)
-    if zone_rows:
-        page.kpis += [
-            data.kpi(t("page.origin.kpi_own_municipality"), "own_municipality_share", shares, "share", zone_rows[0]),
-            data.kpi(t("page.origin.kpi_abroad"), "abroad_share", shares, "share", zone_rows[0]),
-        ]
+    page.kpis += data.zone_share_kpis(
+        "origin_shares",
+        (("page.origin.kpi_own_municipality", "own_municipality_share"), ("page.origin.kpi_abroad", "abroad_share")),
+    )
     page.charts.append(data.bars("origin"))
     return page
 
@@ -427,10 +429,7 @@ def origin(data: ReportData) -> Page:
 def visits(data: ReportData) -> Page:
     t = data.t
     page = Page("visit_frequency", t("page.visit_frequency.title"), t("page.visit_frequency.intro"))
-    share = data.ask("visit_frequency_share")
-    zone_rows = data.zone_rows(share)
-    if zone_rows:
-        page.kpis.append(data.kpi(t("page.visit_frequency.kpi_frequent"), "frequent_visitor_share", share, "share", zone_rows[0]))
+    page.kpis += data.zone_share_kpis("visit_frequency_share", (("page.visit_frequency.kpi_frequent", "frequent_visitor_share"),))
     page.charts.append(data.bars("visit_frequency"))
     page.notes.append(t("page.visit_frequency.note_vehicles_not_passages"))
     return page

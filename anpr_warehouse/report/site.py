@@ -55,6 +55,11 @@ def build_report(
     visible = visible if visible is not None else warehouse_municipalities(warehouse, layer.read_only)
     con = connect(layer)  # same configuration as the metric layer's connection
     try:
+        name = con.execute(
+            "select municipality_name from marts.dim_municipality where municipality_code = ?", [municipality]
+        ).fetchone()
+        if name is None:
+            raise UserError(_unknown_municipality(con, municipality))
         month_start = f"{month}-01" if month else latest_month(con, municipality)
         if not month_start:
             con.close()
@@ -69,9 +74,6 @@ def build_report(
             raise UserError(
                 f"{municipality} has no data for {month_start[:7]} (available: {', '.join(sorted(a[:7] for a in available))})"
             )
-        name = con.execute(
-            "select municipality_name from marts.dim_municipality where municipality_code = ?", [municipality]
-        ).fetchone()
         deliveries = [
             r[0]
             for r in con.execute(
@@ -84,7 +86,7 @@ def build_report(
         months = t.list("calendar.months")
         context = {
             "lang": lang,
-            "municipality_name": name[0] if name else municipality,
+            "municipality_name": name[0],
             "deliveries": deliveries,
             "month_label": f"{months[int(month_start[5:7]) - 1]} {month_start[:4]}",
             "t": t,
@@ -141,6 +143,14 @@ def build_report(
 
 def _environment() -> Environment:
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+
+
+def _unknown_municipality(con: duckdb.DuckDBPyConnection, code: str) -> str:
+    """Why a code is no municipality, with the codes it may have meant: a typo must not become an empty report."""
+    known = [r[0] for r in con.execute("select municipality_code from marts.dim_municipality").fetchall()]
+    close = [k for k in known if k.upper() == code.strip().upper()]  # near-miss digits would be another municipality
+    hint = f"; did you mean {', '.join(close)}?" if close else "; codes are CBS's, e.g. GM0344 (Utrecht)"
+    return f"unknown municipality {code!r}{hint}"
 
 
 def _no_deliveries(warehouse: Path, municipality: str, out: Path, lang: str) -> Path:

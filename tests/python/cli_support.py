@@ -1,4 +1,5 @@
-"""`anpr` as a user runs it (a subprocess), and small warehouses built through it: one definition for the test modules.
+"""`anpr` as a user runs it (a subprocess), small warehouses built through it, and reading them back: one definition
+for the test modules.
 
 Why a subprocess: the exit code, stderr and the one-line errors are what users see, and a
 build in its own process leaves no dbt or MetricFlow state behind in the test process.
@@ -11,6 +12,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+import duckdb
+
 from anpr_warehouse.load import load_delivery
 
 CLI = [sys.executable, "-m", "anpr_warehouse.cli"]
@@ -20,10 +23,27 @@ def anpr(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
 
 
+def anpr_ok(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """`anpr` that must succeed: a failure shows the command's output."""
+    proc = anpr(*args, timeout=timeout)
+    assert proc.returncode == 0, (
+        f"anpr {' '.join(args[:2])} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
+    return proc
+
+
+def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of one query on a warehouse file, opened read-only and closed again (a test never holds it)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
 def load_and_build(warehouse: Path, deliveries: Iterable[Path], timeout: float = 900) -> Path:
     """Loads the deliveries (folders or zips, in order) and runs `anpr build`, which publishes a snapshot."""
     for delivery in deliveries:
         load_delivery(delivery, warehouse)
-    proc = anpr("build", "--warehouse", str(warehouse), timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    anpr_ok("build", "--warehouse", str(warehouse), timeout=timeout)
     return warehouse

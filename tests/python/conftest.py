@@ -68,3 +68,14 @@ def project_env():
     os.environ.setdefault("DBT_PROFILES_DIR", str(root / "profiles"))
     os.environ.setdefault("DBT_PROJECT_DIR", str(root))
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_warehouse(tmp_path_factory) -> Path:
+    """The tiny hand-counted deliveries (tiny_delivery.py, March and April) loaded and built, with a snapshot;
+    shared by the metric tests and the CLI's error tests, so the suite builds it once."""
+    from .cli_support import load_and_build
+    from .tiny_delivery import write_tiny_delivery
+
+    out = tmp_path_factory.mktemp("tiny")
+    return load_and_build(out / "tiny.duckdb", (write_tiny_delivery(out, month) for month in (3, 4)))

@@ -17,6 +17,8 @@ import pytest
 from anpr_warehouse.generate import GenerateRequest, generate_delivery
 from anpr_warehouse.load import load_delivery
 
+from .cli_support import query
+
 pytestmark = pytest.mark.slow
 
 SMALL = dict(seed=7, locations=4)
@@ -45,14 +47,6 @@ def anpr(*args: str) -> subprocess.CompletedProcess:
 
 def build(warehouse: Path, *extra: str) -> subprocess.CompletedProcess:
     return anpr("build", *extra, "--warehouse", str(warehouse))
-
-
-def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def duplicate_a_t01_row(warehouse: Path, delivery_id: str) -> None:

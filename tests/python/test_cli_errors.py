@@ -74,3 +74,33 @@ def test_a_vendor_without_settings_still_reads(tmp_path):
     path = tmp_path / "vendors.yml"
     path.write_text("vendors:\n  a:\n", encoding="utf-8")
     assert load_vendors(path)["a"].municipalities == ()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (["--group-by", "nonsense"], ["'nonsense' is not something these metrics can be grouped or filtered by", "zone"]),
+        (
+            ["--where", "{{ Entity('municipality') = 'GM0344'"],
+            ["cannot read the filter \"{{ Entity('municipality') = 'GM0344'\"", "TemplateSyntaxError"],
+        ),
+        (["--where", "{{ Entity('nonsense') }} = 'GM0344'"], ["Entity('nonsense')", "Entity('municipality')"]),
+    ],
+)
+def test_a_query_metricflow_cannot_resolve_says_what_and_where(tiny_warehouse, options, expected):
+    """MetricFlow's many-line report used to come out as its first line only: "Got error(s) during query resolution."
+    A filter's own text is shown, not the placeholders the layer plans in place of its values."""
+    proc = anpr("metrics", "query", "--metrics", "passages", *options, "--warehouse", str(tiny_warehouse), timeout=600)
+    line = one_line_error(proc, "metric query failed", *expected)
+    assert "Got error(s)" not in line and "__anpr_p" not in line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code, hint", [("gm0344", "did you mean GM0344?"), ("GM9999", "e.g. GM0344")])
+def test_a_report_for_an_unknown_municipality_is_refused(tiny_warehouse, tmp_path, code, hint):
+    """A mistyped code used to get an empty "no deliveries yet" site and exit 0."""
+    out = tmp_path / "report"
+    proc = anpr("report", "--municipality", code, "--out", str(out), "--warehouse", str(tiny_warehouse), timeout=600)
+    one_line_error(proc, f"unknown municipality {code!r}", hint)
+    assert not out.exists()

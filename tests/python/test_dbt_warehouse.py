@@ -15,14 +15,10 @@ import pytest
 from anpr_warehouse.load import load_delivery
 from anpr_warehouse.paths import PROJECT_ROOT
 
+from .cli_support import anpr_ok as anpr
+from .cli_support import query
+
 pytestmark = pytest.mark.slow
-
-
-def anpr(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "anpr_warehouse.cli", *args], capture_output=True, text=True, timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"anpr {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return proc
 
 
 @pytest.fixture(scope="session")
@@ -33,14 +29,6 @@ def built_warehouse(deliveries, tmp_path_factory) -> Path:
         load_delivery(deliveries[name], path)
     anpr("build", "--warehouse", str(path))
     return path
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_build_fills_every_mart_from_current_deliveries_only(built_warehouse):

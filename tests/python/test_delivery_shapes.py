@@ -8,8 +8,6 @@ hold CBS's totals exactly as delivered: none invented from parts, none lost.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -17,19 +15,14 @@ import pytest
 
 from anpr_warehouse import contract as c
 
+from .cli_support import anpr_ok as anpr
+from .cli_support import query
+
 pytestmark = pytest.mark.slow
 
 NESTED = ("GM0344", "2025-03")  # spring DST day 2025-03-30 inside
 CUBE = ("GM0363", "2025-10")  # autumn DST day 2025-10-26 inside
 LOCATIONS = 4
-
-
-def anpr(*args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "anpr_warehouse.cli", *args], capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, (
-        f"anpr {' '.join(args[:2])} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    )
-    return proc
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +53,6 @@ def shapes(tmp_path_factory) -> dict[str, Path]:
     anpr("load", str(folders["nested"]), str(folders["cube"]), "--warehouse", str(warehouse))
     anpr("build", "--warehouse", str(warehouse))  # exit 0: every model, data test and unit test passes
     return {**folders, "warehouse": warehouse}
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def delivered_totals(folder: Path, code: str) -> list[tuple]:

@@ -13,18 +13,13 @@ import pytest
 from anpr_warehouse.metrics import MetricLayer, MetricRefused
 from anpr_warehouse.paths import PROJECT_ROOT
 
-from .cli_support import load_and_build
-from .tiny_delivery import write_tiny_delivery
-
 pytestmark = pytest.mark.slow
 GM = "{{ Entity('municipality') }} = 'GM0344'"
 
 
 @pytest.fixture(scope="module")
-def layer(tmp_path_factory) -> MetricLayer:
-    out = tmp_path_factory.mktemp("tiny")
-    warehouse = out / "tiny.duckdb"
-    return MetricLayer(load_and_build(warehouse, (write_tiny_delivery(out, month) for month in (3, 4))))
+def layer(tiny_warehouse) -> MetricLayer:
+    return MetricLayer(tiny_warehouse)
 
 
 def values(layer, metrics, group_by, where=None):
