@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from .errors import UserError
 from .paths import default_warehouse
 
 
@@ -23,6 +24,16 @@ def months_between(first: tuple[int, int], last: tuple[int, int]) -> list[tuple[
         months.append((y, m))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return months
+
+
+def output_folder(path: Path, option: str = "--out") -> Path:
+    """The folder a command writes into, absolute. Refused up front when a file stands where the folder or one of its
+    parents should be: creating it would fail only after the work was done, as a traceback."""
+    folder = path.resolve()
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        raise UserError(f"{option} {path}: {existing} is a file, not a folder")
+    return folder
 
 
 def warehouse_path(args: argparse.Namespace) -> Path:

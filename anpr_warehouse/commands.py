@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .cli_args import free_warehouse as _free_warehouse
-from .cli_args import months_between
+from .cli_args import months_between, output_folder
 from .cli_args import warehouse_path as _warehouse
 from .errors import ExitCode, UserError
 from .warehouse import busy_from, is_lock_error
@@ -205,6 +205,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .reading import published_database
 
     months = [f"{y:04d}-{m:02d}" for y, m in args.month] if args.month else None
+    out = output_folder(args.out)
     # Entitlements first: a request the vendor may not make is refused without waiting for the warehouse.
     _, wanted = entitled_municipalities(args.vendor, args.municipality, args.entitlements or VENDORS_FILE)
     with tempfile.TemporaryDirectory(prefix="anpr-protect-") as workdir:
@@ -216,9 +217,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             print("\n".join(lines), file=sys.stderr)
         else:
             source = published_database(_warehouse(args))
-        packages = export_vendor(
-            source, args.vendor, args.out.resolve(), args.municipality, months, entitlements=args.entitlements
-        )
+        packages = export_vendor(source, args.vendor, out, args.municipality, months, entitlements=args.entitlements)
     for package in packages:
         print(package)
     from .audit.register import export_warnings  # disclosure audit of the source deliveries
@@ -238,6 +237,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report.site import warehouse_municipalities
 
     month = f"{args.month[0]:04d}-{args.month[1]:02d}" if args.month else None
+    out = output_folder(args.out)
     warehouse = published_database(_warehouse(args))
     requested = [args.municipality] if args.municipality else None
     visible = None  # analyst view: every municipality in the warehouse
@@ -248,7 +248,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not requested:
         raise UserError("give --municipality (or --vendor for every municipality the vendor is entitled to)")
     for municipality in requested:
-        print(build_report(warehouse, municipality, args.out.resolve(), month, args.lang, visible=visible))
+        print(build_report(warehouse, municipality, out, month, args.lang, visible=visible))
     return 0
 
 

@@ -104,3 +104,21 @@ def test_a_report_for_an_unknown_municipality_is_refused(tiny_warehouse, tmp_pat
     proc = anpr("report", "--municipality", code, "--out", str(out), "--warehouse", str(tiny_warehouse), timeout=600)
     one_line_error(proc, f"unknown municipality {code!r}", hint)
     assert not out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["export", "report"])
+def test_an_output_folder_that_is_a_file_is_refused_before_any_work(tiny_warehouse, tmp_path, command):
+    """`--out` naming a file (or a folder under one) used to end, after the work, in NotADirectoryError's traceback."""
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("not a folder", encoding="utf-8")
+    vendors = tmp_path / "vendors.yml"
+    vendors.write_text("vendors:\n  v:\n    municipalities: [GM0344]\n", encoding="utf-8")
+    options = (
+        ["--vendor", "v", "--vendors", str(vendors), "--out", str(in_the_way / "exports")]
+        if command == "export"
+        else ["--municipality", "GM0344", "--out", str(in_the_way)]
+    )
+    proc = anpr(command, *options, "--warehouse", str(tiny_warehouse), timeout=600)
+    one_line_error(proc, f"{in_the_way} is a file, not a folder")
+    assert in_the_way.read_text(encoding="utf-8") == "not a folder"
