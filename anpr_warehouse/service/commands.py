@@ -54,15 +54,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ..snapshots import current_snapshot
     from .app import create_app
 
+    _check_serve_options(args)
     started = time.perf_counter()
     warehouse = _warehouse(args)
     snapshot = current_snapshot(warehouse)  # refuse to start without one: a clear message beats 503s
     app = create_app(warehouse, _vendors(args), args.rate, args.burst)
     _ = app.state.service.context().layer.engine  # plan once before the first request
     base = f"http://{args.host}:{args.port}"
+    _check_address_free(args.host, args.port, base)
     print(f"serving snapshot {snapshot.id} of {warehouse} (ready in {time.perf_counter() - started:.1f} s)")
     print(f"listening on {base}  spec: {base}/v1/openapi.json  reference: {base}/v1/docs  OGC: {base}/ogc/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    except SystemExit as exc:  # uvicorn's start-up failure is exit 3, which means "warehouse busy" here
+        if exc.code not in (0, None):
+            raise UserError(f"the server on {base} could not start or stopped (uvicorn's message above)") from None
     return 0
 
 
@@ -73,6 +79,28 @@ def _existing_warehouse(args: argparse.Namespace) -> Path:
     if not warehouse.is_file():
         raise UserError(f"no warehouse at {warehouse}; keys and the access log are kept next to it (check --warehouse)")
     return warehouse
+
+
+def _check_serve_options(args: argparse.Namespace) -> None:
+    """Numbers the server cannot use, refused before the seconds of start-up (uvicorn would end in a traceback, and a
+    rate of 0 or less would refuse every request)."""
+    if not 1 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: a TCP port is 1 to 65535")
+    if args.rate <= 0 or args.burst < 1:
+        raise UserError(f"--rate {args.rate:g} --burst {args.burst}: the rate must be above 0 and the burst at least 1")
+
+
+def _check_address_free(host: str, port: int, base: str) -> None:
+    """Refuses an address another process listens on, in one line, before telling anyone it is served there."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closed port's TIME_WAIT is free
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        raise UserError(f"cannot listen on {base}: {exc.strerror or exc}") from None
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:

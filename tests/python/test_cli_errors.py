@@ -7,6 +7,8 @@ empty file where none is needed.
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from anpr_warehouse.entitlements import load_vendors
@@ -122,3 +124,24 @@ def test_an_output_folder_that_is_a_file_is_refused_before_any_work(tiny_warehou
     proc = anpr(command, *options, "--warehouse", str(tiny_warehouse), timeout=600)
     one_line_error(proc, f"{in_the_way} is a file, not a folder")
     assert in_the_way.read_text(encoding="utf-8") == "not a folder"
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [(["--port", "99999"], "--port 99999: a TCP port is 1 to 65535"), (["--rate", "0"], "the rate must be above 0")],
+)
+def test_serve_refuses_numbers_it_cannot_use_before_starting(tmp_path, options, expected):
+    """--port 99999 used to end in uvicorn's OverflowError traceback; --rate 0 started a server that refused everyone."""
+    one_line_error(anpr("serve", *options, "--warehouse", str(tmp_path / "anpr.duckdb"), timeout=120), expected)
+
+
+@pytest.mark.slow
+def test_serve_on_a_port_in_use_is_one_line_and_not_busy(tiny_warehouse):
+    """uvicorn's failed bind used to exit 3 (the code for "warehouse busy") after announcing the address as served."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = anpr("serve", "--port", str(port), "--warehouse", str(tiny_warehouse), timeout=300)
+    one_line_error(proc, f"cannot listen on http://127.0.0.1:{port}")
+    assert "listening on" not in proc.stdout
