@@ -11,6 +11,10 @@ Memory stays bounded: at most `jobs` checked deliveries wait for the writer besi
 A worker hands its parsed tables over as Arrow files in a spool folder (in memory, /dev/shm, where there
 is one), which this process maps without copying: through the pool's result pipe a month is ~33 MB
 of pickle that a worker can only send as fast as this process, busy writing, reads it.
+
+The writer keeps one DuckDB connection for the whole batch (loader.WarehouseSession): once the first
+delivery is written the warehouse stays attached read-write until the batch ends, so other processes
+wait for the batch rather than for each delivery.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import pyarrow as pa
 
 from ..warehouse import DEFAULT_WAIT_SECONDS
 from .delivery import CheckedDelivery
-from .loader import LoadResult, check_for_load, load_checked, load_delivery
+from .loader import LoadResult, WarehouseSession, check_for_load, load_checked, load_delivery
 from .problems import DeliveryRefused, Problem
 
 JOBS_ENV = "ANPR_LOAD_JOBS"  # worker processes for the checks; "1": check in this process, one by one
@@ -79,6 +83,7 @@ def load_many(
         tempfile.TemporaryDirectory(prefix="anpr-load-", dir=_spool_parent()) as spool,
         ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool,
     ):
+        session = WarehouseSession(warehouse, threads=1)  # one connection for every write: the workers use the other cores
         pending: deque[tuple[Path, Future, Path]] = deque()
         upcoming = enumerate(paths)
 
@@ -94,8 +99,9 @@ def load_many(
             while pending:
                 path, future, handover = pending.popleft()
                 submit_next()  # keeps every worker busy while this process writes
-                yield path, _outcome(_write_checked, future, handover, warehouse, wait, audit)
+                yield path, _outcome(_write_checked, future, handover, warehouse, wait, audit, session)
         finally:
+            session.close()  # before the caller's next step (e.g. a build) opens the warehouse
             for _, future, _ in pending:  # the caller stopped (an error, Ctrl-C): nothing more is checked
                 future.cancel()
 
@@ -135,7 +141,9 @@ def _check(path: Path, supersedes: str | None, spool: Path) -> tuple[CheckedDeli
     return checked, "", []
 
 
-def _write_checked(future: Future, spool: Path, warehouse: Path, wait: float, audit: bool | None) -> LoadResult:
+def _write_checked(
+    future: Future, spool: Path, warehouse: Path, wait: float, audit: bool | None, session: WarehouseSession | None = None
+) -> LoadResult:
     """Here, in order: writes what a worker checked, or raises its refusal (or the error the worker met)."""
     checked, source, problems = future.result()
     if checked is None:
@@ -144,6 +152,6 @@ def _write_checked(future: Future, spool: Path, warehouse: Path, wait: float, au
         for i, parsed in enumerate(checked.tables.values()):
             if parsed.table is None:
                 parsed.table = pa.ipc.open_file(pa.memory_map(str(spool / f"{i}.arrow"))).read_all()
-        return load_checked(checked, warehouse, wait, audit, threads=1)  # the workers use the other cores
+        return load_checked(checked, warehouse, wait, audit, threads=1, session=session)  # the workers use the other cores
     finally:
         shutil.rmtree(spool, ignore_errors=True)  # mapped tables stay readable; their memory goes when they are dropped

@@ -192,7 +192,7 @@ def check_v1(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Collect
         if name not in raw.files:
             continue
         text = decode(name, raw.files[name], problems)
-        table = parse_csv(name, text, ",", header, problems) if text is not None else None
+        table = parse_csv(name, text, ",", header, problems, raw.files[name]) if text is not None else None
         if table is None:
             continue
         if name in expected_rows and expected_rows[name] >= 0 and expected_rows[name] != len(table):
@@ -318,6 +318,11 @@ def _in_list(column: str, allowed_sql: str, what: str) -> RowRule:
     )
 
 
+def _period_days_sql(start: dt.date, end: dt.date) -> str:
+    """Every day from `start` to `end` as a SQL string literal 'YYYY-MM-DD', comma-separated."""
+    return ", ".join(f"'{start + dt.timedelta(days=i):%Y-%m-%d}'" for i in range((end - start).days + 1))
+
+
 def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date) -> list[RowRule | SetRule]:
     """Every single-table rule of an observation table, in the order its problems are reported."""
     view = _view(table.file)
@@ -334,8 +339,9 @@ def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date) 
                 RowRule(
                     "date-range",
                     "Date",
-                    f"""not {strict_date_sql("Date", c.ISO_DATE_PATTERN, "%Y-%m-%d")}
-                        or try_strptime(Date, '%Y-%m-%d')::date not between '{start}' and '{end}'""",
+                    # exactly YYYY-MM-DD, a real day, inside the period: one of the period's days as written
+                    # YYYY-MM-DD, a list lookup instead of a regular expression and a date parse per row
+                    f"Date is null or Date not in ({_period_days_sql(start, end)})",
                     "Date {0!r} is not a day (YYYY-MM-DD) of the delivery period " + f"{start}..{end}",
                 )
             )

@@ -151,42 +151,103 @@ def load_checked(
     wait: float = DEFAULT_WAIT_SECONDS,
     audit: bool | None = None,
     threads: int | None = None,
+    session: WarehouseSession | None = None,
 ) -> LoadResult:
     """The warehouse half of a load: the register decides, then one transaction writes (see load_delivery).
 
     `threads` caps DuckDB's threads for the write: beside a parallel load's check workers (batch.py)
     one thread writes with less CPU (measured 5.8 -> 4.5 CPU s for 12 months) and is not held up
-    waiting for its sibling threads on busy cores.
+    waiting for its sibling threads on busy cores. `session`: a batch's connection, kept open from
+    one delivery to the next (see WarehouseSession); without it this load opens and closes its own.
     """
     if audit is None:
         audit = os.environ.get(AUDIT_ENV, "1") != "0"
     meta = checked.meta
     lock = LockWait(warehouse, wait)
-    con = connect_in_memory(spill_beside=warehouse)
-    if threads is not None:
-        con.execute(f"set threads = {int(threads)}")
+    own_session = session is None
+    if session is None:
+        session = WarehouseSession(warehouse, threads)
     try:
-        if warehouse.exists():
-            _attach(con, warehouse, read_only=True, lock=lock)
+        con = session.for_reading(lock)
+        if con is not None:
             action, checked, message = decide(
                 checked, *_register_rows(con, "wh", meta.municipality_code, meta.period_code, meta.delivery_id)
             )
-            con.execute("detach wh")
+            session.release_read()  # a read-only hold would keep writers out while the audit runs
         else:
             action, checked, message = decide(checked, None, None, {})
         if action == "noop":
             return LoadResult(meta.delivery_id, "already-loaded", message)
         audited = _audit(checked) if audit else None
-        with write_errors_explained(warehouse):
-            warehouse.parent.mkdir(parents=True, exist_ok=True)
-            _attach(con, warehouse, read_only=False, lock=lock)
-            written = _write(con, checked, action, audited)
+        try:
+            with write_errors_explained(warehouse):
+                written = _write(session.for_writing(lock), checked, action, audited)
+        except BaseException:
+            session.close()  # the next delivery starts from a fresh connection, as a load of its own would
+            raise
     finally:
-        con.close()
+        if own_session:
+            session.close()
     if written is None:
         return LoadResult(meta.delivery_id, "already-loaded", f"{meta.delivery_id} was loaded by another process meanwhile")
     rows, at_risk = written
     return LoadResult(checked.meta.delivery_id, "loaded" if action == "load" else "correction", message, rows, at_risk)
+
+
+class WarehouseSession:
+    """The in-memory DuckDB through which loads read the register and write the warehouse (attached as `wh`).
+
+    Why: a batch (batch.py) writes dozens of deliveries in a row, and opening a DuckDB instance and
+    attaching the warehouse twice per delivery cost the single writer CPU and I/O each time (measured
+    on 8 months: 0.40 -> 0.37 CPU s and 1.12 -> 0.96 s wall per delivery). A session keeps one
+    connection: the warehouse is attached read-only only while the register is read, until the first
+    write; from then on it stays attached read-write until `close`. A batch that writes nothing
+    therefore never opens the file for writing (refused deliveries leave it byte-for-byte unchanged),
+    and every delivery is still its own transaction, committed before the next one is decided.
+    """
+
+    def __init__(self, warehouse: Path, threads: int | None = None):
+        self.warehouse = warehouse
+        self.threads = threads
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._mode: str | None = None  # None: not attached, "ro" or "rw"
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = connect_in_memory(spill_beside=self.warehouse)
+            if self.threads is not None:
+                self._con.execute(f"set threads = {int(self.threads)}")
+        return self._con
+
+    def for_reading(self, lock: LockWait) -> duckdb.DuckDBPyConnection | None:
+        """The connection with the warehouse attached (read-only unless already read-write); None if there is no warehouse yet."""
+        if self._mode is None:
+            if not self.warehouse.exists():
+                return None
+            _attach(self._connection(), self.warehouse, read_only=True, lock=lock)
+            self._mode = "ro"
+        return self._con
+
+    def release_read(self) -> None:
+        """Detaches a read-only warehouse; a read-write one stays for the batch's next delivery."""
+        if self._mode == "ro":
+            self._con.execute("detach wh")
+            self._mode = None
+
+    def for_writing(self, lock: LockWait) -> duckdb.DuckDBPyConnection:
+        """The connection with the warehouse attached read-write (created if missing)."""
+        if self._mode != "rw":
+            self.release_read()
+            self.warehouse.parent.mkdir(parents=True, exist_ok=True)
+            _attach(self._connection(), self.warehouse, read_only=False, lock=lock)
+            self._mode = "rw"
+        return self._con
+
+    def close(self) -> None:
+        """Closes the connection (DuckDB checkpoints a read-write warehouse as it detaches it)."""
+        if self._con is not None:
+            self._con.close()
+        self._con, self._mode = None, None
 
 
 def _audit(checked: CheckedDelivery):

@@ -53,29 +53,35 @@ def decode(file: str, data: bytes, problems: Collector) -> str | None:
     return text
 
 
-def parse_csv(file: str, text: str, delimiter: str, expected: tuple[str, ...], problems: Collector) -> ParsedTable | None:
+def parse_csv(
+    file: str, text: str, delimiter: str, expected: tuple[str, ...], problems: Collector, data: bytes | None = None
+) -> ParsedTable | None:
     """Rows as text columns; None when the header is wrong (then nothing else can be checked).
 
     Plain files (no quotes, no blank lines: every observation table) take Arrow's C++ reader,
     where row i is line i + 2; anything else, or a file Arrow rejects, takes Python's csv module,
-    which names the exact line of a ragged row.
+    which names the exact line of a ragged row. `data`: the bytes `text` was decoded from, which
+    Arrow then reads as they are (its header row, where a BOM would be, is skipped) instead of a
+    re-encoded copy: a month's T01 is 14 MB, and every whole-text copy costs the loader CPU.
     """
-    first_line = text.split("\n", 1)[0]
-    if '"' not in text and "\n\n" not in text.replace("\r\n", "\n"):
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]
+    # a blank line, with LF or CRLF line ends: what "\n\n" in text.replace("\r\n", "\n") finds, without the copy
+    if '"' not in text and "\n\n" not in text and "\n\r\n" not in text:
         header = tuple(h.strip() for h in first_line.rstrip("\r").split(delimiter))
         if header != expected:
             problems.add(file, "header", f"header is {delimiter.join(header)!r}, expected {delimiter.join(expected)!r}", 1)
             return None
-        fast = _read_plain(text, delimiter, expected)
+        fast = _read_plain(text.encode("utf-8") if data is None else data, delimiter, expected)
         if fast is not None:
             return ParsedTable(file, header, fast)
     return _read_careful(file, text, delimiter, expected, problems)
 
 
-def _read_plain(text: str, delimiter: str, expected: tuple[str, ...]) -> pa.Table | None:
+def _read_plain(data: bytes, delimiter: str, expected: tuple[str, ...]) -> pa.Table | None:
     try:
         table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            pa.BufferReader(data),
             read_options=pacsv.ReadOptions(skip_rows=1, column_names=list(expected)),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in expected}, strings_can_be_null=False),
