@@ -40,12 +40,23 @@ def load_vendors(path: Path = VENDORS_FILE) -> dict[str, Vendor]:
     vendors = {}
     for name, entry in (vendors_doc or {}).items():
         entry = entry or {}
-        formats = tuple(entry.get("formats") or FORMATS)
+        formats = _names(path, name, entry, "formats") or FORMATS
         unknown = set(formats) - set(FORMATS)
         if unknown:
             raise UserError(f"{path}: vendor {name} has unknown formats {sorted(unknown)}; known: {', '.join(FORMATS)}")
-        vendors[name] = Vendor(name, tuple(entry.get("municipalities") or ()), formats)
+        vendors[name] = Vendor(name, _names(path, name, entry, "municipalities"), formats)
     return vendors
+
+
+def _names(path: Path, vendor: str, entry: dict, key: str) -> tuple[str, ...]:
+    """A vendor's list of codes; a bare string is refused, because `tuple("GM0344")` would silently read it as
+    six one-letter codes and the vendor would get nothing, without a word."""
+    value = entry.get(key) or ()
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise UserError(
+            f"{path}: vendor {vendor}: {key} must be a list of codes, e.g. {key}: [{'GM0344' if key == 'municipalities' else 'csv'}]"
+        )
+    return tuple(value)
 
 
 def entitled_municipalities(vendor_name: str, requested: list[str] | None, path: Path = VENDORS_FILE) -> tuple[Vendor, list[str]]:

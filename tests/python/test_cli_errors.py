@@ -78,6 +78,15 @@ def test_a_vendor_without_settings_still_reads(tmp_path):
     assert load_vendors(path)["a"].municipalities == ()
 
 
+@pytest.mark.parametrize("key,value", [("municipalities", "GM0344"), ("formats", "csv"), ("municipalities", "[344]")])
+def test_a_vendor_list_written_as_one_value_is_refused(tmp_path, key, value):
+    """`municipalities: GM0344` used to be read as six one-letter codes: the vendor silently got nothing."""
+    path = tmp_path / "vendors.yml"
+    path.write_text(f"vendors:\n  a:\n    {key}: {value}\n", encoding="utf-8")
+    with pytest.raises(UserError, match=f"vendor a: {key} must be a list of codes"):
+        load_vendors(path)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "options, expected",
