@@ -163,3 +163,41 @@ def test_everything_is_written_whole_when_reuse_is_not_safe(built, monkeypatch, 
     second, tables = publish(warehouse, target, reuse=why != "full refresh")
     assert second["reused_from"] is None
     assert tables == fingerprints(warehouse)  # the value change no partition rule could see is there
+
+
+def test_a_whole_snapshot_holds_only_what_readers_get(built):
+    """Written whole, a snapshot is a copy of the warehouse file: everything else must be gone from it."""
+    warehouse, target = built
+    change(
+        warehouse,
+        "create schema staging",
+        "create table staging.stg_cells as select * from marts.fct_cells",
+        "create view staging.stg_cells_view as select * from staging.stg_cells",
+        "create table raw.cbs_v1_t01_observations as select delivery_id, passages from marts.fct_cells",
+        "create view marts.fct_cells_big as select * from staging.stg_cells where passages > 500",
+    )
+    first, tables = publish(warehouse, target, reuse=False)
+    assert first["reused_from"] is None
+    con = duckdb.connect(str(current_snapshot(warehouse).database), read_only=True)
+    try:
+        relations = con.execute(
+            """select schema_name, table_name, 'table' from duckdb_tables()
+               union all select schema_name, view_name, 'view' from duckdb_views() where not internal
+               order by 1, 2"""
+        ).fetchall()
+        schemas = con.execute("select schema_name from duckdb_schemas() where not internal order by 1").fetchall()
+        big = con.execute("select count(*), min(passages) from marts.fct_cells_big").fetchone()
+    finally:
+        con.close()
+    assert relations == [
+        ("marts", "dim_delivery", "table"),
+        ("marts", "dim_location", "table"),
+        ("marts", "fct_cells", "table"),
+        ("marts", "fct_cells_big", "table"),  # the mart view, materialised: its sources are not in the snapshot
+        ("raw", "cbs_deliveries", "table"),
+    ]
+    assert schemas == [("marts",), ("raw",)]
+    assert big == (2 * 499, 501)
+    assert tables == {k: v for k, v in fingerprints(warehouse).items() if k != "raw.cbs_v1_t01_observations"} | {
+        "marts.fct_cells_big": tables["marts.fct_cells_big"]
+    }
