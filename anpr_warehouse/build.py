@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import reference_nodes, step_times
+from . import parse_cache, reference_nodes, step_times
 from .dbt_runner import point_dbt_at, raise_if_locked, run_dbt
 from .duckdb_settings import connect
 from .errors import UserError
@@ -109,7 +109,8 @@ def build_warehouse(
     with step_times.timed("build_register_upgrade_s"):
         _upgrade_register(warehouse)
     with step_times.timed("dbt_parse_s"):
-        manifest = _parse()
+        parse_key = parse_cache.key()
+        manifest = _parse(parse_key)
     skip = [] if full_refresh else _unchanged_reference(warehouse, manifest)
     quarantined: list[Quarantined] = []
     for _ in range(MAX_ROUNDS):
@@ -124,6 +125,7 @@ def build_warehouse(
         con = connect(warehouse)
         try:
             if results is None:
+                parse_cache.seal(parse_key)
                 with step_times.timed("build_mark_ok_s"):
                     _mark_built_ok(con, started)
                     reference_nodes.remember(con, manifest)
@@ -153,13 +155,21 @@ def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
     return skip
 
 
-def _parse():
-    """The parsed project, so every round of the build reuses it instead of parsing again."""
+def _parse(key: str):
+    """The parsed project, so every round of the build reuses it instead of parsing again.
+
+    Taken from parse_cache when nothing the parse reads has changed since the last one (a monthly build).
+    """
     from dbt.cli.main import dbtRunner
 
+    cached = parse_cache.load(key)
+    if cached is not None:
+        step_times.add("dbt_parse_cached", 1)
+        return cached
     result = dbtRunner().invoke(["parse", "--quiet", *_project_args()])
     if not result.success:
         raise UserError(f"dbt parse failed: {result.exception or 'see the messages above'}")
+    parse_cache.store(key, result.result)
     return result.result
 
 
