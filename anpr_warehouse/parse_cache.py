@@ -15,6 +15,7 @@ parse too, and the snapshot publish copies them). Anything else, or any doubt (a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -41,7 +42,8 @@ def load(key: str):
         with CACHE.open("rb") as handle:
             if pickle.load(handle) != key:
                 return None
-            return pickle.load(handle)
+            manifest_class, fields = pickle.load(handle)
+            return manifest_class(**fields)
     except Exception:  # no cache, an older format, a half-written file: parse instead
         return None
 
@@ -53,7 +55,7 @@ def store(key: str, manifest) -> None:
     try:
         with partial.open("wb") as handle:
             pickle.dump(key, handle)
-            pickle.dump(manifest, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((type(manifest), _public_fields(manifest)), handle, protocol=pickle.HIGHEST_PROTOCOL)
         partial.replace(CACHE)
     except Exception:  # a cache that cannot be written only costs the next build a parse
         partial.unlink(missing_ok=True)
@@ -106,3 +108,12 @@ def _written() -> list[list | None]:
             continue
         stats.append([path.name, stat.st_size, stat.st_mtime_ns])
     return stats
+
+
+def _public_fields(manifest) -> dict:
+    """The Manifest's data, without its lookups and lock (rebuilt lazily by a new Manifest).
+
+    Why not pickle the Manifest itself: its `__reduce_ex__` (dbt-core 1.11) passes its fields positionally
+    and skips two, so an unpickled Manifest has lookups in the wrong places.
+    """
+    return {f.name: getattr(manifest, f.name) for f in dataclasses.fields(manifest) if not f.name.startswith("_")}

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from anpr_warehouse import parse_cache
 from anpr_warehouse.paths import PROJECT_ROOT
+
+
+@dataclass
+class StandInManifest:
+    """Like dbt's Manifest: data fields, and private lookups rebuilt when missing (never stored)."""
+
+    nodes: list = field(default_factory=list)
+    _lookup: dict | None = None
 
 
 @pytest.fixture()
@@ -52,8 +61,8 @@ def test_key_follows_project_files_and_the_warehouse_path(project, monkeypatch, 
 def test_cached_manifest_only_while_target_is_as_sealed(project):
     key = parse_cache.key()
     assert parse_cache.load(key) is None  # nothing stored yet
-    parse_cache.store(key, {"nodes": ["stand-in for dbt's Manifest"]})
-    assert parse_cache.load(key) == {"nodes": ["stand-in for dbt's Manifest"]}
+    parse_cache.store(key, StandInManifest(["model.a"], _lookup={"a": "built while running"}))
+    assert parse_cache.load(key) == StandInManifest(["model.a"], _lookup=None)
     assert parse_cache.load("another key") is None
 
     manifest = project / "target" / "manifest.json"
@@ -71,6 +80,6 @@ def test_cached_manifest_only_while_target_is_as_sealed(project):
 
 def test_a_broken_cache_file_means_a_parse(project):
     key = parse_cache.key()
-    parse_cache.store(key, {"nodes": []})
+    parse_cache.store(key, StandInManifest())
     parse_cache.CACHE.write_bytes(b"not a pickle")
     assert parse_cache.load(key) is None
