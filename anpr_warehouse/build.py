@@ -145,14 +145,37 @@ def build_warehouse(
 
 
 def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
-    """`--exclude ...` for the seeds, reference dimensions and their tests when they cannot have changed."""
+    """`--exclude ...` for what cannot have changed: seeds, reference dimensions and their tests, and the
+    staging views and new-delivery tests of a layout no new delivery has (reference_nodes.layout_nodes).
+
+    Worked out once, before the first round: a later round only has fewer new deliveries (quarantined
+    ones are no longer new), so skipping stays safe.
+    """
     con = connect(warehouse)
     try:
         skip = reference_nodes.exclusions(con, manifest)
+        layout_skip = reference_nodes.layout_exclusions(con, manifest, _new_layouts(con))
     finally:
         con.close()
     step_times.add("dbt_reference_nodes_skipped", sum(1 for name in skip[1:] if ":" not in name))  # not the unit tests' selector
+    step_times.add("dbt_layout_nodes_skipped", len(layout_skip))
+    if layout_skip:
+        skip = (skip or ["--exclude"]) + layout_skip
     return skip
+
+
+def _new_layouts(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Layouts of the current deliveries no build has passed yet; every layout when there is no register to ask."""
+    has_register = con.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
+        [RAW_SCHEMA, REGISTER],
+    ).fetchone()[0]
+    if not has_register:
+        return {reference_nodes.LEGACY, reference_nodes.V1}
+    rows = con.execute(
+        f"select distinct layout from {RAW_SCHEMA}.{REGISTER} where status = 'current' and build_status is null"
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 def _parse(key: str):
