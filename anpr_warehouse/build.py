@@ -166,16 +166,21 @@ def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
 
 def _new_layouts(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Layouts of the current deliveries no build has passed yet; every layout when there is no register to ask."""
-    has_register = con.execute(
-        "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
-        [RAW_SCHEMA, REGISTER],
-    ).fetchone()[0]
-    if not has_register:
+    if not _has_register(con):
         return {reference_nodes.LEGACY, reference_nodes.V1}
     rows = con.execute(
         f"select distinct layout from {RAW_SCHEMA}.{REGISTER} where status = 'current' and build_status is null"
     ).fetchall()
     return {row[0] for row in rows}
+
+
+def _has_register(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
+            [RAW_SCHEMA, REGISTER],
+        ).fetchone()[0]
+    )
 
 
 def _parse(key: str):
@@ -203,11 +208,7 @@ def _never_built(warehouse: Path) -> list[str] | None:
     """
     con = connect(warehouse)
     try:
-        has_register = con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
-            [RAW_SCHEMA, REGISTER],
-        ).fetchone()[0]
-        if not has_register:
+        if not _has_register(con):
             return None  # left to the macro, as a `dbt build` by hand
         rows = con.execute(
             f"select delivery_id from {RAW_SCHEMA}.{REGISTER} where status = 'current' and build_status is null order by 1"
