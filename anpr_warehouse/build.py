@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import reference_nodes, step_times
+from . import parse_cache, reference_nodes, step_times
 from .dbt_runner import point_dbt_at, raise_if_locked, run_dbt
 from .duckdb_settings import connect
 from .errors import UserError
@@ -109,7 +109,8 @@ def build_warehouse(
     with step_times.timed("build_register_upgrade_s"):
         _upgrade_register(warehouse)
     with step_times.timed("dbt_parse_s"):
-        manifest = _parse()
+        parse_key = parse_cache.key()
+        manifest = _parse(parse_key)
     skip = [] if full_refresh else _unchanged_reference(warehouse, manifest)
     quarantined: list[Quarantined] = []
     for _ in range(MAX_ROUNDS):
@@ -124,6 +125,7 @@ def build_warehouse(
         con = connect(warehouse)
         try:
             if results is None:
+                parse_cache.seal(parse_key)
                 with step_times.timed("build_mark_ok_s"):
                     _mark_built_ok(con, started)
                     reference_nodes.remember(con, manifest)
@@ -143,23 +145,59 @@ def build_warehouse(
 
 
 def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
-    """`--exclude ...` for the seeds, reference dimensions and their tests when they cannot have changed."""
+    """`--exclude ...` for what cannot have changed: seeds, reference dimensions and their tests, and the
+    staging views and new-delivery tests of a layout no new delivery has (reference_nodes.layout_nodes).
+
+    Worked out once, before the first round: a later round only has fewer new deliveries (quarantined
+    ones are no longer new), so skipping stays safe.
+    """
     con = connect(warehouse)
     try:
         skip = reference_nodes.exclusions(con, manifest)
+        layout_skip = reference_nodes.layout_exclusions(con, manifest, _new_layouts(con))
     finally:
         con.close()
     step_times.add("dbt_reference_nodes_skipped", sum(1 for name in skip[1:] if ":" not in name))  # not the unit tests' selector
+    step_times.add("dbt_layout_nodes_skipped", len(layout_skip))
+    if layout_skip:
+        skip = (skip or ["--exclude"]) + layout_skip
     return skip
 
 
-def _parse():
-    """The parsed project, so every round of the build reuses it instead of parsing again."""
+def _new_layouts(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Layouts of the current deliveries no build has passed yet; every layout when there is no register to ask."""
+    if not _has_register(con):
+        return {reference_nodes.LEGACY, reference_nodes.V1}
+    rows = con.execute(
+        f"select distinct layout from {RAW_SCHEMA}.{REGISTER} where status = 'current' and build_status is null"
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _has_register(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
+            [RAW_SCHEMA, REGISTER],
+        ).fetchone()[0]
+    )
+
+
+def _parse(key: str):
+    """The parsed project, so every round of the build reuses it instead of parsing again.
+
+    Taken from parse_cache when nothing the parse reads has changed since the last one (a monthly build).
+    """
     from dbt.cli.main import dbtRunner
 
+    cached = parse_cache.load(key)
+    if cached is not None:
+        step_times.add("dbt_parse_cached", 1)
+        return cached
     result = dbtRunner().invoke(["parse", "--quiet", *_project_args()])
     if not result.success:
         raise UserError(f"dbt parse failed: {result.exception or 'see the messages above'}")
+    parse_cache.store(key, result.result)
     return result.result
 
 
@@ -170,11 +208,7 @@ def _never_built(warehouse: Path) -> list[str] | None:
     """
     con = connect(warehouse)
     try:
-        has_register = con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
-            [RAW_SCHEMA, REGISTER],
-        ).fetchone()[0]
-        if not has_register:
+        if not _has_register(con):
             return None  # left to the macro, as a `dbt build` by hand
         rows = con.execute(
             f"select delivery_id from {RAW_SCHEMA}.{REGISTER} where status = 'current' and build_status is null order by 1"

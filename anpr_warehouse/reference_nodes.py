@@ -11,6 +11,10 @@ Unit tests are the same kind of node: they test the models' code on fixed rows, 
 they run when any model, seed, macro or unit test changed since the last successful build (always on
 `--full-refresh`, on a new warehouse, and in CI, whose builds start from none), and are skipped on
 the monthly builds in between, where they cost seconds and could not fail.
+
+The same goes, per delivery layout, for the staging views of one layout and the data tests that read
+only that layout's new rows (layout_nodes): a month with only v1 deliveries skips the legacy ones and
+the reverse, while their code is as last built (a fingerprint per layout, kept like the one above).
 """
 
 from __future__ import annotations
@@ -24,6 +28,11 @@ STATE_TABLE = f"{STATE_SCHEMA}.fingerprints"
 KIND = "reference_nodes"
 UNIT_TESTS_KIND = "unit_tests"
 BUILT_KINDS = ("seed", "model", "test")
+LAYOUT_KIND = "layout_nodes"
+LEGACY, V1 = "legacy", "v1"  # raw.cbs_deliveries.layout
+LEGACY_SOURCE = "cbs_legacy"  # the dbt source of the legacy layout's tables; every other one is v1
+REGISTER_SOURCE = "source.anpr_warehouse.cbs.cbs_deliveries"
+REGISTER_MODELS = ("stg_cbs__deliveries", "base_cbs__flowing_deliveries")  # as get_where_subquery.sql
 
 
 def reference_nodes(manifest) -> list:
@@ -71,15 +80,84 @@ def exclusions(con: duckdb.DuckDBPyConnection, manifest) -> list[str]:
     return ["--exclude", *skip] if skip else []
 
 
+def layout_nodes(manifest) -> dict[str, list]:
+    """Per delivery layout ('v1', 'legacy'): the nodes that only that layout's deliveries can change.
+
+    The staging views reading only that layout's raw tables (a view holds no rows: rebuilding it only
+    matters when its code changed) and the data tests scoped to new deliveries (macros/get_where_subquery.sql)
+    of models reading only that layout. In a build whose new deliveries are all of the other layout such a
+    test reads no row, so it cannot fail. Incremental models are never among them: they must still delete
+    the partitions of deliveries that stopped flowing.
+    """
+    nodes = manifest.nodes
+    sources = _delivery_sources(manifest)
+    found: dict[str, list] = {LEGACY: [], V1: []}
+    for unique_id, node in sorted(nodes.items()):
+        kind = _kind(node)
+        if kind == "model" and getattr(node.config, "materialized", None) == "view":
+            layout = _only_layout(sources(unique_id))
+        elif kind == "test" and _scoped_to_new_deliveries(nodes.get(getattr(node, "attached_node", None) or "")):
+            layout = _only_layout(sources(node.attached_node))
+        else:
+            continue
+        if layout:
+            found[layout].append(node)
+    return found
+
+
+def layout_exclusions(con: duckdb.DuckDBPyConnection, manifest, new_layouts: set[str]) -> list[str]:
+    """Names of the layout nodes to leave out: no new delivery of their layout, code as last built, views present."""
+    skip = []
+    for layout, nodes in layout_nodes(manifest).items():
+        if layout in new_layouts or not nodes:
+            continue
+        if _stored(con, f"{LAYOUT_KIND}:{layout}") == fingerprint(manifest, nodes) and _all_built(con, nodes):
+            skip += [node.name for node in nodes]
+    return skip
+
+
 def remember(con: duckdb.DuckDBPyConnection, manifest) -> None:
     """After a successful build of everything: the subtree this warehouse now holds, the code its unit tests passed."""
     con.execute(f"create schema if not exists {STATE_SCHEMA}")
     con.execute(f"create table if not exists {STATE_TABLE} (kind varchar primary key, fingerprint varchar, built_at timestamp)")
+    layouts = [(f"{LAYOUT_KIND}:{layout}", fingerprint(manifest, nodes)) for layout, nodes in layout_nodes(manifest).items()]
     for kind, value in (
         (KIND, fingerprint(manifest, reference_nodes(manifest))),
         (UNIT_TESTS_KIND, unit_tests_fingerprint(manifest)),
+        *layouts,
     ):
         con.execute(f"insert or replace into {STATE_TABLE} values (?, ?, current_timestamp::timestamp)", [kind, value])
+
+
+def _delivery_sources(manifest):
+    """unique_id -> the delivery tables (sources, the register aside) it reads, directly or through its parents."""
+    memo: dict[str, frozenset[str]] = {}
+
+    def sources(unique_id: str) -> frozenset[str]:
+        if unique_id.startswith("source."):
+            return frozenset() if unique_id == REGISTER_SOURCE else frozenset([unique_id])
+        if unique_id not in memo:
+            memo[unique_id] = frozenset()  # ends recursion; dbt's graph has no cycles
+            node = manifest.nodes.get(unique_id)
+            parents = getattr(getattr(node, "depends_on", None), "nodes", None) or []
+            memo[unique_id] = frozenset().union(*(sources(parent) for parent in parents))
+        return memo[unique_id]
+
+    return sources
+
+
+def _only_layout(sources: frozenset[str]) -> str | None:
+    layouts = {LEGACY if source.split(".")[2] == LEGACY_SOURCE else V1 for source in sources}
+    return layouts.pop() if len(layouts) == 1 else None
+
+
+def _scoped_to_new_deliveries(model) -> bool:
+    """Whether get_where_subquery.sql limits this model's tests to the new deliveries' rows (its rule, in Python)."""
+    if model is None or _kind(model) != "model" or "delivery_id" not in (getattr(model, "columns", None) or {}):
+        return False
+    return bool((getattr(model.config, "meta", None) or {}).get("partitioned_by_delivery")) or (
+        len(model.fqn) > 1 and model.fqn[1] == "staging" and model.name not in REGISTER_MODELS
+    )
 
 
 def _code(node) -> tuple[str, str, dict]:

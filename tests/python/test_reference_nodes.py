@@ -95,3 +95,47 @@ def test_unit_tests_skipped_only_while_the_code_they_passed_is_unchanged(con):
     for now in (with_unit_test(manifest(), checksum="new fixture"), with_unit_test(changed_model)):
         # the unit tests run again; the reference subtree, unchanged, is still skipped
         assert reference_nodes.exclusions(con, now) == ["--exclude", "dim_fuel", "ref_fuel", "unique_dim_fuel_code"]
+
+
+def layout_manifest(view_checksum: str = "c") -> SimpleNamespace:
+    """A legacy staging view with a new-delivery test, a v1 one, and a model reading both layouts."""
+    legacy = node("model.anpr_warehouse.stg_legacy_rows", ["source.anpr_warehouse.cbs_legacy.rows"], view_checksum)
+    v1 = node("model.anpr_warehouse.stg_v1_rows", ["source.anpr_warehouse.cbs.t01", "source.anpr_warehouse.cbs.cbs_deliveries"])
+    both = node("model.anpr_warehouse.int_rows", [legacy.unique_id, v1.unique_id])
+    for model, materialized in ((legacy, "view"), (v1, "view"), (both, "incremental")):
+        model.fqn = ["anpr_warehouse", "staging" if model is not both else "harmonised", model.name]
+        model.columns = {"delivery_id": {}}
+        model.config = SimpleNamespace(to_dict=lambda: {}, materialized=materialized, meta={})
+    tests = [
+        node("test.anpr_warehouse.rules_stg_legacy_rows", [legacy.unique_id]),
+        node("test.anpr_warehouse.rules_stg_v1_rows", [v1.unique_id]),
+        node("test.anpr_warehouse.rules_int_rows", [both.unique_id]),
+    ]
+    for test, attached in zip(tests, (legacy, v1, both)):
+        test.attached_node = attached.unique_id
+    nodes = [legacy, v1, both, *tests]
+    macro = SimpleNamespace(package_name="anpr_warehouse", macro_sql="select 1")
+    return SimpleNamespace(nodes={n.unique_id: n for n in nodes}, macros={"macro.anpr_warehouse.m": macro})
+
+
+def test_a_layout_without_new_deliveries_skips_its_views_and_their_new_delivery_tests(con):
+    con.execute("create schema staging")
+    con.execute("create view staging.stg_legacy_rows as select 1 as x; create view staging.stg_v1_rows as select 1 as x")
+    for n in layout_manifest().nodes.values():
+        n.schema = "staging"
+    found = {layout: [n.name for n in nodes] for layout, nodes in reference_nodes.layout_nodes(layout_manifest()).items()}
+    assert found == {"legacy": ["stg_legacy_rows", "rules_stg_legacy_rows"], "v1": ["stg_v1_rows", "rules_stg_v1_rows"]}
+
+    def skipped(manifest, new_layouts):
+        for n in manifest.nodes.values():
+            n.schema = "staging"
+        return reference_nodes.layout_exclusions(con, manifest, new_layouts)
+
+    assert skipped(layout_manifest(), {"v1"}) == []  # nothing remembered yet
+    reference_nodes.remember(con, layout_manifest())
+    assert skipped(layout_manifest(), {"v1"}) == ["stg_legacy_rows", "rules_stg_legacy_rows"]
+    assert skipped(layout_manifest(), {"legacy"}) == ["stg_v1_rows", "rules_stg_v1_rows"]
+    assert skipped(layout_manifest(), {"v1", "legacy"}) == []
+    assert skipped(layout_manifest(view_checksum="changed"), {"v1"}) == []  # the view's code changed: rebuild it
+    con.execute("drop view staging.stg_legacy_rows")
+    assert skipped(layout_manifest(), {"v1"}) == []  # the view is gone
