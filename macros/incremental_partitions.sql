@@ -62,8 +62,27 @@
 {%- endmacro %}
 
 
-{#- {'stale': [...], 'changed': [...]}: delivery ids, sorted (see the top of this file). -#}
+{#-
+    {'stale': [...], 'changed': [...]}: delivery ids, sorted (see the top of this file).
+
+    Asked once per model per dbt invocation: a model's body may filter several import CTEs on
+    `changed_partitions()` and its pre-hook needs the stale ones, and each ask used to be a query over the whole
+    model (~4 per model per build). The answer is kept in the graph context (the one dict dbt shares between the
+    renderings of a run), keyed by invocation and model, so a process that runs dbt again never reuses it. Nothing
+    writes to the model between its compilation (body) and its pre-hook, so both see the same answer.
+-#}
 {% macro partition_changes(drift=none) %}
+    {%- set cache = graph.setdefault('anpr_partition_changes', {}) -%}
+    {%- set key = invocation_id ~ '/' ~ model.unique_id -%}
+    {%- if key not in cache -%}
+        {%- do cache.update({key: query_partition_changes(drift)}) -%}
+    {%- endif -%}
+    {{ return(cache[key]) }}
+{% endmacro %}
+
+
+{#- The query behind partition_changes (uncached). -#}
+{% macro query_partition_changes(drift=none) %}
     {#-
         The flowing deliveries by name, not ref(): every partitioned model reads staging views, which ref them
         (so dbt builds them first), and a ref here would have to be mocked in every unit test.
