@@ -30,29 +30,6 @@ where
     )
 {% endtest %}
 
-{#- A cell that is not published has no value, and a published cell has one. -#}
-{% test value_matches_cell_status(model, column_name, status_column) %}
-select *
-from {{ model }}
-where
-    ({{ status_column }} <> 'published' and {{ column_name }} is not null)
-    or ({{ status_column }} = 'published' and {{ column_name }} is null)
-{% endtest %}
-
-{#- Published values are multiples of the delivery's SDC rounding base (deliveries without SDC parameters are skipped). -#}
-{% test multiple_of_rounding_base(model, column_name, delivery_column='delivery_id') %}
-select
-    cells.*,
-    deliveries.sdc_rounding_base as delivery_rounding_base
-from {{ model }} as cells
-inner join {{ source('cbs', 'cbs_deliveries') }} as deliveries
-    on cells.{{ delivery_column }} = deliveries.delivery_id
-where
-    deliveries.sdc_rounding_base is not null
-    and cells.{{ column_name }} is not null
-    and cells.{{ column_name }} % deliveries.sdc_rounding_base <> 0
-{% endtest %}
-
 {#-
     The contract's minimum totals are there: every group has exactly one row that is CBS's total (T001)
     over all of `total_columns` (T01: the category total per location-hour; T02: the total over categories
@@ -94,19 +71,26 @@ where first_rule.is_enacted and second_rule.is_enacted
 {% endtest %}
 
 {#-
-    Every not-null column and every column with accepted values of a model, in one scan and one test node.
+    Every column rule of a model, in one scan and one test node: not-null columns, accepted values, values
+    that match their cell status, values that are multiples of the delivery's SDC rounding base.
 
-    Why one test: as one dbt node per column and rule (not_null, accepted_values) they were ~180 nodes,
-    each costing dbt ~30-50 ms of its own besides its scan, most of a month's incremental build. The meaning
-    is dbt's: `not_null` fails on a null; `accepted_values` fails on a value outside the list and passes a
-    null (strings are quoted as dbt does; numbers are compared as numbers, dbt's `quote: false`).
+    Why one test: as one dbt node per column and rule (not_null, accepted_values, value_matches_cell_status,
+    multiple_of_rounding_base) they were ~210 nodes, each costing dbt ~30-50 ms of its own besides its scan,
+    most of a month's incremental build. The meanings are unchanged:
+    - `not_null`: fails on a null;
+    - `accepted_values`: fails on a value outside the list and passes a null (strings are quoted as dbt does;
+      numbers are compared as numbers, dbt's `quote: false`);
+    - `cell_values` ({value column: status column}): a cell that is not published has no value, and a
+      published cell has one (a null status is not judged here);
+    - `rounded` (columns): a value is a multiple of its delivery's `sdc_rounding_base` (deliveries without SDC
+      parameters, and null values, are skipped); the failing row then carries `delivery_rounding_base`.
     A failing row is the model's row plus `failed_rules`, naming each column and rule it broke, e.g.
     `cell_status: not_null; delivery_id: not_null`, so `anpr build` still finds its delivery.
 -#}
-{% test column_rules(model, not_null=[], accepted_values={}) %}
+{% test column_rules(model, not_null=[], accepted_values={}, cell_values={}, rounded=[]) %}
 {%- set checks = [] -%}
 {%- for column in not_null -%}
-    {%- do checks.append((column ~ ' is null', column ~ ': not_null')) -%}
+    {%- do checks.append(('cells.' ~ column ~ ' is null', column ~ ': not_null')) -%}
 {%- endfor -%}
 {%- for column, values in accepted_values.items() -%}
     {%- set listed = [] -%}
@@ -114,19 +98,39 @@ where first_rule.is_enacted and second_rule.is_enacted
         {%- do listed.append(value if value is number else "'" ~ (value | replace("'", "''")) ~ "'") -%}
     {%- endfor -%}
     {%- do checks.append((
-        column ~ ' not in (' ~ (listed | join(', ')) ~ ')',
+        'cells.' ~ column ~ ' not in (' ~ (listed | join(', ')) ~ ')',
         column ~ ': accepted_values (' ~ (values | join(', ')) ~ ')',
     )) -%}
 {%- endfor -%}
+{%- for column, status_column in cell_values.items() -%}
+    {%- do checks.append((
+        "(cells." ~ status_column ~ " <> 'published' and cells." ~ column ~ " is not null)"
+        ~ " or (cells." ~ status_column ~ " = 'published' and cells." ~ column ~ " is null)",
+        column ~ ': value_matches_cell_status (' ~ status_column ~ ')',
+    )) -%}
+{%- endfor -%}
+{%- for column in rounded -%}
+    {%- do checks.append((
+        'cells.' ~ column ~ ' % deliveries.sdc_rounding_base <> 0',
+        column ~ ': multiple_of_rounding_base',
+    )) -%}
+{%- endfor -%}
 select
-    *,
+    cells.*,
+    {%- if rounded %}
+    deliveries.sdc_rounding_base as delivery_rounding_base,
+    {%- endif %}
     concat_ws(
         '; ',
         {%- for condition, rule in checks %}
         case when {{ condition }} then '{{ rule | replace("'", "''") }}' end{{ "," if not loop.last }}
         {%- endfor %}
     ) as failed_rules
-from {{ model }}
+from {{ model }} as cells
+{%- if rounded %}
+left join {{ source('cbs', 'cbs_deliveries') }} as deliveries
+    on cells.delivery_id = deliveries.delivery_id
+{%- endif %}
 where
     {%- for condition, rule in checks %}
     ({{ condition }}){{ " or" if not loop.last }}

@@ -1,4 +1,5 @@
-"""One `column_rules` test per model (macros/generic_tests.sql) keeps the meaning of dbt's not_null and accepted_values.
+"""One `column_rules` test per model (macros/generic_tests.sql) keeps the meaning of dbt's not_null and
+accepted_values and of the project's value_matches_cell_status and multiple_of_rounding_base.
 
 Defects are written straight into the raw tables after loading: the loader refuses them, but the rule is
 about what the data tests do when one still gets past it. A new delivery with a null or an unknown code
@@ -98,12 +99,27 @@ def test_an_unknown_code_in_a_new_delivery_fails_the_build(march_built, tmp_path
     assert f"build: {APRIL} failed {T01_RULES} (1 failing row)" in proc.stderr, proc.stderr[-3000:]
 
 
+def test_a_value_off_the_rounding_base_in_a_new_delivery_fails_the_build(march_built, tmp_path):
+    """A published value that is no multiple of the delivery's rounding base (5) fails column_rules on the new delivery."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(march_built[0], warehouse)
+    load_delivery(march_built[1][APRIL], warehouse)
+    break_t01_row(warehouse, APRIL, "ValueAttribute", "None")
+    break_t01_row(warehouse, APRIL, "Value", "7")
+    proc = build(warehouse)
+    assert f"build: {APRIL} failed {T01_RULES} (1 failing row)" in proc.stderr, proc.stderr[-3000:]
+
+
 def test_failing_row_names_each_broken_column_and_rule(march_built, tmp_path):
     """`dbt test` by hand tests every row and keeps the failing ones: each says which column and rule it broke."""
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(march_built[0], warehouse)
     break_t01_row(warehouse, MARCH, "ValueAttribute", "Bogus", nth=0)
     break_t01_row(warehouse, MARCH, "Measure", "M_BOGUS", nth=1)
+    break_t01_row(warehouse, MARCH, "ValueAttribute", "Confidential", nth=2)  # a confidential cell...
+    break_t01_row(warehouse, MARCH, "Value", "10", nth=2)  # ...with a value (a multiple of the rounding base 5)
+    break_t01_row(warehouse, MARCH, "ValueAttribute", "None", nth=3)  # a published cell...
+    break_t01_row(warehouse, MARCH, "Value", "7", nth=3)  # ...whose value is no multiple of 5
     proc = subprocess.run(
         [
             str(Path(sys.executable).parent / "dbt"),
@@ -125,4 +141,6 @@ def test_failing_row_names_each_broken_column_and_rule(march_built, tmp_path):
     assert rows == [
         (MARCH, "cell_status: not_null"),
         (MARCH, "measure_code: accepted_values (M_PASSAGES, M_VEHICLES)"),
+        (MARCH, "cell_value: value_matches_cell_status (cell_status)"),
+        (MARCH, "cell_value: multiple_of_rounding_base"),
     ]
