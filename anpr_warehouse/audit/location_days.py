@@ -124,6 +124,9 @@ def _greedy_flow(first, middle, last, cross, budget0, budget_col, need) -> np.nd
     Paths through a row of the other table (`cross`) also move a T02 category total: they are capped by
     that total's slack (`budget0` for the cell's own column, `budget_col` for the other column).
     Rows are taken largest capacity first; a cell stops as soon as its flow reaches `need`.
+    Within a row the columns are filled in order, so each column's flow is what the row's shared
+    capacity (its first cell, the cell's remaining need and, on a cross row, `budget0`) leaves after
+    the columns before it: a cumulative sum instead of a loop over the columns.
     """
     last, budget0, budget_col = last.copy(), budget0.copy(), budget_col.copy()
     total = np.zeros(len(first))
@@ -135,20 +138,55 @@ def _greedy_flow(first, middle, last, cross, budget0, budget_col, need) -> np.nd
         if not len(act):
             break
         a, cr, mid, i = a[act], cross[act, i[act]], middle[act, i[act]], i[act]
-        for j in range(last.shape[1]):
-            f = np.minimum(np.minimum(a, mid[:, j]), last[act, j])
-            f = np.where(cr, np.minimum(f, np.minimum(budget0[act], budget_col[act, j])), f)
-            f = np.minimum(f, np.maximum(need[act] - total[act], 0.0))
-            a -= f
-            last[act, j] -= f
-            total[act] += f
-            moved = np.where(cr, f, 0.0)
-            budget0[act] -= moved
-            budget_col[act, j] -= moved
+        shared = np.minimum(a, np.maximum(need[act] - total[act], 0.0))
+        shared = np.where(cr, np.minimum(shared, budget0[act]), shared)
+        cap = np.minimum(mid, last[act])
+        cap = np.maximum(np.where(cr[:, None], np.minimum(cap, budget_col[act]), cap), 0.0)
+        before = np.zeros_like(cap)  # what the columns before each one took, had they all been full
+        np.cumsum(cap[:, :-1], axis=1, out=before[:, 1:])
+        f = np.minimum(cap, np.maximum(shared[:, None] - before, 0.0))
+        last[act] -= f
+        moved = f.sum(axis=1)
+        total[act] += moved
+        budget0[act] -= np.where(cr, moved, 0.0)
+        budget_col[act] -= np.where(cr[:, None], f, 0.0)
     return total
 
 
-def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 8192) -> tuple[np.ndarray, ...]:
+def _paths_one_way(room, back, total_room, total_back, at, need) -> np.ndarray:
+    """Flow of the four-cell paths that move each cell of B one way: `room` that way, `back` the other.
+
+    B up by t needs the other row's cell and the own row's other cell down and their crossing up; moving
+    B down is the same with the two rooms (and the T02 totals' rooms) swapped, so both go through here.
+    `at` holds the flat positions of the path cells (`_PathCells`).
+    """
+    room, back, total_room, total_back = room.ravel(), back.ravel(), total_room.ravel(), total_back.ravel()
+    return _greedy_flow(
+        back.take(at.first),
+        room.take(at.middle),
+        back.take(at.last),
+        at.cross,
+        np.where(at.d0 > 0, total_room.take(at.total0), total_back.take(at.total0)),
+        np.where(at.d_col > 0, total_room.take(at.total_col), total_back.take(at.total_col)),
+        need,
+    )
+
+
+@dataclass
+class _PathCells:
+    """Flat positions (in the groups x rows x categories table) of the cells of every four-cell path of a chunk."""
+
+    first: np.ndarray  # the other row's cell in the own column: (cells, other rows)
+    middle: np.ndarray  # the crossing: (cells, other rows, other columns)
+    last: np.ndarray  # the own row's cell in the other column: (cells, other columns)
+    cross: np.ndarray  # the other row is of the other table
+    d0: np.ndarray  # y[k,T] moves by d0 per unit of a cross path moving this cell up in B
+    d_col: np.ndarray  # and y[k',T] by d_col
+    total0: np.ndarray  # flat position of y[k,T] in the groups x categories totals
+    total_col: np.ndarray
+
+
+def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 2048) -> tuple[np.ndarray, ...]:
     """(group, row, column, width proven) of every confidential cell of the hours-and-fuels table.
 
     The table Z: rows T01's hours then T02's fuels (without T02's fuel total), columns the categories with
@@ -179,31 +217,21 @@ def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 8192) -> tuple
     for s in range(0, len(gi), chunk):
         g, r, k = gi[s : s + chunk], ri[s : s + chunk], ci[s : s + chunk]
         orr, okk = others_r[r], others_c[k]
-        g1, gg = g[:, None], g[:, None, None]
-        cross = fuel_row[orr] != fuel_row[r][:, None]
-        # y[k,T] moves by d0 per unit of a cross path moving this cell up in B; y[k',T] by d_col
-        d0 = row_sign[r] * column_sign[k]
-        d_col = -row_sign[r][:, None] * column_sign[okk]
+        g1, row0 = g[:, None], (g * rows)[:, None, None]
+        at = _PathCells(
+            first=(g1 * rows + orr) * CATEGORIES + k[:, None],
+            middle=(row0 + orr[:, :, None]) * CATEGORIES + okk[:, None, :],
+            last=(g1 * rows + r[:, None]) * CATEGORIES + okk,
+            cross=fuel_row[orr] != fuel_row[r][:, None],
+            d0=row_sign[r] * column_sign[k],
+            d_col=-row_sign[r][:, None] * column_sign[okk],
+            total0=g * CATEGORIES + k,
+            total_col=g1 * CATEGORIES + okk,
+        )
         own_up, own_down = up[g, r, k], down[g, r, k]
-        flow_up = _greedy_flow(
-            down[g1, orr, k[:, None]],
-            up[gg, orr[:, :, None], okk[:, None, :]],
-            down[g1, r[:, None], okk],
-            cross,
-            np.where(d0 > 0, total_up[g, k], total_down[g, k]),
-            np.where(d_col > 0, total_up[g1, okk], total_down[g1, okk]),
-            min_cell - np.minimum(own_down, min_cell),
-        )
+        flow_up = _paths_one_way(up, down, total_up, total_down, at, min_cell - np.minimum(own_down, min_cell))
         moved_up = np.minimum(own_up, flow_up)
-        flow_down = _greedy_flow(
-            up[g1, orr, k[:, None]],
-            down[gg, orr[:, :, None], okk[:, None, :]],
-            up[g1, r[:, None], okk],
-            cross,
-            np.where(d0 > 0, total_down[g, k], total_up[g, k]),
-            np.where(d_col > 0, total_down[g1, okk], total_up[g1, okk]),
-            min_cell - moved_up,
-        )
+        flow_down = _paths_one_way(down, up, total_down, total_up, at, min_cell - moved_up)
         widths[s : s + chunk] = moved_up + np.minimum(own_down, flow_down)
     return gi, ri, ci, widths
 
@@ -298,7 +326,12 @@ def _max_flow(capacity: list[list[int]], source: int, sink: int, limit: int) -> 
 
 
 def exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int) -> list[int]:
-    """min(width, min_cell) of each flattened cell of one group: exact, from the network's maximum flows."""
+    """min(width, min_cell) of each flattened cell of one group: exact, from the network's maximum flows.
+
+    Every maximum flow found is a circulation, so the true counts plus it are one more feasible point of
+    the group, moving many cells at once: a cell those points already show at two values `min_cell` apart
+    is safe without flows of its own (its width is reported as `min_cell`, which is all the caller needs).
+    """
     true = np.concatenate([days.true1[group].ravel(), days.true2[group].ravel()]).astype(np.int64)
     low = np.concatenate([days.low1[group].ravel(), days.low2[group].ravel()])
     high = np.concatenate([days.high1[group].ravel(), days.high2[group].ravel()])
@@ -308,18 +341,32 @@ def exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int
     np.add.at(residual, (TAIL, HEAD), room_up)
     np.add.at(residual, (HEAD, TAIL), room_down)
     base = residual.tolist()
+    ends = [(int(TAIL[e]), int(HEAD[e])) for e in cells]
+    seen_low = {e: 0 for e in cells}  # per cell: how far below and above its true count the points went
+    seen_high = {e: 0 for e in cells}
 
-    def without(e: int) -> list[list[int]]:
+    def flow(e: int, source: int, sink: int, limit: int) -> int:
+        """The maximum flow source -> sink without e's arcs (up to `limit`), recorded as a point for every cell."""
         capacity = [row[:] for row in base]
-        capacity[TAIL[e]][HEAD[e]] -= room_up[e]
-        capacity[HEAD[e]][TAIL[e]] -= room_down[e]
-        return capacity
+        u, v = int(TAIL[e]), int(HEAD[e])
+        capacity[u][v] -= room_up[e]
+        capacity[v][u] -= room_down[e]
+        found = _max_flow(capacity, source, sink, limit)
+        if found:
+            for other, (a, b) in zip(cells, ends):  # the cell's net change: its forward residual went down by it
+                moved = found * (1 if source == v else -1) if other == e else base[a][b] - capacity[a][b]
+                seen_low[other] = min(seen_low[other], moved)
+                seen_high[other] = max(seen_high[other], moved)
+        return found
 
     widths = []
     for e in cells:
+        if seen_high[e] - seen_low[e] >= min_cell:
+            widths.append(min_cell)
+            continue
         u, v = int(TAIL[e]), int(HEAD[e])
-        moved_up = _max_flow(without(e), v, u, min(min_cell, room_up[e]))
-        moved_down = _max_flow(without(e), u, v, min(min_cell - moved_up, room_down[e]))
+        moved_up = flow(e, v, u, min(min_cell, room_up[e]))
+        moved_down = flow(e, u, v, min(min_cell - moved_up, room_down[e]))
         widths.append(moved_up + moved_down)
     return widths
 
