@@ -439,18 +439,47 @@ def _layout(system, variables: list[int]) -> tuple[tuple[str, str], list[int]] |
     return (key, flat) if sorted(flat) == list(range(CELLS)) else None
 
 
-def certified_groups(system, groups: list[tuple[list[int], list[int]]], min_cell: int) -> set[int]:
+_WORK: tuple | None = None  # (system, groups, min_cell) of `certified_groups`, inherited by forked workers, never pickled
+GROUPS_PER_TASK = 64  # location-days per worker task: enough for the vectorised steps, small enough to balance two cores
+
+
+def certified_groups(system, groups: list[tuple[list[int], list[int]]], min_cell: int, jobs: int = 1) -> set[int]:
     """Positions in `groups` of the location-day groups the network check certifies (no cell at risk).
 
     Only a group that is exactly one full location-day whose every row is an equality (all hours, categories
     and fuels present: the network of the module docstring, nothing more and nothing less) is checked; its
     feasible point is one LP solution (a vertex of a network LP is whole, and `feasible` checks it after
     rounding). Every other group, and every group not certified, is left to the LP audit.
+    With jobs > 1 the groups are checked in forked processes, `GROUPS_PER_TASK` at a time (each group's
+    answer depends on that group alone, so the split changes nothing).
     """
+    global _WORK
+    positions = list(range(len(groups)))
+    if jobs <= 1 or len(groups) <= GROUPS_PER_TASK:
+        return _certified(system, groups, positions, min_cell)
+    import multiprocessing
+
+    tasks = [positions[i : i + GROUPS_PER_TASK] for i in range(0, len(positions), GROUPS_PER_TASK)]
+    _WORK = (system, groups, min_cell)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            return set().union(*pool.imap_unordered(_certified_task, tasks))
+    finally:
+        _WORK = None
+
+
+def _certified_task(positions: list[int]) -> set[int]:
+    system, groups, min_cell = _WORK
+    return _certified(system, groups, positions, min_cell)
+
+
+def _certified(system, groups: list[tuple[list[int], list[int]]], wanted: list[int], min_cell: int) -> set[int]:
+    """`certified_groups` for the groups at the positions `wanted`, in this process."""
     from .solve import ComponentModel  # solve imports this module's callers; keep the import local
 
     positions, layouts, points = [], [], []
-    for position, (variables, rows) in enumerate(groups):
+    for position in wanted:
+        variables, rows = groups[position]
         layout = _layout(system, variables) if len(variables) == CELLS and len(rows) == ROWS else None
         if layout is None or any(system.rows[r].lower != 0 or system.rows[r].upper != 0 for r in rows):
             continue
