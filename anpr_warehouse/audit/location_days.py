@@ -326,7 +326,12 @@ def _max_flow(capacity: list[list[int]], source: int, sink: int, limit: int) -> 
 
 
 def exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int) -> list[int]:
-    """min(width, min_cell) of each flattened cell of one group: exact, from the network's maximum flows.
+    """min(width, min_cell) of each flattened cell of one group: exact, from the network's maximum flows."""
+    return list(_exact_widths(days, group, cells, min_cell))
+
+
+def _exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int):
+    """`exact_widths` one cell at a time, so that a caller who needs only the first cell at risk stops there.
 
     Every maximum flow found is a circulation, so the true counts plus it are one more feasible point of
     the group, moving many cells at once: a cell those points already show at two values `min_cell` apart
@@ -359,16 +364,14 @@ def exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int
                 seen_high[other] = max(seen_high[other], moved)
         return found
 
-    widths = []
     for e in cells:
         if seen_high[e] - seen_low[e] >= min_cell:
-            widths.append(min_cell)
+            yield min_cell
             continue
         u, v = int(TAIL[e]), int(HEAD[e])
         moved_up = flow(e, v, u, min(min_cell, room_up[e]))
         moved_down = flow(e, u, v, min(min_cell - moved_up, room_down[e]))
-        widths.append(moved_up + moved_down)
-    return widths
+        yield moved_up + moved_down
 
 
 @dataclass
@@ -378,7 +381,7 @@ class Certificate:
     groups: int
     confidential: int
     proven_by_paths: int
-    exact_flows: int  # cells that needed step 2
+    exact_flows: int  # cells that step 2 checked
     uncertified: list[int]
 
 
@@ -387,21 +390,25 @@ def certify(days: LocationDays, min_cell: int) -> Certificate:
     groups = len(days.keys)
     ok = feasible(days)
     gi, ri, ci, widths = greedy_widths(days, min_cell)
-    pending: dict[int, list[int]] = {}
+    pending: dict[int, list[tuple[float, int]]] = {}  # per group: (width the paths proved, flat cell)
     fuels = FUELS - 1
-    for g, r, k in zip(gi[widths < min_cell], ri[widths < min_cell], ci[widths < min_cell]):
+    unproven = widths < min_cell
+    for g, r, k, w in zip(gi[unproven], ri[unproven], ci[unproven], widths[unproven]):
         flat = r * CATEGORIES + k if r < HOURS else HOURS * CATEGORIES + k * FUELS + (r - HOURS)
-        pending.setdefault(int(g), []).append(int(flat))
+        pending.setdefault(int(g), []).append((float(w), int(flat)))
     for g, k in zip(*np.nonzero(days.secret2[:, :, -1])):  # T02's category totals: not in the table Z
-        pending.setdefault(int(g), []).append(HOURS * CATEGORIES + int(k) * FUELS + fuels)
+        pending.setdefault(int(g), []).append((0.0, HOURS * CATEGORIES + int(k) * FUELS + fuels))
     uncertified = set(np.nonzero(~ok)[0].tolist())
     flows = 0
-    for g, flat in sorted(pending.items()):
+    for g, cells in sorted(pending.items()):
         if g in uncertified:
             continue
-        flows += len(flat)
-        if min(exact_widths(days, g, flat, min_cell)) < min_cell:
-            uncertified.add(g)
+        # the narrowest first: one cell at risk settles the group, so the rest need no flows
+        for width in _exact_widths(days, g, [flat for _, flat in sorted(cells)], min_cell):
+            flows += 1
+            if width < min_cell:
+                uncertified.add(g)
+                break
     confidential = int(days.secret1.sum() + days.secret2.sum())
     return Certificate(groups, confidential, int((widths >= min_cell).sum()), flows, sorted(uncertified))
 
@@ -480,8 +487,8 @@ def _certified(system, groups: list[tuple[list[int], list[int]]], wanted: list[i
     positions, layouts, points = [], [], []
     for position in wanted:
         variables, rows = groups[position]
-        layout = _layout(system, variables) if len(variables) == CELLS and len(rows) == ROWS else None
-        if layout is None or any(system.rows[r].lower != 0 or system.rows[r].upper != 0 for r in rows):
+        layout = location_day_layout(system, variables, rows)
+        if layout is None:
             continue
         status, x = ComponentModel(system, variables, rows).extreme(np.zeros(len(variables)), first=True)
         if status != "optimal":
@@ -491,22 +498,51 @@ def _certified(system, groups: list[tuple[list[int], list[int]]], wanted: list[i
         points.append(x)
     if not positions:
         return set()
-    true, low, high = (np.zeros((len(positions), CELLS)) for _ in range(3))
-    secret = np.zeros((len(positions), CELLS), dtype=bool)
-    for i, ((_, flat), x) in enumerate(zip(layouts, points)):
-        variables = groups[positions[i]][0]
-        true[i, flat] = np.round(x)
-        low[i, flat] = [system.lower[v] for v in variables]
-        high[i, flat] = [system.upper[v] for v in variables]
-        secret[i, flat] = [system.is_confidential(v) for v in variables]
+    variables = [groups[position][0] for position in positions]
+    days = _days(
+        layouts,
+        points,
+        [[system.lower[v] for v in group] for group in variables],
+        [[system.upper[v] for v in group] for group in variables],
+        [[system.is_confidential(v) for v in group] for group in variables],
+    )
+    uncertified = set(certify(days, min_cell).uncertified)
+    return {position for i, position in enumerate(positions) if i not in uncertified}
+
+
+def _days(layouts: list, points: list, lows: list, highs: list, secrets: list) -> LocationDays:
+    """LocationDays from per-group values in the model's column order (`layouts`: `_layout`'s answers)."""
+    true, low, high = (np.zeros((len(layouts), CELLS)) for _ in range(3))
+    secret = np.zeros((len(layouts), CELLS), dtype=bool)
+    for i, (_, flat) in enumerate(layouts):
+        true[i, flat] = np.round(points[i])
+        low[i, flat] = lows[i]
+        high[i, flat] = highs[i]
+        secret[i, flat] = secrets[i]
     split = HOURS * CATEGORIES
-    shape1, shape2 = (len(positions), HOURS, CATEGORIES), (len(positions), CATEGORIES, FUELS)
-    days = LocationDays(
+    shape1, shape2 = (len(layouts), HOURS, CATEGORIES), (len(layouts), CATEGORIES, FUELS)
+    return LocationDays(
         [key for key, _ in layouts],
         *(array[:, :split].reshape(shape1) for array in (true, low, high)),
         secret[:, :split].reshape(shape1),
         *(array[:, split:].reshape(shape2) for array in (true, low, high)),
         secret[:, split:].reshape(shape2),
     )
-    uncertified = set(certify(days, min_cell).uncertified)
-    return {position for i, position in enumerate(positions) if i not in uncertified}
+
+
+def location_day_layout(system, variables: list[int], rows: list[int]):
+    """`_layout` of a group that is one full location-day with every row an equality (the network); else None."""
+    if len(variables) != CELLS or len(rows) != ROWS:
+        return None
+    if any(system.rows[r].lower != 0 or system.rows[r].upper != 0 for r in rows):
+        return None
+    return _layout(system, variables)
+
+
+def safe_at(layout, point: np.ndarray, low: np.ndarray, high: np.ndarray, secret: np.ndarray, min_cell: int) -> bool:
+    """One location-day (`location_day_layout`) with these bounds: is every `secret` cell's interval >= min_cell?
+
+    Exact, from one feasible point (`point`, in the group's column order); False also when the point does
+    not fit the bounds. What `anpr export --protect` uses to confirm a choice of cells to hide.
+    """
+    return not certify(_days([layout], [point], [low], [high], [secret]), min_cell).uncertified
