@@ -537,12 +537,3 @@ def location_day_layout(system, variables: list[int], rows: list[int]):
     if any(system.rows[r].lower != 0 or system.rows[r].upper != 0 for r in rows):
         return None
     return _layout(system, variables)
-
-
-def safe_at(layout, point: np.ndarray, low: np.ndarray, high: np.ndarray, secret: np.ndarray, min_cell: int) -> bool:
-    """One location-day (`location_day_layout`) with these bounds: is every `secret` cell's interval >= min_cell?
-
-    Exact, from one feasible point (`point`, in the group's column order); False also when the point does
-    not fit the bounds. What `anpr export --protect` uses to confirm a choice of cells to hide.
-    """
-    return not certify(_days([layout], [point], [low], [high], [secret]), min_cell).uncertified

@@ -36,7 +36,6 @@ import numpy as np
 
 from .. import contract as c
 from .constraints import System
-from .location_days import location_day_layout, safe_at
 from .solve import EPS, ComponentModel, Proof, components, prove_in_aggregate
 
 MAX_ITERATIONS = 60  # master / check rounds per group; the measured months need far fewer (benchmarks/results.md)
@@ -113,8 +112,6 @@ class GroupProtector:
         self.col_lower = np.array([system.lower[v] for v in variables])
         self.col_upper = np.array([system.upper[v] for v in variables])
         self.points = np.empty((0, self.model.n))
-        self.layout = location_day_layout(system, variables, rows)  # a location-day: checked by the network first
-        self.network_checks = 0
 
     def _hide(self, hidden: set[int]) -> None:
         self.hidden_mask = np.array([v in hidden for v in self.costs], dtype=bool)
@@ -144,8 +141,6 @@ class GroupProtector:
         wanted = np.array(sorted(set(self.confidential) | {self.model.local[v] for v in hidden}), dtype=np.int64)
         if not len(wanted):
             return []
-        if self._clean_by_network(wanted):
-            return []
         proof = prove_in_aggregate(self.model, wanted, self.min_cell, first=self.first, points=self._feasible_points())
         self.first = False
         if proof is None:
@@ -171,23 +166,6 @@ class GroupProtector:
             proof.pending.discard(i)
         self._keep(proof)
         return cuts
-
-    def _clean_by_network(self, wanted: np.ndarray) -> bool:
-        """A location-day with a feasible point at hand: the exact network check confirms a clean choice without LPs.
-
-        Only a confirmation: a choice it does not certify goes to the LPs below, which name the cells at risk
-        and give their cuts (the network check has no duals). The point is the latest earlier one that lies
-        within today's bounds, so no LP is solved here and the model's basis stays as the LPs left it.
-        """
-        if self.layout is None:
-            return False
-        points = self._feasible_points()
-        if not len(points):
-            return False
-        self.network_checks += 1
-        secret = np.zeros(self.model.n, dtype=bool)
-        secret[wanted] = True
-        return safe_at(self.layout, points[-1], self.col_lower, self.col_upper, secret, self.min_cell)
 
     def _cut(self, i: int, width: float, duals: list[np.ndarray], hidden: set[int]) -> Cut:
         """Weak duality: for any choice z, width(z) <= width + sum(gain * z) - sum(loss * (1 - z)) over hidden cells."""
