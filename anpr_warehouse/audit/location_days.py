@@ -295,8 +295,9 @@ def _neighbours() -> list[list[int]]:
 NEIGHBOURS = _neighbours()
 
 
-def _max_flow(capacity: list[list[int]], source: int, sink: int, limit: int) -> int:
-    """Augmenting shortest paths (Edmonds-Karp) until `limit`; changes `capacity` (pass a copy)."""
+def _max_flow(capacity: list[list[int]], source: int, sink: int, limit: int, undo: list | None = None) -> int:
+    """Augmenting shortest paths (Edmonds-Karp) until `limit`; changes `capacity` (pass a copy, or an `undo` list
+    that collects every change as (tail, head, amount) so that `_restore` puts `capacity` back)."""
     flow = 0
     while flow < limit:
         parent = [-1] * NODES
@@ -320,9 +321,18 @@ def _max_flow(capacity: list[list[int]], source: int, sink: int, limit: int) -> 
         while v != source:
             capacity[parent[v]][v] -= bottleneck
             capacity[v][parent[v]] += bottleneck
+            if undo is not None:
+                undo.append((parent[v], v, bottleneck))
             v = parent[v]
         flow += bottleneck
     return flow
+
+
+def _restore(capacity: list[list[int]], undo: list) -> None:
+    """Takes back what `_max_flow` changed (its `undo` list), newest first."""
+    for tail, head, amount in reversed(undo):
+        capacity[tail][head] += amount
+        capacity[head][tail] -= amount
 
 
 def exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int) -> list[int]:
@@ -342,26 +352,29 @@ def _exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: in
     high = np.concatenate([days.high1[group].ravel(), days.high2[group].ravel()])
     room_up = np.where(np.isinf(high), BIG, high - true).astype(np.int64).tolist()
     room_down = (true - low).astype(np.int64).tolist()
-    residual = np.zeros((NODES, NODES), dtype=np.int64)
-    np.add.at(residual, (TAIL, HEAD), room_up)
-    np.add.at(residual, (HEAD, TAIL), room_down)
-    base = residual.tolist()
+    dense = np.zeros((NODES, NODES), dtype=np.int64)
+    np.add.at(dense, (TAIL, HEAD), room_up)
+    np.add.at(dense, (HEAD, TAIL), room_down)
+    residual = dense.tolist()  # of the true counts; each flow below changes it and puts it back
     ends = [(int(TAIL[e]), int(HEAD[e])) for e in cells]
     seen_low = {e: 0 for e in cells}  # per cell: how far below and above its true count the points went
     seen_high = {e: 0 for e in cells}
 
     def flow(e: int, source: int, sink: int, limit: int) -> int:
         """The maximum flow source -> sink without e's arcs (up to `limit`), recorded as a point for every cell."""
-        capacity = [row[:] for row in base]
         u, v = int(TAIL[e]), int(HEAD[e])
-        capacity[u][v] -= room_up[e]
-        capacity[v][u] -= room_down[e]
-        found = _max_flow(capacity, source, sink, limit)
+        residual[u][v] -= room_up[e]  # e's own arcs out, for this flow only
+        residual[v][u] -= room_down[e]
+        undo: list = []
+        found = _max_flow(residual, source, sink, limit, undo)
         if found:
             for other, (a, b) in zip(cells, ends):  # the cell's net change: its forward residual went down by it
-                moved = found * (1 if source == v else -1) if other == e else base[a][b] - capacity[a][b]
+                moved = found * (1 if source == v else -1) if other == e else room_up[other] - residual[a][b]
                 seen_low[other] = min(seen_low[other], moved)
                 seen_high[other] = max(seen_high[other], moved)
+        _restore(residual, undo)
+        residual[u][v] += room_up[e]
+        residual[v][u] += room_down[e]
         return found
 
     for e in cells:
