@@ -8,7 +8,6 @@ hand (which tests everything) reports each broken column and rule in the failing
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,8 @@ import pytest
 
 from anpr_warehouse.generate import GenerateRequest, generate_delivery
 from anpr_warehouse.load import load_delivery
-from anpr_warehouse.paths import PROJECT_ROOT
+
+from .cli_support import dbt
 
 pytestmark = pytest.mark.slow
 
@@ -104,22 +104,7 @@ def test_failing_row_names_each_broken_column_and_rule(march_built, tmp_path):
     shutil.copy(march_built[0], warehouse)
     break_t01_row(warehouse, MARCH, "ValueAttribute", "Bogus", nth=0)
     break_t01_row(warehouse, MARCH, "Measure", "M_BOGUS", nth=1)
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "test",
-            "--select",
-            T01_RULES,
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--profiles-dir",
-            str(PROJECT_ROOT / "profiles"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "ANPR_WAREHOUSE": str(warehouse)},
-    )
+    proc = dbt("test", "--select", T01_RULES, warehouse=warehouse)
     assert proc.returncode != 0, proc.stdout[-3000:]
     rows = execute(warehouse, f"select delivery_id, failed_rules from test_failures.{T01_RULES} order by line_number")
     assert rows == [
