@@ -124,6 +124,9 @@ def _greedy_flow(first, middle, last, cross, budget0, budget_col, need) -> np.nd
     Paths through a row of the other table (`cross`) also move a T02 category total: they are capped by
     that total's slack (`budget0` for the cell's own column, `budget_col` for the other column).
     Rows are taken largest capacity first; a cell stops as soon as its flow reaches `need`.
+    Within a row the columns are filled in order, so each column's flow is what the row's shared
+    capacity (its first cell, the cell's remaining need and, on a cross row, `budget0`) leaves after
+    the columns before it: a cumulative sum instead of a loop over the columns.
     """
     last, budget0, budget_col = last.copy(), budget0.copy(), budget_col.copy()
     total = np.zeros(len(first))
@@ -135,20 +138,55 @@ def _greedy_flow(first, middle, last, cross, budget0, budget_col, need) -> np.nd
         if not len(act):
             break
         a, cr, mid, i = a[act], cross[act, i[act]], middle[act, i[act]], i[act]
-        for j in range(last.shape[1]):
-            f = np.minimum(np.minimum(a, mid[:, j]), last[act, j])
-            f = np.where(cr, np.minimum(f, np.minimum(budget0[act], budget_col[act, j])), f)
-            f = np.minimum(f, np.maximum(need[act] - total[act], 0.0))
-            a -= f
-            last[act, j] -= f
-            total[act] += f
-            moved = np.where(cr, f, 0.0)
-            budget0[act] -= moved
-            budget_col[act, j] -= moved
+        shared = np.minimum(a, np.maximum(need[act] - total[act], 0.0))
+        shared = np.where(cr, np.minimum(shared, budget0[act]), shared)
+        cap = np.minimum(mid, last[act])
+        cap = np.maximum(np.where(cr[:, None], np.minimum(cap, budget_col[act]), cap), 0.0)
+        before = np.zeros_like(cap)  # what the columns before each one took, had they all been full
+        np.cumsum(cap[:, :-1], axis=1, out=before[:, 1:])
+        f = np.minimum(cap, np.maximum(shared[:, None] - before, 0.0))
+        last[act] -= f
+        moved = f.sum(axis=1)
+        total[act] += moved
+        budget0[act] -= np.where(cr, moved, 0.0)
+        budget_col[act] -= np.where(cr[:, None], f, 0.0)
     return total
 
 
-def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 8192) -> tuple[np.ndarray, ...]:
+def _paths_one_way(room, back, total_room, total_back, at, need) -> np.ndarray:
+    """Flow of the four-cell paths that move each cell of B one way: `room` that way, `back` the other.
+
+    B up by t needs the other row's cell and the own row's other cell down and their crossing up; moving
+    B down is the same with the two rooms (and the T02 totals' rooms) swapped, so both go through here.
+    `at` holds the flat positions of the path cells (`_PathCells`).
+    """
+    room, back, total_room, total_back = room.ravel(), back.ravel(), total_room.ravel(), total_back.ravel()
+    return _greedy_flow(
+        back.take(at.first),
+        room.take(at.middle),
+        back.take(at.last),
+        at.cross,
+        np.where(at.d0 > 0, total_room.take(at.total0), total_back.take(at.total0)),
+        np.where(at.d_col > 0, total_room.take(at.total_col), total_back.take(at.total_col)),
+        need,
+    )
+
+
+@dataclass
+class _PathCells:
+    """Flat positions (in the groups x rows x categories table) of the cells of every four-cell path of a chunk."""
+
+    first: np.ndarray  # the other row's cell in the own column: (cells, other rows)
+    middle: np.ndarray  # the crossing: (cells, other rows, other columns)
+    last: np.ndarray  # the own row's cell in the other column: (cells, other columns)
+    cross: np.ndarray  # the other row is of the other table
+    d0: np.ndarray  # y[k,T] moves by d0 per unit of a cross path moving this cell up in B
+    d_col: np.ndarray  # and y[k',T] by d_col
+    total0: np.ndarray  # flat position of y[k,T] in the groups x categories totals
+    total_col: np.ndarray
+
+
+def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 2048) -> tuple[np.ndarray, ...]:
     """(group, row, column, width proven) of every confidential cell of the hours-and-fuels table.
 
     The table Z: rows T01's hours then T02's fuels (without T02's fuel total), columns the categories with
@@ -179,31 +217,21 @@ def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 8192) -> tuple
     for s in range(0, len(gi), chunk):
         g, r, k = gi[s : s + chunk], ri[s : s + chunk], ci[s : s + chunk]
         orr, okk = others_r[r], others_c[k]
-        g1, gg = g[:, None], g[:, None, None]
-        cross = fuel_row[orr] != fuel_row[r][:, None]
-        # y[k,T] moves by d0 per unit of a cross path moving this cell up in B; y[k',T] by d_col
-        d0 = row_sign[r] * column_sign[k]
-        d_col = -row_sign[r][:, None] * column_sign[okk]
+        g1, row0 = g[:, None], (g * rows)[:, None, None]
+        at = _PathCells(
+            first=(g1 * rows + orr) * CATEGORIES + k[:, None],
+            middle=(row0 + orr[:, :, None]) * CATEGORIES + okk[:, None, :],
+            last=(g1 * rows + r[:, None]) * CATEGORIES + okk,
+            cross=fuel_row[orr] != fuel_row[r][:, None],
+            d0=row_sign[r] * column_sign[k],
+            d_col=-row_sign[r][:, None] * column_sign[okk],
+            total0=g * CATEGORIES + k,
+            total_col=g1 * CATEGORIES + okk,
+        )
         own_up, own_down = up[g, r, k], down[g, r, k]
-        flow_up = _greedy_flow(
-            down[g1, orr, k[:, None]],
-            up[gg, orr[:, :, None], okk[:, None, :]],
-            down[g1, r[:, None], okk],
-            cross,
-            np.where(d0 > 0, total_up[g, k], total_down[g, k]),
-            np.where(d_col > 0, total_up[g1, okk], total_down[g1, okk]),
-            min_cell - np.minimum(own_down, min_cell),
-        )
+        flow_up = _paths_one_way(up, down, total_up, total_down, at, min_cell - np.minimum(own_down, min_cell))
         moved_up = np.minimum(own_up, flow_up)
-        flow_down = _greedy_flow(
-            up[g1, orr, k[:, None]],
-            down[gg, orr[:, :, None], okk[:, None, :]],
-            up[g1, r[:, None], okk],
-            cross,
-            np.where(d0 > 0, total_down[g, k], total_up[g, k]),
-            np.where(d_col > 0, total_down[g1, okk], total_up[g1, okk]),
-            min_cell - moved_up,
-        )
+        flow_down = _paths_one_way(down, up, total_down, total_up, at, min_cell - moved_up)
         widths[s : s + chunk] = moved_up + np.minimum(own_down, flow_down)
     return gi, ri, ci, widths
 
@@ -267,8 +295,9 @@ def _neighbours() -> list[list[int]]:
 NEIGHBOURS = _neighbours()
 
 
-def _max_flow(capacity: list[list[int]], source: int, sink: int, limit: int) -> int:
-    """Augmenting shortest paths (Edmonds-Karp) until `limit`; changes `capacity` (pass a copy)."""
+def _max_flow(capacity: list[list[int]], source: int, sink: int, limit: int, undo: list | None = None) -> int:
+    """Augmenting shortest paths (Edmonds-Karp) until `limit`; changes `capacity` (pass a copy, or an `undo` list
+    that collects every change as (tail, head, amount) so that `_restore` puts `capacity` back)."""
     flow = 0
     while flow < limit:
         parent = [-1] * NODES
@@ -292,36 +321,70 @@ def _max_flow(capacity: list[list[int]], source: int, sink: int, limit: int) -> 
         while v != source:
             capacity[parent[v]][v] -= bottleneck
             capacity[v][parent[v]] += bottleneck
+            if undo is not None:
+                undo.append((parent[v], v, bottleneck))
             v = parent[v]
         flow += bottleneck
     return flow
 
 
+def _restore(capacity: list[list[int]], undo: list) -> None:
+    """Takes back what `_max_flow` changed (its `undo` list), newest first."""
+    for tail, head, amount in reversed(undo):
+        capacity[tail][head] += amount
+        capacity[head][tail] -= amount
+
+
 def exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int) -> list[int]:
     """min(width, min_cell) of each flattened cell of one group: exact, from the network's maximum flows."""
+    return list(_exact_widths(days, group, cells, min_cell))
+
+
+def _exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int):
+    """`exact_widths` one cell at a time, so that a caller who needs only the first cell at risk stops there.
+
+    Every maximum flow found is a circulation, so the true counts plus it are one more feasible point of
+    the group, moving many cells at once: a cell those points already show at two values `min_cell` apart
+    is safe without flows of its own (its width is reported as `min_cell`, which is all the caller needs).
+    """
     true = np.concatenate([days.true1[group].ravel(), days.true2[group].ravel()]).astype(np.int64)
     low = np.concatenate([days.low1[group].ravel(), days.low2[group].ravel()])
     high = np.concatenate([days.high1[group].ravel(), days.high2[group].ravel()])
     room_up = np.where(np.isinf(high), BIG, high - true).astype(np.int64).tolist()
     room_down = (true - low).astype(np.int64).tolist()
-    residual = np.zeros((NODES, NODES), dtype=np.int64)
-    np.add.at(residual, (TAIL, HEAD), room_up)
-    np.add.at(residual, (HEAD, TAIL), room_down)
-    base = residual.tolist()
+    dense = np.zeros((NODES, NODES), dtype=np.int64)
+    np.add.at(dense, (TAIL, HEAD), room_up)
+    np.add.at(dense, (HEAD, TAIL), room_down)
+    residual = dense.tolist()  # of the true counts; each flow below changes it and puts it back
+    ends = [(int(TAIL[e]), int(HEAD[e])) for e in cells]
+    seen_low = {e: 0 for e in cells}  # per cell: how far below and above its true count the points went
+    seen_high = {e: 0 for e in cells}
 
-    def without(e: int) -> list[list[int]]:
-        capacity = [row[:] for row in base]
-        capacity[TAIL[e]][HEAD[e]] -= room_up[e]
-        capacity[HEAD[e]][TAIL[e]] -= room_down[e]
-        return capacity
-
-    widths = []
-    for e in cells:
+    def flow(e: int, source: int, sink: int, limit: int) -> int:
+        """The maximum flow source -> sink without e's arcs (up to `limit`), recorded as a point for every cell."""
         u, v = int(TAIL[e]), int(HEAD[e])
-        moved_up = _max_flow(without(e), v, u, min(min_cell, room_up[e]))
-        moved_down = _max_flow(without(e), u, v, min(min_cell - moved_up, room_down[e]))
-        widths.append(moved_up + moved_down)
-    return widths
+        residual[u][v] -= room_up[e]  # e's own arcs out, for this flow only
+        residual[v][u] -= room_down[e]
+        undo: list = []
+        found = _max_flow(residual, source, sink, limit, undo)
+        if found:
+            for other, (a, b) in zip(cells, ends):  # the cell's net change: its forward residual went down by it
+                moved = found * (1 if source == v else -1) if other == e else room_up[other] - residual[a][b]
+                seen_low[other] = min(seen_low[other], moved)
+                seen_high[other] = max(seen_high[other], moved)
+        _restore(residual, undo)
+        residual[u][v] += room_up[e]
+        residual[v][u] += room_down[e]
+        return found
+
+    for e in cells:
+        if seen_high[e] - seen_low[e] >= min_cell:
+            yield min_cell
+            continue
+        u, v = int(TAIL[e]), int(HEAD[e])
+        moved_up = flow(e, v, u, min(min_cell, room_up[e]))
+        moved_down = flow(e, u, v, min(min_cell - moved_up, room_down[e]))
+        yield moved_up + moved_down
 
 
 @dataclass
@@ -331,7 +394,7 @@ class Certificate:
     groups: int
     confidential: int
     proven_by_paths: int
-    exact_flows: int  # cells that needed step 2
+    exact_flows: int  # cells that step 2 checked
     uncertified: list[int]
 
 
@@ -340,21 +403,25 @@ def certify(days: LocationDays, min_cell: int) -> Certificate:
     groups = len(days.keys)
     ok = feasible(days)
     gi, ri, ci, widths = greedy_widths(days, min_cell)
-    pending: dict[int, list[int]] = {}
+    pending: dict[int, list[tuple[float, int]]] = {}  # per group: (width the paths proved, flat cell)
     fuels = FUELS - 1
-    for g, r, k in zip(gi[widths < min_cell], ri[widths < min_cell], ci[widths < min_cell]):
+    unproven = widths < min_cell
+    for g, r, k, w in zip(gi[unproven], ri[unproven], ci[unproven], widths[unproven]):
         flat = r * CATEGORIES + k if r < HOURS else HOURS * CATEGORIES + k * FUELS + (r - HOURS)
-        pending.setdefault(int(g), []).append(int(flat))
+        pending.setdefault(int(g), []).append((float(w), int(flat)))
     for g, k in zip(*np.nonzero(days.secret2[:, :, -1])):  # T02's category totals: not in the table Z
-        pending.setdefault(int(g), []).append(HOURS * CATEGORIES + int(k) * FUELS + fuels)
+        pending.setdefault(int(g), []).append((0.0, HOURS * CATEGORIES + int(k) * FUELS + fuels))
     uncertified = set(np.nonzero(~ok)[0].tolist())
     flows = 0
-    for g, flat in sorted(pending.items()):
+    for g, cells in sorted(pending.items()):
         if g in uncertified:
             continue
-        flows += len(flat)
-        if min(exact_widths(days, g, flat, min_cell)) < min_cell:
-            uncertified.add(g)
+        # the narrowest first: one cell at risk settles the group, so the rest need no flows
+        for width in _exact_widths(days, g, [flat for _, flat in sorted(cells)], min_cell):
+            flows += 1
+            if width < min_cell:
+                uncertified.add(g)
+                break
     confidential = int(days.secret1.sum() + days.secret2.sum())
     return Certificate(groups, confidential, int((widths >= min_cell).sum()), flows, sorted(uncertified))
 
@@ -392,20 +459,49 @@ def _layout(system, variables: list[int]) -> tuple[tuple[str, str], list[int]] |
     return (key, flat) if sorted(flat) == list(range(CELLS)) else None
 
 
-def certified_groups(system, groups: list[tuple[list[int], list[int]]], min_cell: int) -> set[int]:
+_WORK: tuple | None = None  # (system, groups, min_cell) of `certified_groups`, inherited by forked workers, never pickled
+GROUPS_PER_TASK = 64  # location-days per worker task: enough for the vectorised steps, small enough to balance two cores
+
+
+def certified_groups(system, groups: list[tuple[list[int], list[int]]], min_cell: int, jobs: int = 1) -> set[int]:
     """Positions in `groups` of the location-day groups the network check certifies (no cell at risk).
 
     Only a group that is exactly one full location-day whose every row is an equality (all hours, categories
     and fuels present: the network of the module docstring, nothing more and nothing less) is checked; its
     feasible point is one LP solution (a vertex of a network LP is whole, and `feasible` checks it after
     rounding). Every other group, and every group not certified, is left to the LP audit.
+    With jobs > 1 the groups are checked in forked processes, `GROUPS_PER_TASK` at a time (each group's
+    answer depends on that group alone, so the split changes nothing).
     """
+    global _WORK
+    positions = list(range(len(groups)))
+    if jobs <= 1 or len(groups) <= GROUPS_PER_TASK:
+        return _certified(system, groups, positions, min_cell)
+    import multiprocessing
+
+    tasks = [positions[i : i + GROUPS_PER_TASK] for i in range(0, len(positions), GROUPS_PER_TASK)]
+    _WORK = (system, groups, min_cell)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            return set().union(*pool.imap_unordered(_certified_task, tasks))
+    finally:
+        _WORK = None
+
+
+def _certified_task(positions: list[int]) -> set[int]:
+    system, groups, min_cell = _WORK
+    return _certified(system, groups, positions, min_cell)
+
+
+def _certified(system, groups: list[tuple[list[int], list[int]]], wanted: list[int], min_cell: int) -> set[int]:
+    """`certified_groups` for the groups at the positions `wanted`, in this process."""
     from .solve import ComponentModel  # solve imports this module's callers; keep the import local
 
     positions, layouts, points = [], [], []
-    for position, (variables, rows) in enumerate(groups):
-        layout = _layout(system, variables) if len(variables) == CELLS and len(rows) == ROWS else None
-        if layout is None or any(system.rows[r].lower != 0 or system.rows[r].upper != 0 for r in rows):
+    for position in wanted:
+        variables, rows = groups[position]
+        layout = location_day_layout(system, variables, rows)
+        if layout is None:
             continue
         status, x = ComponentModel(system, variables, rows).extreme(np.zeros(len(variables)), first=True)
         if status != "optimal":
@@ -415,22 +511,42 @@ def certified_groups(system, groups: list[tuple[list[int], list[int]]], min_cell
         points.append(x)
     if not positions:
         return set()
-    true, low, high = (np.zeros((len(positions), CELLS)) for _ in range(3))
-    secret = np.zeros((len(positions), CELLS), dtype=bool)
-    for i, ((_, flat), x) in enumerate(zip(layouts, points)):
-        variables = groups[positions[i]][0]
-        true[i, flat] = np.round(x)
-        low[i, flat] = [system.lower[v] for v in variables]
-        high[i, flat] = [system.upper[v] for v in variables]
-        secret[i, flat] = [system.is_confidential(v) for v in variables]
+    variables = [groups[position][0] for position in positions]
+    days = _days(
+        layouts,
+        points,
+        [[system.lower[v] for v in group] for group in variables],
+        [[system.upper[v] for v in group] for group in variables],
+        [[system.is_confidential(v) for v in group] for group in variables],
+    )
+    uncertified = set(certify(days, min_cell).uncertified)
+    return {position for i, position in enumerate(positions) if i not in uncertified}
+
+
+def _days(layouts: list, points: list, lows: list, highs: list, secrets: list) -> LocationDays:
+    """LocationDays from per-group values in the model's column order (`layouts`: `_layout`'s answers)."""
+    true, low, high = (np.zeros((len(layouts), CELLS)) for _ in range(3))
+    secret = np.zeros((len(layouts), CELLS), dtype=bool)
+    for i, (_, flat) in enumerate(layouts):
+        true[i, flat] = np.round(points[i])
+        low[i, flat] = lows[i]
+        high[i, flat] = highs[i]
+        secret[i, flat] = secrets[i]
     split = HOURS * CATEGORIES
-    shape1, shape2 = (len(positions), HOURS, CATEGORIES), (len(positions), CATEGORIES, FUELS)
-    days = LocationDays(
+    shape1, shape2 = (len(layouts), HOURS, CATEGORIES), (len(layouts), CATEGORIES, FUELS)
+    return LocationDays(
         [key for key, _ in layouts],
         *(array[:, :split].reshape(shape1) for array in (true, low, high)),
         secret[:, :split].reshape(shape1),
         *(array[:, split:].reshape(shape2) for array in (true, low, high)),
         secret[:, split:].reshape(shape2),
     )
-    uncertified = set(certify(days, min_cell).uncertified)
-    return {position for i, position in enumerate(positions) if i not in uncertified}
+
+
+def location_day_layout(system, variables: list[int], rows: list[int]):
+    """`_layout` of a group that is one full location-day with every row an equality (the network); else None."""
+    if len(variables) != CELLS or len(rows) != ROWS:
+        return None
+    if any(system.rows[r].lower != 0 or system.rows[r].upper != 0 for r in rows):
+        return None
+    return _layout(system, variables)

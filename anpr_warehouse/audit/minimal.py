@@ -72,6 +72,7 @@ class MinimalStats:
     cuts: int = 0
     unresolved: int = 0
     infeasible_groups: int = 0
+    certified_groups: int = 0  # location-days the network check found safe as they are: nothing to hide, no MIP
     per_group: list[tuple[int, int, int]] = field(default_factory=list)  # (variables, iterations, hidden) of changed groups
     slowest: tuple[float, int, int] = (0.0, 0, 0)  # (seconds, variables, iterations) of the slowest group
 
@@ -250,10 +251,19 @@ def _protect_one(job: tuple[list[int], list[int], int]) -> tuple[int, GroupResul
 
 
 def minimal_suppression(system: System, min_cell: int, jobs: int = 1) -> tuple[list[int], MinimalStats]:
-    """Variables to hide, group by group (largest groups first, over forked processes when jobs > 1)."""
+    """Variables to hide, group by group (largest groups first, over forked processes when jobs > 1).
+
+    A full location-day that the exact network check (`location_days.certified_groups`) certifies has no
+    cell at risk with nothing more hidden, so its minimal choice is the empty one: it skips the MIP and
+    its audit LPs (about twenty per location-day) for one LP.
+    """
     global _SYSTEM
+    from .location_days import certified_groups
+
     confidential = {v for v in range(len(system.lower)) if system.is_confidential(v)}
-    groups = sorted(components(system, confidential), key=lambda g: -len(g[0]))
+    groups = components(system, confidential)
+    certified = certified_groups(system, groups, min_cell, jobs)
+    groups = sorted((g for i, g in enumerate(groups) if i not in certified), key=lambda g: -len(g[0]))
     work = [(variables, rows, min_cell) for variables, rows in groups]
     _SYSTEM = system
     try:
@@ -266,7 +276,7 @@ def minimal_suppression(system: System, min_cell: int, jobs: int = 1) -> tuple[l
             results = [_protect_one(job) for job in work]
     finally:
         _SYSTEM = None
-    stats = MinimalStats(groups=len(work))
+    stats = MinimalStats(groups=len(work) + len(certified), certified_groups=len(certified))
     hidden: list[int] = []
     for size, result in results:
         hidden.extend(result.suppressed)

@@ -182,7 +182,7 @@ def solve_intervals(
         from .location_days import certified_groups
 
         stats = stats or SolveStats()
-        certified = certified_groups(system, groups, min_cell)
+        certified = certified_groups(system, groups, min_cell, jobs)
         stats.components += len(certified)
         stats.lps += len(certified)
         groups = [group for position, group in enumerate(groups) if position not in certified]

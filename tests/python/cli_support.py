@@ -7,6 +7,7 @@ build in its own process leaves no dbt or MetricFlow state behind in the test pr
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -15,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from anpr_warehouse.load import load_delivery
+from anpr_warehouse.paths import PROJECT_ROOT
 
 CLI = [sys.executable, "-m", "anpr_warehouse.cli"]
 
@@ -47,3 +49,21 @@ def load_and_build(warehouse: Path, deliveries: Iterable[Path], timeout: float =
         load_delivery(delivery, warehouse)
     anpr_ok("build", "--warehouse", str(warehouse), timeout=timeout)
     return warehouse
+
+
+def dbt(*args: str, warehouse: Path) -> subprocess.CompletedProcess:
+    """dbt itself (not `anpr`) on this warehouse, with the project's profile: for tests that run nodes by hand."""
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            *args,
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--profiles-dir",
+            str(PROJECT_ROOT / "profiles"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "ANPR_WAREHOUSE": str(warehouse)},
+    )

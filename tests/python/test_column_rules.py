@@ -9,7 +9,6 @@ hand (which tests everything) reports each broken column and rule in the failing
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +19,8 @@ import pytest
 
 from anpr_warehouse.generate import GenerateRequest, generate_delivery
 from anpr_warehouse.load import load_delivery
-from anpr_warehouse.paths import PROJECT_ROOT
+
+from .cli_support import dbt
 
 pytestmark = pytest.mark.slow
 
@@ -120,22 +120,7 @@ def test_failing_row_names_each_broken_column_and_rule(march_built, tmp_path):
     break_t01_row(warehouse, MARCH, "Value", "10", nth=2)  # ...with a value (a multiple of the rounding base 5)
     break_t01_row(warehouse, MARCH, "ValueAttribute", "None", nth=3)  # a published cell...
     break_t01_row(warehouse, MARCH, "Value", "7", nth=3)  # ...whose value is no multiple of 5
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "test",
-            "--select",
-            T01_RULES,
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--profiles-dir",
-            str(PROJECT_ROOT / "profiles"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "ANPR_WAREHOUSE": str(warehouse)},
-    )
+    proc = dbt("test", "--select", T01_RULES, warehouse=warehouse)
     assert proc.returncode != 0, proc.stdout[-3000:]
     rows = execute(warehouse, f"select delivery_id, failed_rules from test_failures.{T01_RULES} order by line_number")
     assert rows == [

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -16,7 +13,7 @@ from anpr_warehouse.load import load_delivery
 from anpr_warehouse.paths import PROJECT_ROOT
 
 from .cli_support import anpr_ok as anpr
-from .cli_support import query
+from .cli_support import dbt, query
 
 pytestmark = pytest.mark.slow
 
@@ -64,23 +61,6 @@ def test_totals_are_cbs_published_totals_not_reaggregations(built_warehouse, del
            where is_category_total and cell_status = 'published' and month_start = '2025-03-01'""",
     )
     assert sorted(delivered) == sorted(warehouse)
-
-
-def dbt(*args: str, warehouse: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            *args,
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--profiles-dir",
-            str(PROJECT_ROOT / "profiles"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "ANPR_WAREHOUSE": str(warehouse)},
-    )
 
 
 def _failed_tests() -> set[str]:

@@ -17,7 +17,7 @@ from anpr_warehouse.audit import location_days as ld
 from anpr_warehouse.audit.cells import Cell
 from anpr_warehouse.audit.constraints import build_system, cell_bounds
 from anpr_warehouse.audit.run import audit_cells
-from anpr_warehouse.audit.solve import SolveStats, solve_intervals
+from anpr_warehouse.audit.solve import SolveStats, components, solve_intervals
 from anpr_warehouse.generate import GenerateRequest, protected_observations
 from anpr_warehouse.generate.audit_pass import delivery_cells, location_days_to_audit, protect_observations
 
@@ -127,3 +127,32 @@ def test_audit_with_the_network_check_gives_the_lp_audits_intervals(protection, 
     assert bool(expected) == at_risk
     assert with_check.components == lps_only.components
     assert with_check.lps < lps_only.lps
+
+
+def test_network_check_over_jobs_certifies_the_same_location_days():
+    """`anpr audit --jobs 2` splits the check over forked processes, 64 location-days a task: same answer as one process."""
+    con, observations = _month("table", 3)  # 93 location-days: two tasks
+    system = build_system(delivery_cells(con, observations, _grid(), MIN_CELL, BASE), min_cell_rule=True)
+    groups = components(system, {v for v in range(len(system.lower)) if system.is_confidential(v)})
+    alone = ld.certified_groups(system, groups, MIN_CELL, jobs=1)
+    assert 0 < len(alone) < len(groups)  # some location-days certified, some at risk: the split has something to get wrong
+    assert ld.certified_groups(system, groups, MIN_CELL, jobs=2) == alone
+
+
+def test_protection_skips_certified_location_days_and_hides_the_same_cells(monkeypatch):
+    """`export --protect` leaves the location-days the check certifies out of the MIP: the choice is the one it made
+    with every group in the MIP (those groups hide nothing there either)."""
+    from anpr_warehouse.audit import location_days, protect
+
+    con, observations = _month("table", 3)  # the location-days alone (the zone groups take minutes)
+    delivery = delivery_cells(con, {code: observations[code] for code in ("T01", "T02")}, _grid(), MIN_CELL, BASE)
+    skipping = protect.protect_minimal(delivery, min_cell_rule=True, final_audit=False)
+    assert skipping.stats.certified_groups > 0
+    monkeypatch.setattr(location_days, "certified_groups", lambda *args, **kwargs: set())
+    every_group = protect.protect_minimal(delivery, min_cell_rule=True, final_audit=False)
+    assert every_group.stats.certified_groups == 0
+    assert [(cell.table, cell.line) for cell in skipping.suppressed] == [
+        (cell.table, cell.line) for cell in every_group.suppressed
+    ]
+    assert skipping.suppressed and skipping.unresolved == 0 == every_group.unresolved
+    assert skipping.stats.lps < every_group.stats.lps
