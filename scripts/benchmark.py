@@ -575,7 +575,7 @@ def run_national(n: int, phases: list[str], work: Path | None, reuse: bool, out:
     national = stored.setdefault("national", {})
     previous = national.get(str(n), {})
     if set(phases) != set(NATIONAL_PHASES) and previous:  # a subset updates its rows of the stored run
-        rerun = f"{', '.join(run['phases'])} re-measured {run['started']}"
+        rerun = f"{', '.join(run['phases'])} re-measured {run['started']} ({run['code']})"
         run = {**previous, "phases": {**previous.get("phases", {}), **run["phases"]}, "note": note or previous.get("note", "")}
         run["reruns"] = previous.get("reruns", []) + [rerun]
     national[str(n)] = run
