@@ -28,7 +28,7 @@ import duckdb
 
 from . import parse_cache, reference_nodes, step_times
 from .dbt_runner import point_dbt_at, raise_if_locked, run_dbt
-from .duckdb_settings import connect
+from .duckdb_settings import connect, table_exists
 from .errors import UserError
 from .load.raw_schema import RAW_SCHEMA, REGISTER, upgrade_register_sql
 from .paths import PROFILES_DIR, PROJECT_ROOT
@@ -166,21 +166,12 @@ def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
 
 def _new_layouts(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Layouts of the current deliveries no build has passed yet; every layout when there is no register to ask."""
-    if not _has_register(con):
+    if not table_exists(con, RAW_SCHEMA, REGISTER):
         return {reference_nodes.LEGACY, reference_nodes.V1}
     rows = con.execute(
         f"select distinct layout from {RAW_SCHEMA}.{REGISTER} where status = 'current' and build_status is null"
     ).fetchall()
     return {row[0] for row in rows}
-
-
-def _has_register(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
-            [RAW_SCHEMA, REGISTER],
-        ).fetchone()[0]
-    )
 
 
 def _parse(key: str):
@@ -208,7 +199,7 @@ def _never_built(warehouse: Path) -> list[str] | None:
     """
     con = connect(warehouse)
     try:
-        if not _has_register(con):
+        if not table_exists(con, RAW_SCHEMA, REGISTER):
             return None  # left to the macro, as a `dbt build` by hand
         rows = con.execute(
             f"select delivery_id from {RAW_SCHEMA}.{REGISTER} where status = 'current' and build_status is null order by 1"
@@ -455,11 +446,7 @@ def _upgrade_register(warehouse: Path) -> None:
     con = duckdb.connect()
     try:
         con.execute(f"attach '{warehouse}' as wh")
-        has_register = con.execute(
-            "select count(*) from duckdb_tables() where database_name = 'wh' and schema_name = ? and table_name = ?",
-            [RAW_SCHEMA, REGISTER],
-        ).fetchone()[0]
-        for statement in upgrade_register_sql("wh") if has_register else []:
+        for statement in upgrade_register_sql("wh") if table_exists(con, RAW_SCHEMA, REGISTER, "wh") else []:
             con.execute(statement)
     finally:
         con.close()

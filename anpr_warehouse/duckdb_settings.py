@@ -70,6 +70,17 @@ def connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnectio
     return apply_settings(duckdb.connect(str(database), read_only=read_only))
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str, database: str | None = None) -> bool:
+    """Whether `database` (default: the connection's current one) has the table: the register, the build
+    state and the audits are created by their first writer, so readers ask before they read."""
+    found = con.execute(
+        "select count(*) from duckdb_tables() where database_name = coalesce(?, current_database())"
+        " and schema_name = ? and table_name = ?",
+        [database, schema, table],
+    ).fetchone()[0]
+    return bool(found)
+
+
 def connect_in_memory(spill_beside: Path | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the project's settings, spilling beside `spill_beside` (the warehouse it
     will attach) or in the system temporary folder, never in the current directory (DuckDB's `.tmp`)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import duckdb
 
 from .code_fingerprint import code_fingerprint
+from .duckdb_settings import table_exists
 
 STATE_SCHEMA = "build_state"
 STATE_TABLE = f"{STATE_SCHEMA}.fingerprints"
@@ -170,11 +171,7 @@ def _macros(manifest, project: str) -> list[tuple[str, str]]:
 
 
 def _stored(con: duckdb.DuckDBPyConnection, kind: str) -> str | None:
-    found = con.execute(
-        "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
-        STATE_TABLE.split("."),
-    ).fetchone()[0]
-    if not found:
+    if not table_exists(con, *STATE_TABLE.split(".")):
         return None
     row = con.execute(f"select fingerprint from {STATE_TABLE} where kind = ?", [kind]).fetchone()
     return row[0] if row else None

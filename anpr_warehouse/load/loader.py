@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ..duckdb_settings import connect_in_memory
+from ..duckdb_settings import connect_in_memory, table_exists
 from ..warehouse import DEFAULT_WAIT_SECONDS, LockWait, write_errors_explained
 from .delivery import CheckedDelivery
 from .problems import DeliveryRefused, Problem
@@ -51,11 +51,7 @@ def _register_rows(
     con: duckdb.DuckDBPyConnection, db: str, municipality: str, period: str, delivery_id: str
 ) -> tuple[RegisterEntry | None, RegisterEntry | None, dict[str, RegisterEntry]]:
     """(this delivery's entry, the current delivery of its month, all entries of its month)."""
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
-        [db, RAW_SCHEMA, REGISTER],
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, RAW_SCHEMA, REGISTER, db):
         return None, None, {}
     rows = con.execute(
         f"""select delivery_id, content_sha256, version, status, superseded_by from {db}.{RAW_SCHEMA}.{REGISTER}
