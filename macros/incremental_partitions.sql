@@ -148,3 +148,19 @@
 {% macro quoted_list(values) -%}
     {%- for value in values %}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor -%}
 {%- endmacro %}
+
+
+{#-
+    The `drift` of a fact that carries a camera location's attributes "as last delivered" (its zone, its
+    direction) from dim_location: `changed_partitions(drift=location_drift(['zone_code']))`. Why one macro: six
+    facts copy these attributes, and a rule written out six times drifts apart; the snapshot (snapshot_tables.py)
+    reads the same dict from the model's meta, so the build and the publish always agree on what is stale.
+    `columns`: the fact's columns, named as in dim_location.
+-#}
+{% macro location_drift(columns) %}
+    {%- set mapped = {} -%}
+    {%- for column in columns -%}
+        {%- do mapped.update({column: column}) -%}
+    {%- endfor -%}
+    {{ return({'relation': 'dim_location', 'key': 'location_code', 'columns': mapped}) }}
+{% endmacro %}

@@ -10,9 +10,7 @@ with
 
 cells as (
     select * from {{ ref('fct_passages_by_fuel') }}
-    where {{ changed_partitions(drift={
-        'relation': 'dim_location', 'key': 'location_code', 'columns': {'zone_code': 'zone_code'},
-    }) }}
+    where {{ changed_partitions(drift=location_drift(['zone_code'])) }}
 ),
 
 wanted as (

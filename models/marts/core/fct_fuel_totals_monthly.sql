@@ -8,9 +8,7 @@ with
 
 days as (
     select * from {{ ref('fct_fuel_totals_daily') }}
-    where {{ changed_partitions(drift={
-        'relation': 'dim_location', 'key': 'location_code', 'columns': {'zone_code': 'zone_code'},
-    }) }}
+    where {{ changed_partitions(drift=location_drift(['zone_code'])) }}
 ),
 
 months as (

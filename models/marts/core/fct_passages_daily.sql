@@ -8,10 +8,7 @@ with
 
 hours as (
     select * from {{ ref('fct_passages_hourly') }}
-    where {{ changed_partitions(drift={
-        'relation': 'dim_location', 'key': 'location_code',
-        'columns': {'zone_code': 'zone_code', 'direction_code': 'direction_code'},
-    }) }}
+    where {{ changed_partitions(drift=location_drift(['zone_code', 'direction_code'])) }}
 ),
 
 days as (

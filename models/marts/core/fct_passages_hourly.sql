@@ -4,10 +4,7 @@ with
 
 cells as (
     select * from {{ ref('int_passages_hourly') }}
-    where {{ changed_partitions(drift={
-        'relation': 'dim_location', 'key': 'location_code',
-        'columns': {'zone_code': 'zone_code', 'direction_code': 'direction_code'},
-    }) }}
+    where {{ changed_partitions(drift=location_drift(['zone_code', 'direction_code'])) }}
 ),
 
 locations as (
