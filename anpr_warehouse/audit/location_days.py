@@ -131,13 +131,15 @@ def _greedy_flow(first, middle, last, cross, budget0, budget_col, need) -> np.nd
     last, budget0, budget_col = last.copy(), budget0.copy(), budget_col.copy()
     total = np.zeros(len(first))
     order = np.argsort(-first, axis=1, kind="stable")
+    act = np.arange(len(first))  # the cells still filling: one that stops never starts again, so only these are looked at
     for step in range(first.shape[1]):
-        i = order[:, step]
-        a = first[np.arange(len(first)), i]
-        act = np.nonzero((total < need) & (a > 0))[0]  # the rows are sorted: a cell with a = 0 here is done
+        i = order[act, step]
+        a = first[act, i]
+        going = (total[act] < need[act]) & (a > 0)  # the rows are sorted: a cell with a = 0 here is done
+        act, a, i = act[going], a[going], i[going]
         if not len(act):
             break
-        a, cr, mid, i = a[act], cross[act, i[act]], middle[act, i[act]], i[act]
+        cr, mid = cross[act, i], middle[act, i]
         shared = np.minimum(a, np.maximum(need[act] - total[act], 0.0))
         shared = np.where(cr, np.minimum(shared, budget0[act]), shared)
         cap = np.minimum(mid, last[act])
