@@ -123,6 +123,7 @@ def _greedy_flow(first, middle, last, cross, budget0, budget_col, need) -> np.nd
 
     Paths through a row of the other table (`cross`) also move a T02 category total: they are capped by
     that total's slack (`budget0` for the cell's own column, `budget_col` for the other column).
+    `middle(cells, i)`: the capacities (cells, columns) of the crossings of those cells' i-th rows.
     Rows are taken largest capacity first; a cell stops as soon as its flow reaches `need`.
     Within a row the columns are filled in order, so each column's flow is what the row's shared
     capacity (its first cell, the cell's remaining need and, on a cross row, `budget0`) leaves after
@@ -139,7 +140,7 @@ def _greedy_flow(first, middle, last, cross, budget0, budget_col, need) -> np.nd
         act, a, i = act[going], a[going], i[going]
         if not len(act):
             break
-        cr, mid = cross[act, i], middle[act, i]
+        cr, mid = cross[act, i], middle(act, i)
         shared = np.minimum(a, np.maximum(need[act] - total[act], 0.0))
         shared = np.where(cr, np.minimum(shared, budget0[act]), shared)
         cap = np.minimum(mid, last[act])
@@ -165,7 +166,7 @@ def _paths_one_way(room, back, total_room, total_back, at, need) -> np.ndarray:
     room, back, total_room, total_back = room.ravel(), back.ravel(), total_room.ravel(), total_back.ravel()
     return _greedy_flow(
         back.take(at.first),
-        room.take(at.middle),
+        lambda cells, other: room.take(at.middle(cells, other)),
         back.take(at.last),
         at.cross,
         np.where(at.d0 > 0, total_room.take(at.total0), total_back.take(at.total0)),
@@ -179,13 +180,23 @@ class _PathCells:
     """Flat positions (in the groups x rows x categories table) of the cells of every four-cell path of a chunk."""
 
     first: np.ndarray  # the other row's cell in the own column: (cells, other rows)
-    middle: np.ndarray  # the crossing: (cells, other rows, other columns)
+    row0: np.ndarray  # the flat position of each cell's group's first row: (cells,)
+    other_rows: np.ndarray  # (cells, other rows)
+    other_columns: np.ndarray  # (cells, other columns)
     last: np.ndarray  # the own row's cell in the other column: (cells, other columns)
     cross: np.ndarray  # the other row is of the other table
     d0: np.ndarray  # y[k,T] moves by d0 per unit of a cross path moving this cell up in B
     d_col: np.ndarray  # and y[k',T] by d_col
     total0: np.ndarray  # flat position of y[k,T] in the groups x categories totals
     total_col: np.ndarray
+
+    def middle(self, cells: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """The crossings (cells, other columns) of the given cells with their `other`-th other row.
+
+        Built per step of the greedy flow for the cells still filling only: every crossing of every cell at
+        once was (cells x 33 rows x 7 columns) positions and two gathers of that size, most never looked at.
+        """
+        return ((self.row0[cells] + self.other_rows[cells, other]) * CATEGORIES)[:, None] + self.other_columns[cells]
 
 
 def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 2048) -> tuple[np.ndarray, ...]:
@@ -219,10 +230,12 @@ def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 2048) -> tuple
     for s in range(0, len(gi), chunk):
         g, r, k = gi[s : s + chunk], ri[s : s + chunk], ci[s : s + chunk]
         orr, okk = others_r[r], others_c[k]
-        g1, row0 = g[:, None], (g * rows)[:, None, None]
+        g1 = g[:, None]
         at = _PathCells(
             first=(g1 * rows + orr) * CATEGORIES + k[:, None],
-            middle=(row0 + orr[:, :, None]) * CATEGORIES + okk[:, None, :],
+            row0=g * rows,
+            other_rows=orr,
+            other_columns=okk,
             last=(g1 * rows + r[:, None]) * CATEGORIES + okk,
             cross=fuel_row[orr] != fuel_row[r][:, None],
             d0=row_sign[r] * column_sign[k],
