@@ -123,6 +123,7 @@ def _greedy_flow(first, middle, last, cross, budget0, budget_col, need) -> np.nd
 
     Paths through a row of the other table (`cross`) also move a T02 category total: they are capped by
     that total's slack (`budget0` for the cell's own column, `budget_col` for the other column).
+    `middle(cells, i)`: the capacities (cells, columns) of the crossings of those cells' i-th rows.
     Rows are taken largest capacity first; a cell stops as soon as its flow reaches `need`.
     Within a row the columns are filled in order, so each column's flow is what the row's shared
     capacity (its first cell, the cell's remaining need and, on a cross row, `budget0`) leaves after
@@ -131,13 +132,15 @@ def _greedy_flow(first, middle, last, cross, budget0, budget_col, need) -> np.nd
     last, budget0, budget_col = last.copy(), budget0.copy(), budget_col.copy()
     total = np.zeros(len(first))
     order = np.argsort(-first, axis=1, kind="stable")
+    act = np.arange(len(first))  # the cells still filling: one that stops never starts again, so only these are looked at
     for step in range(first.shape[1]):
-        i = order[:, step]
-        a = first[np.arange(len(first)), i]
-        act = np.nonzero((total < need) & (a > 0))[0]  # the rows are sorted: a cell with a = 0 here is done
+        i = order[act, step]
+        a = first[act, i]
+        going = (total[act] < need[act]) & (a > 0)  # the rows are sorted: a cell with a = 0 here is done
+        act, a, i = act[going], a[going], i[going]
         if not len(act):
             break
-        a, cr, mid, i = a[act], cross[act, i[act]], middle[act, i[act]], i[act]
+        cr, mid = cross[act, i], middle(act, i)
         shared = np.minimum(a, np.maximum(need[act] - total[act], 0.0))
         shared = np.where(cr, np.minimum(shared, budget0[act]), shared)
         cap = np.minimum(mid, last[act])
@@ -163,7 +166,7 @@ def _paths_one_way(room, back, total_room, total_back, at, need) -> np.ndarray:
     room, back, total_room, total_back = room.ravel(), back.ravel(), total_room.ravel(), total_back.ravel()
     return _greedy_flow(
         back.take(at.first),
-        room.take(at.middle),
+        lambda cells, other: room.take(at.middle(cells, other)),
         back.take(at.last),
         at.cross,
         np.where(at.d0 > 0, total_room.take(at.total0), total_back.take(at.total0)),
@@ -177,7 +180,9 @@ class _PathCells:
     """Flat positions (in the groups x rows x categories table) of the cells of every four-cell path of a chunk."""
 
     first: np.ndarray  # the other row's cell in the own column: (cells, other rows)
-    middle: np.ndarray  # the crossing: (cells, other rows, other columns)
+    row0: np.ndarray  # the flat position of each cell's group's first row: (cells,)
+    other_rows: np.ndarray  # (cells, other rows)
+    other_columns: np.ndarray  # (cells, other columns)
     last: np.ndarray  # the own row's cell in the other column: (cells, other columns)
     cross: np.ndarray  # the other row is of the other table
     d0: np.ndarray  # y[k,T] moves by d0 per unit of a cross path moving this cell up in B
@@ -185,9 +190,18 @@ class _PathCells:
     total0: np.ndarray  # flat position of y[k,T] in the groups x categories totals
     total_col: np.ndarray
 
+    def middle(self, cells: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """The crossings (cells, other columns) of the given cells with their `other`-th other row.
+
+        Built per step of the greedy flow for the cells still filling only: every crossing of every cell at
+        once was (cells x 33 rows x 7 columns) positions and two gathers of that size, most never looked at.
+        """
+        return ((self.row0[cells] + self.other_rows[cells, other]) * CATEGORIES)[:, None] + self.other_columns[cells]
+
 
 def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 2048) -> tuple[np.ndarray, ...]:
-    """(group, row, column, width proven) of every confidential cell of the hours-and-fuels table.
+    """(group, row, column, width proven, the part of it that moved the cell up) of every confidential cell
+    of the hours-and-fuels table (up and down as the cell's value moves, not B's).
 
     The table Z: rows T01's hours then T02's fuels (without T02's fuel total), columns the categories with
     the total last; Z[h, k] = x[h, k], Z[f, k] = y[k, f]. Its rows and columns balance once the fuel rows
@@ -213,14 +227,16 @@ def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 2048) -> tuple
     others_r = np.array([[x for x in range(rows) if x != r] for r in range(rows)])
     others_c = np.array([[x for x in range(CATEGORIES) if x != k] for k in range(CATEGORIES)])
     gi, ri, ci = np.nonzero(secret)
-    widths = np.zeros(len(gi))
+    widths, ups = np.zeros(len(gi)), np.zeros(len(gi))
     for s in range(0, len(gi), chunk):
         g, r, k = gi[s : s + chunk], ri[s : s + chunk], ci[s : s + chunk]
         orr, okk = others_r[r], others_c[k]
-        g1, row0 = g[:, None], (g * rows)[:, None, None]
+        g1 = g[:, None]
         at = _PathCells(
             first=(g1 * rows + orr) * CATEGORIES + k[:, None],
-            middle=(row0 + orr[:, :, None]) * CATEGORIES + okk[:, None, :],
+            row0=g * rows,
+            other_rows=orr,
+            other_columns=okk,
             last=(g1 * rows + r[:, None]) * CATEGORIES + okk,
             cross=fuel_row[orr] != fuel_row[r][:, None],
             d0=row_sign[r] * column_sign[k],
@@ -232,8 +248,10 @@ def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 2048) -> tuple
         flow_up = _paths_one_way(up, down, total_up, total_down, at, min_cell - np.minimum(own_down, min_cell))
         moved_up = np.minimum(own_up, flow_up)
         flow_down = _paths_one_way(down, up, total_down, total_up, at, min_cell - moved_up)
-        widths[s : s + chunk] = moved_up + np.minimum(own_down, flow_down)
-    return gi, ri, ci, widths
+        moved_down = np.minimum(own_down, flow_down)
+        widths[s : s + chunk] = moved_up + moved_down
+        ups[s : s + chunk] = np.where(sign[r, k] > 0, moved_up, moved_down)
+    return gi, ri, ci, widths, ups
 
 
 # ---- step 2: exact maximum flows in the location-day network ----
@@ -340,12 +358,16 @@ def exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int
     return list(_exact_widths(days, group, cells, min_cell))
 
 
-def _exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int):
+def _exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int, known: list | None = None):
     """`exact_widths` one cell at a time, so that a caller who needs only the first cell at risk stops there.
 
     Every maximum flow found is a circulation, so the true counts plus it are one more feasible point of
     the group, moving many cells at once: a cell those points already show at two values `min_cell` apart
     is safe without flows of its own (its width is reported as `min_cell`, which is all the caller needs).
+    `known`: per cell, how far up and down it is already known to move (step 1's paths); the first flow
+    then only needs to find the rest, and the second is not run when the first and the known way down
+    reach `min_cell` (half the flows of step 2). A width below `min_cell` is still exact: it is reported
+    only when both flows fell short of their limits.
     """
     true = np.concatenate([days.true1[group].ravel(), days.true2[group].ravel()]).astype(np.int64)
     low = np.concatenate([days.low1[group].ravel(), days.low2[group].ravel()])
@@ -377,12 +399,17 @@ def _exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: in
         residual[v][u] += room_down[e]
         return found
 
-    for e in cells:
-        if seen_high[e] - seen_low[e] >= min_cell:
+    for i, e in enumerate(cells):
+        up_known, down_known = known[i] if known else (0, 0)
+        up_known, down_known = max(seen_high[e], up_known), max(-seen_low[e], down_known)
+        if up_known + down_known >= min_cell:
             yield min_cell
             continue
         u, v = int(TAIL[e]), int(HEAD[e])
-        moved_up = flow(e, v, u, min(min_cell, room_up[e]))
+        moved_up = flow(e, v, u, min(min_cell - down_known, room_up[e]))
+        if moved_up + down_known >= min_cell:
+            yield min_cell
+            continue
         moved_down = flow(e, u, v, min(min_cell - moved_up, room_down[e]))
         yield moved_up + moved_down
 
@@ -398,32 +425,43 @@ class Certificate:
     uncertified: list[int]
 
 
+def unproven_cells(days: LocationDays, min_cell: int) -> tuple[int, dict[int, list[tuple[float, int, float, float]]]]:
+    """Step 1: (cells the paths proved safe, per group the rest as (width proved, flat cell, up, down)).
+
+    `up` and `down`: how far the paths moved the cell's value each way, what step 2 builds on.
+    """
+    gi, ri, ci, widths, ups = greedy_widths(days, min_cell)
+    pending: dict[int, list[tuple[float, int, float, float]]] = {}
+    fuels = FUELS - 1
+    unproven = widths < min_cell
+    for g, r, k, w, up in zip(gi[unproven], ri[unproven], ci[unproven], widths[unproven], ups[unproven]):
+        flat = r * CATEGORIES + k if r < HOURS else HOURS * CATEGORIES + k * FUELS + (r - HOURS)
+        pending.setdefault(int(g), []).append((float(w), int(flat), float(up), float(w - up)))
+    for g, k in zip(*np.nonzero(days.secret2[:, :, -1])):  # T02's category totals: not in the table Z
+        pending.setdefault(int(g), []).append((0.0, HOURS * CATEGORIES + int(k) * FUELS + fuels, 0.0, 0.0))
+    return int((widths >= min_cell).sum()), pending
+
+
 def certify(days: LocationDays, min_cell: int) -> Certificate:
     """Steps 1 and 2 over every group; see the module docstring."""
     groups = len(days.keys)
     ok = feasible(days)
-    gi, ri, ci, widths = greedy_widths(days, min_cell)
-    pending: dict[int, list[tuple[float, int]]] = {}  # per group: (width the paths proved, flat cell)
-    fuels = FUELS - 1
-    unproven = widths < min_cell
-    for g, r, k, w in zip(gi[unproven], ri[unproven], ci[unproven], widths[unproven]):
-        flat = r * CATEGORIES + k if r < HOURS else HOURS * CATEGORIES + k * FUELS + (r - HOURS)
-        pending.setdefault(int(g), []).append((float(w), int(flat)))
-    for g, k in zip(*np.nonzero(days.secret2[:, :, -1])):  # T02's category totals: not in the table Z
-        pending.setdefault(int(g), []).append((0.0, HOURS * CATEGORIES + int(k) * FUELS + fuels))
+    proven, pending = unproven_cells(days, min_cell)
     uncertified = set(np.nonzero(~ok)[0].tolist())
     flows = 0
     for g, cells in sorted(pending.items()):
         if g in uncertified:
             continue
         # the narrowest first: one cell at risk settles the group, so the rest need no flows
-        for width in _exact_widths(days, g, [flat for _, flat in sorted(cells)], min_cell):
+        cells.sort()
+        known = [(up, down) for _, _, up, down in cells]
+        for width in _exact_widths(days, g, [flat for _, flat, _, _ in cells], min_cell, known):
             flows += 1
             if width < min_cell:
                 uncertified.add(g)
                 break
     confidential = int(days.secret1.sum() + days.secret2.sum())
-    return Certificate(groups, confidential, int((widths >= min_cell).sum()), flows, sorted(uncertified))
+    return Certificate(groups, confidential, proven, flows, sorted(uncertified))
 
 
 # ---- the same check inside `anpr audit` (and the load's audit): one LP gives the feasible point ----

@@ -12,6 +12,8 @@ import os
 
 import duckdb
 
+from ..duckdb_settings import table_exists
+
 AUDITS = "cbs_delivery_audits"
 
 AUDITS_DDL = """
@@ -68,10 +70,7 @@ def store_audit(con: duckdb.DuckDBPyConnection, db: str, result) -> int:
 
 def audit_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """delivery_id -> cells at risk, for every audited delivery (empty before the first audited load)."""
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = ?", [AUDITS]
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, "raw", AUDITS):  # the current database's, which the query below reads
         return {}
     return dict(con.execute(f"select delivery_id, cells_at_risk from raw.{AUDITS}").fetchall())
 
@@ -96,10 +95,8 @@ def delivery_audits(con: duckdb.DuckDBPyConnection, delivery_ids: list[str]) -> 
             [delivery_ids],
         ).fetchall()
     }
-    protected = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = 'cbs_package_protection'"
-    ).fetchone()[0]
-    if protected:  # an export --protect copy: say how many published cells the package hides on top of CBS's
+    # an export --protect copy: say how many published cells the package hides on top of CBS's
+    if table_exists(con, "raw", "cbs_package_protection"):
         for ident, hidden in con.execute(
             "select delivery_id, cells_suppressed from raw.cbs_package_protection where delivery_id in (select unnest(?))",
             [delivery_ids],

@@ -321,25 +321,39 @@ def suppress_linked(con: duckdb.DuckDBPyConnection, tables: list[BuiltTable], mi
     """Primary suppression, then secondary suppression across the linked tables until nothing changes.
 
     Each sweep protects every row of every table (`_secondary_sweep`) and the links between tables
-    (`_hours_link_sweep`, `_zone_link_sweep`); suppression only ever grows, so the loop ends.
+    (`_hours_link_sweep`, `_zone_link_sweep`); suppression only ever grows, so the loop ends. A step is
+    skipped when its tables are as it last left them without a change (same counts of suppressed cells,
+    and suppression only grows, so the same cells): it would change nothing, and the sweeps are most of
+    the rules' cost.
     `linked=False`: each table on its own with the plain one-secret rule, as CBS protects table by table.
     """
     by_code = {t.code: t for t in tables}
     zone_tables = [by_code[code].cells for code in ("T03", "T04", "T05", "T06") if code in by_code]
     for table in tables:
         primary(con, table.cells, min_cell)
+    steps = [
+        ([table.cells], lambda t=table: _secondary_sweep(con, t.cells, t.dims, t.totals, min_cell, t.mass, careful=linked))
+        for table in tables
+    ]
+    if linked and "T01" in by_code and "T02" in by_code:
+        t01, t02 = by_code["T01"].cells, by_code["T02"].cells
+        steps.append(([t01, t02], lambda: _hours_link_sweep(con, t01, t02, min_cell)))
+    if linked and len(zone_tables) > 1:
+        steps.append((zone_tables, lambda: _zone_link_sweep(con, zone_tables)))
+    counts = {t.cells: _count_suppressed(con, t.cells) for t in tables}
+    fixed_at: dict[int, tuple[int, ...]] = {}  # per step: its tables' counts when it last ran and changed nothing
     before = -1
-    total = sum(_count_suppressed(con, t.cells) for t in tables)
-    while total != before:
-        before = total
-        for table in tables:
-            _secondary_sweep(con, table.cells, table.dims, table.totals, min_cell, table.mass, careful=linked)
-        if linked and "T01" in by_code and "T02" in by_code:
-            _hours_link_sweep(con, by_code["T01"].cells, by_code["T02"].cells, min_cell)
-        if linked:
-            _zone_link_sweep(con, zone_tables)
-        total = sum(_count_suppressed(con, t.cells) for t in tables)
-    return total
+    while sum(counts.values()) != before:
+        before = sum(counts.values())
+        for i, (cells, run) in enumerate(steps):
+            state = tuple(counts[name] for name in cells)
+            if fixed_at.get(i) == state:
+                continue  # nothing changed since it last changed nothing: it would change nothing again
+            run()
+            counts.update({name: _count_suppressed(con, name) for name in cells})
+            if tuple(counts[name] for name in cells) == state:
+                fixed_at[i] = state
+    return before
 
 
 def observations(con: duckdb.DuckDBPyConnection, cells: str, table: c.ObservationTable, rounding_base: int) -> str:

@@ -76,6 +76,23 @@ def test_network_check_finds_exactly_the_cells_the_lp_audit_finds(locations, see
     assert ld.feasible(days).all()  # the true counts satisfy every published number and link
 
 
+def test_step_two_from_the_paths_moves_gives_the_exact_widths():
+    """Step 2 starts from how far step 1's paths moved each cell: on a month with hundreds of cells at risk it
+    reports min(width, min_cell) exactly as the plain flows do, cell for cell, with fewer flows."""
+    con, observations = _month("table", 2)
+    days = ld.read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, observations, MIN_CELL, BASE)
+    _, pending = ld.unproven_cells(days, MIN_CELL)
+    at_risk = 0
+    for g, cells in pending.items():
+        flats = [flat for _, flat, _, _ in cells]
+        plain = ld.exact_widths(days, g, flats, MIN_CELL)
+        from_paths = list(ld._exact_widths(days, g, flats, MIN_CELL, [(up, down) for _, _, up, down in cells]))
+        assert from_paths == plain, days.keys[g]
+        at_risk += sum(w < MIN_CELL for w in plain)
+    assert at_risk > 50  # the comparison covers cells at risk, not only safe ones
+    assert any(0 < up < MIN_CELL or 0 < down < MIN_CELL for cells in pending.values() for _, _, up, down in cells)
+
+
 def test_linked_month_is_certified_and_the_lp_agrees():
     """What the audited pass relies on: the linked rules' location-days are certified, mostly by the four-cell paths."""
     con, observations = _month("linked", 4)

@@ -1,0 +1,77 @@
+"""Where a generated month's CPU goes: CPU seconds per phase of `anpr generate` (default protection), in one process.
+
+Why: the generator's speed target is a 40-location year in seconds, and the months already run one
+process per core, so CPU seconds per month are what is left to cut. Each phase function is wrapped and
+timed with `time.process_time` (DuckDB on one thread, as in the pool workers). It measures the
+`anpr_warehouse` of the current folder, so an older tree (e.g. a `git archive` of a commit) is measured
+by running it from there:
+
+    .venv/bin/python scripts/profile_generate_month.py [--locations 40] [MONTH ...]
+    cd OLD_TREE && /path/to/.venv/bin/python /path/to/scripts/profile_generate_month.py 3 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path.cwd()))  # the tree to measure: the current folder's anpr_warehouse
+
+import anpr_warehouse.generate as generate  # noqa: E402
+import anpr_warehouse.generate.audit_pass as audit_pass  # noqa: E402
+import anpr_warehouse.generate.sdc as sdc  # noqa: E402
+
+PHASES = [
+    (generate, "simulate_month", "simulation"),
+    (sdc, "build_cells", "cell grids (build_cells)"),
+    (sdc, "suppress_linked", "linked rules"),
+    (sdc, "observations", "observations"),
+    (audit_pass, "read_location_days", "read location-days"),
+    (audit_pass, "certify", "location-day network check"),
+    (audit_pass, "delivery_cells", "zone cells for the LP audit"),
+    (audit_pass, "protect_cells", "zone LP audit and greedy rounds"),
+    (generate, "write_v1", "write"),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("months", nargs="*", type=int, default=[3])
+    parser.add_argument("--locations", type=int, default=40)
+    args = parser.parse_args()
+    spent: dict[str, float] = {}
+
+    def timed(function, label):
+        @functools.wraps(function)
+        def wrapper(*a, **k):
+            started = time.process_time()
+            try:
+                return function(*a, **k)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.process_time() - started
+
+        return wrapper
+
+    for module, name, label in PHASES:
+        setattr(module, name, timed(getattr(module, name), label))
+    print(f"source: {Path(generate.__file__).parent}")
+    started = time.process_time()
+    with tempfile.TemporaryDirectory(prefix="genprofile-") as out:
+        for month in args.months:
+            request = generate.GenerateRequest("GM0344", 2025, month, locations=args.locations, seed=1)
+            generate.generate_delivery(request, Path(out), duckdb_threads=1)
+    total = (time.process_time() - started) / len(args.months)
+    print(f"| phase | CPU s per month ({args.locations} locations, months {', '.join(map(str, args.months))}) |")
+    print("|---|---|")
+    for _, _, label in PHASES:
+        print(f"| {label} | {spent.get(label, 0.0) / len(args.months):.2f} |")
+    print(f"| **total** | **{total:.2f}** |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
