@@ -192,7 +192,11 @@ def check_v1(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Collect
         if name not in raw.files:
             continue
         text = decode(name, raw.files[name], problems)
-        table = parse_csv(name, text, ",", header, problems, raw.files[name]) if text is not None else None
+        table = (
+            parse_csv(name, text, ",", header, problems, raw.files[name], raw.plain_fields.get(name))
+            if text is not None
+            else None
+        )
         if table is None:
             continue
         if name in expected_rows and expected_rows[name] >= 0 and expected_rows[name] != len(table):
