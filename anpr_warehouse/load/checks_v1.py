@@ -20,6 +20,8 @@ import json
 import re
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import contract as c
 from ..reference import is_municipality
@@ -36,6 +38,7 @@ from .parsing import (
     report_rows,
     run_rules,
     strict_date_sql,
+    unique_by_order,
 )
 from .problems import Collector
 from .reader import RawDelivery
@@ -206,7 +209,7 @@ def check_v1(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Collect
     if len(parsed) != len(headers):
         return None  # a missing or unreadable file: content checks would only repeat that
     _check_code_lists(con, meta, lists, problems)
-    _check_observations(con, meta, problems)
+    _check_observations(con, meta, problems, parsed)
     check_cells(con, problems, meta, {code: _view(t.file) for code, t in c.OBSERVATION_TABLES.items()})
     return CheckedDelivery(meta, "v1", parsed)
 
@@ -319,7 +322,14 @@ def _in_list(column: str, allowed_sql: str, what: str) -> RowRule:
         f'"{column}"',
         f'"{column}" is null or "{column}" not in ({allowed_sql})',
         column + " {0!r} is not " + what,
+        reads=column,
     )
+
+
+def _positive_whole_numbers(ids: pa.ChunkedArray) -> bool:
+    """True when every Id is ASCII digits not starting with 0: what `[1-9][0-9]*` matches, in C++ without
+    a regular expression (~2 ms on a month's T01 against ~17 ms for the expression on every row)."""
+    return pc.all(pc.and_(pc.ascii_is_decimal(ids), pc.invert(pc.starts_with(ids, "0")))).as_py() is not False
 
 
 def _period_days_sql(start: dt.date, end: dt.date) -> str:
@@ -327,13 +337,25 @@ def _period_days_sql(start: dt.date, end: dt.date) -> str:
     return ", ".join(f"'{start + dt.timedelta(days=i):%Y-%m-%d}'" for i in range((end - start).days + 1))
 
 
-def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date) -> list[RowRule | SetRule]:
-    """Every single-table rule of an observation table, in the order its problems are reported."""
+def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date, rows: pa.Table) -> list[RowRule | SetRule]:
+    """Every single-table rule of an observation table, in the order its problems are reported.
+
+    `rows`: the parsed table, whose order may already prove the duplicate checks clean (unique_by_order).
+    """
     view = _view(table.file)
     rules: list[RowRule | SetRule] = [
-        RowRule("identifier", "Id", "not regexp_full_match(Id, '[1-9][0-9]*')", "Id {0!r} is not a positive whole number"),
+        RowRule(
+            "identifier",
+            "Id",
+            "not regexp_full_match(Id, '[1-9][0-9]*')",
+            "Id {0!r} is not a positive whole number",
+            proven_clean=_positive_whole_numbers(rows.column("Id")),
+        ),
         SetRule(
-            "duplicate-id", f"select min(_line), Id from {view} group by Id having count(*) > 1", "Id {0!r} occurs more than once"
+            "duplicate-id",
+            f"select min(_line), Id from {view} group by Id having count(*) > 1",
+            "Id {0!r} occurs more than once",
+            proven_clean=unique_by_order(rows, ("Id",), as_integers=True),
         ),
         _in_list("Measure", ", ".join(f"'{m}'" for m in table.measures), f"a measure of {table.code}"),
     ]
@@ -347,6 +369,7 @@ def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date) 
                     # YYYY-MM-DD, a list lookup instead of a regular expression and a date parse per row
                     f"Date is null or Date not in ({_period_days_sql(start, end)})",
                     "Date {0!r} is not a day (YYYY-MM-DD) of the delivery period " + f"{start}..{end}",
+                    reads="Date",
                 )
             )
         elif dim == "Hour":
@@ -361,6 +384,7 @@ def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date) 
             "Value",
             f"Value <> '' and not regexp_full_match(Value, '{c.VALUE_PATTERN}')",
             "Value {0!r} is not a plain whole number >= 0 of at most " + f"{c.VALUE_MAX_DIGITS} ASCII digits",
+            reads="Value",
         ),
         _in_list("ValueAttribute", ", ".join(f"'{v}'" for v in c.VALUE_ATTRIBUTES), "a CBS value attribute"),
         RowRule(
@@ -373,13 +397,15 @@ def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date) 
             "duplicate-cell",
             f"select max(_line), {keys} from {view} group by {keys} having count(*) > 1",
             "the same cell occurs more than once (" + ", ".join(f"{{{i}}}" for i in range(len(table.dimensions) + 1)) + ")",
+            proven_clean=unique_by_order(rows, table.dimensions + ("Measure",)),
         ),
     ]
     return rules
 
 
-def _check_observations(con, meta: DeliveryMeta, problems: Collector) -> None:
+def _check_observations(con, meta: DeliveryMeta, problems: Collector, parsed: dict[str, ParsedTable]) -> None:
     start = dt.date(meta.year, meta.month, 1)
     end = dt.date(meta.year, meta.month, calendar.monthrange(meta.year, meta.month)[1])
     for table in c.OBSERVATION_TABLES.values():
-        run_rules(con, problems, table.file, _view(table.file), _observation_rules(table, start, end))
+        rules = _observation_rules(table, start, end, parsed[table.file].to_arrow())
+        run_rules(con, problems, table.file, _view(table.file), rules, parsed[table.file].to_arrow())
