@@ -34,8 +34,13 @@ def _quoted(columns: tuple[str, ...]) -> list[str]:
     return [f'"{column}"' for column in columns]
 
 
-def check_minimum_totals(con: duckdb.DuckDBPyConnection, problems: Collector, table: c.ObservationTable, view: str) -> None:
-    """Every measure and combination of the non-total dimensions has its all-T001 row."""
+def check_minimum_totals(
+    con: duckdb.DuckDBPyConnection, problems: Collector, table: c.ObservationTable, view: str, total: int | None = None
+) -> None:
+    """Every measure and combination of the non-total dimensions has its all-T001 row.
+
+    `total`: how many groups already counted as lacking it (see `_count_single_total`); 0 skips the query.
+    """
     keys = ("Measure",) + c.minimum_total_keys(table)
     totals = c.total_dimensions(table)
     all_total = " and ".join(f"{column} = '{c.TOTAL}'" for column in _quoted(totals))
@@ -48,18 +53,25 @@ def check_minimum_totals(con: duckdb.DuckDBPyConnection, problems: Collector, ta
         "totals",
         f"select min(_line), {key_sql} from {view} group by {key_sql} having count(*) filter (where {all_total}) = 0",
         f"no total row ({', '.join(f'{d}={c.TOTAL}' for d in totals)}) for {described}",
+        total,
     )
 
 
 def check_totals_not_below_parts(
-    con: duckdb.DuckDBPyConnection, problems: Collector, table: c.ObservationTable, view: str, rounding_base: int
+    con: duckdb.DuckDBPyConnection,
+    problems: Collector,
+    table: c.ObservationTable,
+    view: str,
+    rounding_base: int,
+    failing: int | None = None,
 ) -> None:
     """A published total may be below a published part only by rounding (at most `rounding_base - 1`).
 
     Per total dimension, one grouped pass over the published cells: a group is a total and
     its parts (every other coordinate and the measure equal); its largest part is compared
     with its total. (A hash aggregate straight on the delivered view: cheaper than joining
-    the table to itself or materialising the published cells first.)
+    the table to itself or materialising the published cells first.) `failing`: how many groups
+    already counted as failing, for a table of one total dimension (see `_count_single_total`).
     """
     value = "try_cast(Value as bigint)"
     for dimension in c.total_dimensions(table):
@@ -83,7 +95,38 @@ def check_totals_not_below_parts(
                 )
                 where part - total > {rounding_base - 1}""",
             "total {0} is below its part " + dimension + "={1} (value {2}, line {3}) by more than rounding",
+            failing,
         )
+
+
+def _count_single_total(
+    con: duckdb.DuckDBPyConnection, table: c.ObservationTable, view: str, rounding_base: int
+) -> tuple[int | None, int | None]:
+    """(groups without their total row, groups with a total below a part) in one grouped pass, for a table
+    with one total dimension (T01), else (None, None): nothing counted.
+
+    Why: with one total dimension both checks group by the same key (the measure and every other
+    dimension), so one hash aggregate over a month's 238,000 T01 rows serves both (saving ~25 ms a
+    delivery); a check whose count is not 0 then runs its own query for the rows it reports.
+    """
+    totals = c.total_dimensions(table)
+    if len(totals) != 1 or tuple(d for d in table.dimensions if d != totals[0]) != c.minimum_total_keys(table):
+        return None, None
+    keys = ", ".join(_quoted(("Measure",) + c.minimum_total_keys(table)))
+    total, published = f"\"{totals[0]}\" = '{c.TOTAL}'", "ValueAttribute = 'None'"
+    value = "try_cast(Value as bigint)"
+    missing, below = con.execute(
+        f"""select count(*) filter (where total_rows = 0), count(*) filter (where part - total_value > {rounding_base - 1})
+            from (
+                select
+                    count(*) filter (where {total}) as total_rows,
+                    max({value}) filter (where {total} and {published}) as total_value,
+                    max({value}) filter (where "{totals[0]}" <> '{c.TOTAL}' and {published}) as part,
+                from {view}
+                group by {keys}
+            )"""
+    ).fetchall()[0]
+    return missing, below
 
 
 def check_spring_forward_hour(con: duckdb.DuckDBPyConnection, problems: Collector, meta: DeliveryMeta, view: str) -> None:
@@ -128,8 +171,9 @@ def check_cells(con: duckdb.DuckDBPyConnection, problems: Collector, meta: Deliv
         if table.file in broken:
             continue
         view = views[code]
-        check_minimum_totals(con, problems, table, view)
-        check_totals_not_below_parts(con, problems, table, view, meta.rounding_base)
+        missing, below = _count_single_total(con, table, view, meta.rounding_base)
+        check_minimum_totals(con, problems, table, view, missing)
+        check_totals_not_below_parts(con, problems, table, view, meta.rounding_base, below)
         check_rounding(con, problems, table, view, meta.rounding_base)
     if c.OBSERVATION_TABLES["T01"].file not in broken:
         check_spring_forward_hour(con, problems, meta, views["T01"])

@@ -304,11 +304,14 @@ def _survey_fields(text: str, fields: PlainFields) -> tuple[set[str], list[int]]
         return None
     values = set(_PIECE_SEPARATORS.split(header))
     for column in fields.columns:
-        lengths = pc.utf8_length(column)
-        if len(column) and pc.max(lengths).as_py() > MAX_FIELD_CHARS:
+        if len(column) == 0 or (pc.all(pc.ascii_is_decimal(column)).as_py() and pc.max(pc.binary_length(column)).as_py() <= 31):
+            continue  # a column of short numbers (Id): nothing to judge, and no distinct values to find
+        distinct = pc.unique(column)
+        lengths = pc.utf8_length(distinct)
+        if pc.max(lengths).as_py() > MAX_FIELD_CHARS:
             return None
-        number = pc.or_(pc.and_(pc.ascii_is_decimal(column), pc.less_equal(lengths, 31)), pc.equal(lengths, 0))
-        for value in pc.unique(pc.filter(column, pc.invert(number))).to_pylist():
+        number = pc.or_(pc.and_(pc.ascii_is_decimal(distinct), pc.less_equal(lengths, 31)), pc.equal(lengths, 0))
+        for value in pc.filter(distinct, pc.invert(number)).to_pylist():
             values.update(_PIECE_SEPARATORS.split(value))
     return {piece for piece in values if not _ONLY_DIGITS_RE.match(piece)}, []
 
