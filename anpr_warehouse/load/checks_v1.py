@@ -210,7 +210,10 @@ def check_v1(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Collect
         return None  # a missing or unreadable file: content checks would only repeat that
     _check_code_lists(con, meta, lists, problems)
     _check_observations(con, meta, problems, parsed)
-    check_cells(con, problems, meta, {code: _view(t.file) for code, t in c.OBSERVATION_TABLES.items()})
+    tables = c.OBSERVATION_TABLES.items()
+    check_cells(
+        con, problems, meta, {code: _view(t.file) for code, t in tables}, {code: parsed[t.file].to_arrow() for code, t in tables}
+    )
     return CheckedDelivery(meta, "v1", parsed)
 
 
