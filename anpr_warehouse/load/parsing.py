@@ -250,22 +250,26 @@ def unique_by_order(table: pa.Table, columns: Sequence[str], as_integers: bool =
 
     Why: a duplicate check is a hash aggregate over every row (a month's T01: ~50 ms for the cell
     key, ~25 ms for `Id`), while CBS writes its tables in order, and comparing each row with the
-    next is a fraction of that. The key is the columns joined by NUL, compared as bytes (with the
-    integers of `Id` where asked): equal rows give equal keys, so a strictly increasing key proves
-    them distinct whatever the fields hold. False (run the query) for anything out of order, or an
-    `Id` that is not an integer.
+    next is a fraction of that (~6 ms and ~2 ms). The order is the tuple order of `columns`, text
+    compared as bytes (`Id` as integers where asked): two equal rows are never in strictly increasing
+    order, so whatever the fields hold, True proves them distinct. False (run the query) for anything
+    out of order, or an `Id` that is not an integer.
     """
-    if table.num_rows < 2:
+    count = table.num_rows
+    if count < 2:
         return True
-    if as_integers:
-        try:
-            key = pc.cast(table.column(columns[0]), pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return False
-    else:
-        key = pc.binary_join_element_wise(*(table.column(c) for c in columns), "\x00")
-    later, earlier = key.slice(1), key.slice(0, table.num_rows - 1)
-    return pc.all(pc.greater(later, earlier)).as_py()
+    increasing = None  # per row after the first: is it greater than the row before, on the columns seen so far
+    for name in reversed(columns):
+        column = table.column(name)
+        if as_integers:
+            try:
+                column = pc.cast(column, pa.int64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return False
+        later, earlier = column.slice(1), column.slice(0, count - 1)
+        greater = pc.greater(later, earlier)
+        increasing = greater if increasing is None else pc.or_(greater, pc.and_(pc.equal(later, earlier), increasing))
+    return pc.all(increasing).as_py()
 
 
 def run_rules(
