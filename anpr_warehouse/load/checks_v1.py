@@ -194,7 +194,7 @@ def check_v1(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Collect
     for name, header in headers.items():
         if name not in raw.files:
             continue
-        text = decode(name, raw.files[name], problems)
+        text = decode(name, raw.files[name], problems, raw.plain_fields.get(name))
         table = (
             parse_csv(name, text, ",", header, problems, raw.files[name], raw.plain_fields.get(name))
             if text is not None

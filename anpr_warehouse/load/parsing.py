@@ -51,6 +51,7 @@ class PlainFields:
 
     delimiter: str
     table: pa.Table
+    text: str  # the file as strict UTF-8 without BOM, which `decode` then returns instead of decoding again
 
     @property
     def columns(self) -> list[pa.ChunkedArray]:
@@ -73,6 +74,8 @@ def is_plain(text: str) -> bool:
 def read_plain_fields(text: str, data: bytes) -> PlainFields | None:
     """Every data line of a plain file split at its delimiter, or None where text and fields could differ.
 
+    `text`: `data` decoded as strict UTF-8, BOM removed (the caller decodes only files that are UTF-8).
+
     None for anything but a plain file whose every line Arrow splits into the header's number of
     fields: quotes, blank lines, a carriage return that ends no line (Arrow would end a row there),
     an empty header line, a ragged row, bytes that are not UTF-8. Those keep the text-based paths.
@@ -81,8 +84,7 @@ def read_plain_fields(text: str, data: bytes) -> PlainFields | None:
     """
     if '"' in text:
         return None
-    carriage_returns = text.count("\r")
-    if carriage_returns and carriage_returns != text.count("\r\n"):
+    if "\r" in text and text.count("\r") != text.count("\r\n"):  # `in` first: it stops at the first one
         return None
     end = text.find("\n")
     first_line = (text if end < 0 else text[:end]).rstrip("\r")
@@ -93,11 +95,16 @@ def read_plain_fields(text: str, data: bytes) -> PlainFields | None:
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     if table is None or table.num_rows + 1 != lines:
         return None
-    return PlainFields(delimiter, table)
+    return PlainFields(delimiter, table, text)
 
 
-def decode(file: str, data: bytes, problems: Collector) -> str | None:
-    """UTF-8 text without BOM; None (and a problem) for bytes that are not UTF-8 or an empty file."""
+def decode(file: str, data: bytes, problems: Collector, fields: PlainFields | None = None) -> str | None:
+    """UTF-8 text without BOM; None (and a problem) for bytes that are not UTF-8 or an empty file.
+
+    `fields`: the file as the plate guard already read it (its text decoded once, not twice).
+    """
+    if fields is not None:
+        return fields.text
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -37,11 +37,15 @@ def scan_for_plates(raw: RawDelivery, problems: Collector) -> None:
     here, once: the guard judges its distinct fields, and the parser later takes the same table.
     """
     for name, data in sorted(raw.files.items()):
-        text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+        try:
+            text, utf8 = data.decode("utf-8"), True
+        except UnicodeDecodeError:  # the guard reads what it can; the encoding rule refuses the file
+            text, utf8 = data.decode("utf-8", errors="replace"), False
+        text = text.removeprefix("\ufeff")
         if name == MANIFEST:
             _report(problems, name, _manifest_findings(text))
         else:
-            fields = read_plain_fields(text, data)
+            fields = read_plain_fields(text, data) if utf8 else None
             if fields is not None:
                 raw.plain_fields[name] = fields
             _report(problems, name, scan_text(text, fields=fields))
