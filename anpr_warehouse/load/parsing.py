@@ -279,6 +279,9 @@ def unique_by_order(table: pa.Table, columns: Sequence[str], as_integers: bool =
     return pc.all(increasing).as_py()
 
 
+DISTINCT_FROM_ROWS = 20_000  # below this a registered table of distinct values costs more than the scan it saves
+
+
 def run_rules(
     con: duckdb.DuckDBPyConnection,
     problems: Collector,
@@ -293,7 +296,8 @@ def run_rules(
     that some row breaks is queried again for its rows and lines. A rule that reads one column
     (`reads`) is counted on that column's distinct values in `rows` (the view's Arrow table), which
     Arrow finds in C++ (~2 ms on a month's T01, where the condition on every row costs ~15 ms): that
-    count says only whether some value breaks the rule, which is all the count is for. A clean
+    count says only whether some value breaks the rule, which is all the count is for (on tables of
+    at least DISTINCT_FROM_ROWS rows: on a small one each registered table costs more than it saves). A clean
     delivery therefore costs one scan for all its row rules plus one query per set rule not proven clean.
     """
     row_rules = [r for r in rules if isinstance(r, RowRule) and not r.proven_clean]
@@ -302,7 +306,7 @@ def run_rules(
         distinct: dict[str, str] = {}  # column -> name of its registered distinct values
         counters = ["count(*)"]  # one aggregate at least: the query then returns one row, however many the view has
         for r in row_rules:
-            if r.reads and rows is not None:
+            if r.reads and rows is not None and rows.num_rows >= DISTINCT_FROM_ROWS:
                 if r.reads not in distinct:
                     distinct[r.reads] = f"_distinct_{len(distinct)}"
                     con.register(distinct[r.reads], pa.table({r.reads: pc.unique(rows.column(r.reads))}))
