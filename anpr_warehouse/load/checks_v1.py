@@ -31,11 +31,10 @@ from .parsing import (
     ParsedTable,
     RowRule,
     SetRule,
-    check_pattern,
-    check_position,
     decode,
     parse_csv,
-    report_rows,
+    pattern_rule,
+    position_rule,
     run_rules,
     strict_date_sql,
     unique_by_order,
@@ -256,61 +255,41 @@ def _check_code_lists(
         for missing in [v for v in fixed if v not in present]:
             problems.add(file, "missing-code", f"identifier {missing!r} is missing")
     loc, zone = _view("Locations.csv"), _view("Zones.csv")
-    check_pattern(
-        con, problems, "Locations.csv", loc, "Identifier", f"{gm}_L[0-9]{{3}}", "location {0!r} is not " + gm + "_L + 3 digits"
-    )
-    report_rows(
-        con,
-        problems,
-        "Locations.csv",
-        "unknown-code",
-        f"select _line, ZoneIdentifier from {loc} where ZoneIdentifier <> '' and ZoneIdentifier not in (select Identifier from {zone})",
-        "ZoneIdentifier {0!r} is not in Zones.csv",
-    )
-    report_rows(
-        con,
-        problems,
-        "Locations.csv",
-        "unknown-code",
-        f"select _line, Direction from {loc} where Direction not in ('IN', 'OUT', 'BOTH')",
-        "Direction {0!r} is not IN, OUT or BOTH",
-    )
-    check_position(
-        con,
-        problems,
-        "Locations.csv",
-        loc,
-        ("Latitude", "Longitude"),
-        (NL_LAT, NL_LON),
-        "({0}, {1}) is not a WGS84 position in the Netherlands",
-    )
-    check_pattern(
-        con, problems, "Zones.csv", zone, "Identifier", f"{gm}_Z[0-9]{{2}}", "zone {0!r} is not " + gm + "_Z + 2 digits"
-    )
-    report_rows(
-        con,
-        problems,
-        "Zones.csv",
-        "unknown-code",
-        f"select _line, ZoneType from {zone} where ZoneType not in ({', '.join(repr(z) for z in c.ZONE_TYPES)})",
-        "ZoneType {0!r} is not ZE, MILIEU or OVERIG",
-    )
-    report_rows(
-        con,
-        problems,
-        "Zones.csv",
-        "date",
-        f"select _line, ValidFrom from {zone} where not {strict_date_sql('ValidFrom', c.ISO_DATE_PATTERN, '%Y-%m-%d')}",
-        "ValidFrom {0!r} is not a date YYYY-MM-DD " + f"in {c.YEARS[0]}-{c.YEARS[1]}",
-    )
-    report_rows(
-        con,
-        problems,
-        c.MEASURE_CODES_FILE,
+    location_rules = [
+        pattern_rule("Identifier", f"{gm}_L[0-9]{{3}}", "location {0!r} is not " + gm + "_L + 3 digits"),
+        RowRule(
+            "unknown-code",
+            "ZoneIdentifier",
+            f"ZoneIdentifier <> '' and ZoneIdentifier not in (select Identifier from {zone})",
+            "ZoneIdentifier {0!r} is not in Zones.csv",
+        ),
+        RowRule("unknown-code", "Direction", "Direction not in ('IN', 'OUT', 'BOTH')", "Direction {0!r} is not IN, OUT or BOTH"),
+        position_rule(("Latitude", "Longitude"), (NL_LAT, NL_LON), "({0}, {1}) is not a WGS84 position in the Netherlands"),
+    ]
+    run_rules(con, problems, "Locations.csv", loc, location_rules)
+    zone_rules = [
+        pattern_rule("Identifier", f"{gm}_Z[0-9]{{2}}", "zone {0!r} is not " + gm + "_Z + 2 digits"),
+        RowRule(
+            "unknown-code",
+            "ZoneType",
+            f"ZoneType not in ({', '.join(repr(z) for z in c.ZONE_TYPES)})",
+            "ZoneType {0!r} is not ZE, MILIEU or OVERIG",
+        ),
+        RowRule(
+            "date",
+            "ValidFrom",
+            f"not {strict_date_sql('ValidFrom', c.ISO_DATE_PATTERN, '%Y-%m-%d')}",
+            "ValidFrom {0!r} is not a date YYYY-MM-DD " + f"in {c.YEARS[0]}-{c.YEARS[1]}",
+        ),
+    ]
+    run_rules(con, problems, "Zones.csv", zone, zone_rules)
+    decimals = RowRule(
         "value",
-        f"select _line, Decimals from {_view(c.MEASURE_CODES_FILE)} where not regexp_full_match(Decimals, '[0-9]{{1,2}}')",
+        "Decimals",
+        "not regexp_full_match(Decimals, '[0-9]{1,2}')",
         "Decimals {0!r} is not a whole number of at most 2 digits",
     )
+    run_rules(con, problems, c.MEASURE_CODES_FILE, _view(c.MEASURE_CODES_FILE), [decimals])
 
 
 def _in_list(column: str, allowed_sql: str, what: str) -> RowRule:

@@ -343,19 +343,29 @@ def strict_date_sql(column: str, pattern: str, fmt: str) -> str:
     return f"""(regexp_full_match("{column}", '{pattern}') and try_strptime("{column}", '{fmt}') is not null)"""
 
 
+def pattern_rule(column: str, pattern: str, message: str, optional: bool = False) -> RowRule:
+    """Values of `column` must fully match the regular expression (empty allowed when `optional`)."""
+    empty = f"\"{column}\" <> '' and " if optional else ""
+    return RowRule("identifier", f'"{column}"', f"{empty}not regexp_full_match(\"{column}\", '{pattern}')", message)
+
+
+def position_rule(columns: tuple[str, str], bounds: tuple[tuple[float, float], tuple[float, float]], message: str) -> RowRule:
+    """Both coordinate columns are numbers inside the given (first, second) ranges."""
+    (a, b), ((a_lo, a_hi), (b_lo, b_hi)) = columns, bounds
+    return RowRule(
+        "coordinates",
+        f'"{a}", "{b}"',
+        f"""try_cast("{a}" as double) is null or try_cast("{b}" as double) is null
+            or cast("{a}" as double) not between {a_lo} and {a_hi} or cast("{b}" as double) not between {b_lo} and {b_hi}""",
+        message,
+    )
+
+
 def check_pattern(
     con, problems: Collector, file: str, view: str, column: str, pattern: str, message: str, optional: bool = False
 ) -> None:
-    """Values of `column` must fully match the regular expression (empty allowed when `optional`)."""
-    empty = f"\"{column}\" <> '' and " if optional else ""
-    report_rows(
-        con,
-        problems,
-        file,
-        "identifier",
-        f'select _line, "{column}" from {view} where {empty}not regexp_full_match("{column}", \'{pattern}\')',
-        message,
-    )
+    """`pattern_rule` on its own."""
+    run_rules(con, problems, file, view, [pattern_rule(column, pattern, message, optional)])
 
 
 def check_position(
@@ -367,15 +377,5 @@ def check_position(
     bounds: tuple[tuple[float, float], tuple[float, float]],
     message: str,
 ) -> None:
-    """Both coordinate columns are numbers inside the given (first, second) ranges."""
-    (a, b), ((a_lo, a_hi), (b_lo, b_hi)) = columns, bounds
-    report_rows(
-        con,
-        problems,
-        file,
-        "coordinates",
-        f"""select _line, "{a}", "{b}" from {view}
-            where try_cast("{a}" as double) is null or try_cast("{b}" as double) is null
-               or cast("{a}" as double) not between {a_lo} and {a_hi} or cast("{b}" as double) not between {b_lo} and {b_hi}""",
-        message,
-    )
+    """`position_rule` on its own."""
+    run_rules(con, problems, file, view, [position_rule(columns, bounds, message)])
