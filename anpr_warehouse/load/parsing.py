@@ -350,13 +350,17 @@ def pattern_rule(column: str, pattern: str, message: str, optional: bool = False
 
 
 def position_rule(columns: tuple[str, str], bounds: tuple[tuple[float, float], tuple[float, float]], message: str) -> RowRule:
-    """Both coordinate columns are numbers inside the given (first, second) ranges."""
+    """Both coordinate columns are numbers inside the given (first, second) ranges.
+
+    `try_cast` throughout, never `cast`: counted in an aggregate's filter (run_rules), DuckDB casts
+    every row without stopping at the first true term, and one `Confidential` would raise.
+    """
     (a, b), ((a_lo, a_hi), (b_lo, b_hi)) = columns, bounds
     return RowRule(
         "coordinates",
         f'"{a}", "{b}"',
         f"""try_cast("{a}" as double) is null or try_cast("{b}" as double) is null
-            or cast("{a}" as double) not between {a_lo} and {a_hi} or cast("{b}" as double) not between {b_lo} and {b_hi}""",
+            or try_cast("{a}" as double) not between {a_lo} and {a_hi} or try_cast("{b}" as double) not between {b_lo} and {b_hi}""",
         message,
     )
 

@@ -72,6 +72,21 @@ LOADSQL_FAULTS = [
         "Zones.csv",
         "text",
     ),
+    # rules counted in an aggregate's filter evaluate every term on every row: a `cast` there raised (fuzz cases 62, 222)
+    Fault(
+        "latitude that is not a number",
+        "v1",
+        edit_lines("Locations.csv", replace_field(1, 5, "5r.091456")),
+        "Locations.csv",
+        "coordinates",
+    ),
+    Fault(
+        "legacy X_RD that is not a number",
+        "legacy",
+        edit_lines("_locaties.csv", replace_field(1, 4, "Confidential", ";")),
+        "_locaties.csv",
+        "coordinates",
+    ),
     Fault(
         "unknown location in rows out of order",
         "v1",
