@@ -90,8 +90,12 @@ def check_legacy(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Col
     parsed: dict[str, ParsedTable] = {}
     for kind, header in HEADERS.items():
         name = c.legacy_file_name(gm, year, month, kind)
-        text = decode(name, raw.files[name], problems)
-        table = parse_csv(name, text, ";", header, problems, raw.files[name]) if text is not None else None
+        text = decode(name, raw.files[name], problems, raw.plain_fields.get(name))
+        table = (
+            parse_csv(name, text, ";", header, problems, raw.files[name], raw.plain_fields.get(name))
+            if text is not None
+            else None
+        )
         if table is not None:
             parsed[kind] = table
             con.register(f"l_{kind}", table.to_arrow())

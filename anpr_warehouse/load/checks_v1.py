@@ -20,6 +20,8 @@ import json
 import re
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import contract as c
 from ..reference import is_municipality
@@ -29,13 +31,13 @@ from .parsing import (
     ParsedTable,
     RowRule,
     SetRule,
-    check_pattern,
-    check_position,
     decode,
     parse_csv,
-    report_rows,
+    pattern_rule,
+    position_rule,
     run_rules,
     strict_date_sql,
+    unique_by_order,
 )
 from .problems import Collector
 from .reader import RawDelivery
@@ -191,8 +193,12 @@ def check_v1(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Collect
     for name, header in headers.items():
         if name not in raw.files:
             continue
-        text = decode(name, raw.files[name], problems)
-        table = parse_csv(name, text, ",", header, problems, raw.files[name]) if text is not None else None
+        text = decode(name, raw.files[name], problems, raw.plain_fields.get(name))
+        table = (
+            parse_csv(name, text, ",", header, problems, raw.files[name], raw.plain_fields.get(name))
+            if text is not None
+            else None
+        )
         if table is None:
             continue
         if name in expected_rows and expected_rows[name] >= 0 and expected_rows[name] != len(table):
@@ -201,9 +207,12 @@ def check_v1(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Collect
         con.register(_view(name), table.to_arrow())
     if len(parsed) != len(headers):
         return None  # a missing or unreadable file: content checks would only repeat that
-    _check_code_lists(con, meta, lists, problems)
-    _check_observations(con, meta, problems)
-    check_cells(con, problems, meta, {code: _view(t.file) for code, t in c.OBSERVATION_TABLES.items()})
+    _check_code_lists(con, meta, lists, problems, parsed)
+    _check_observations(con, meta, problems, parsed)
+    tables = c.OBSERVATION_TABLES.items()
+    check_cells(
+        con, problems, meta, {code: _view(t.file) for code, t in tables}, {code: parsed[t.file].to_arrow() for code, t in tables}
+    )
     return CheckedDelivery(meta, "v1", parsed)
 
 
@@ -211,101 +220,76 @@ def _view(file: str) -> str:
     return "v_" + file.removesuffix(".csv").lower()
 
 
-def _check_identifier_column(con, file: str, column: str, allowed_sql: str, problems: Collector, what: str) -> None:
-    report_rows(
-        con,
-        problems,
-        file,
-        "unknown-code",
-        f'select _line, "{column}" from {_view(file)} where "{column}" is null or "{column}" not in ({allowed_sql})',
-        column + " {0!r} is not " + what,
-    )
+def _check_code_lists(
+    con, meta: DeliveryMeta, lists: dict[str, c.CodeList], problems: Collector, parsed: dict[str, ParsedTable]
+) -> None:
+    """Each code list's own rules, then the rules of Locations.csv and Zones.csv.
 
-
-def _check_code_lists(con, meta: DeliveryMeta, lists: dict[str, c.CodeList], problems: Collector) -> None:
+    A list's rules run together (`run_rules`: one counting query, the rows only of a rule that
+    fails), and the identifiers present come from the parsed table, not another query: a delivery's
+    eleven small lists cost a DuckDB query each instead of four.
+    """
     gm = meta.municipality_code
     for file, cl in list(lists.items()) + [(c.MEASURE_CODES_FILE, None)]:
-        view = _view(file)
-        report_rows(
-            con,
-            problems,
-            file,
-            "duplicate-code",
-            f"select min(_line), Identifier from {view} group by Identifier having count(*) > 1",
-            "identifier {0!r} occurs more than once",
-        )
-        report_rows(
-            con,
-            problems,
-            file,
-            "identifier",
-            f"select _line, Title from {view} where trim(coalesce(Identifier, '')) = '' or trim(coalesce(Title, '')) = ''",
-            "identifier and title must not be empty (title {0!r})",
-        )
+        view, rows = _view(file), parsed[file].to_arrow()
         fixed = list(c.MEASURES) if cl is None else (list(cl.identifiers) + [c.TOTAL] if cl.identifiers else None)
+        rules: list[RowRule | SetRule] = [
+            SetRule(
+                "duplicate-code",
+                f"select min(_line), Identifier from {view} group by Identifier having count(*) > 1",
+                "identifier {0!r} occurs more than once",
+            ),
+            RowRule(
+                "identifier",
+                "Title",
+                "trim(coalesce(Identifier, '')) = '' or trim(coalesce(Title, '')) = ''",
+                "identifier and title must not be empty (title {0!r})",
+            ),
+        ]
+        if fixed is not None:
+            rules.append(_in_list("Identifier", ", ".join(f"'{v}'" for v in fixed), f"an identifier of {file}"))
+        run_rules(con, problems, file, view, rules, rows)
         if fixed is None:
             continue
-        values = ", ".join(f"'{v}'" for v in fixed)
-        _check_identifier_column(con, file, "Identifier", values, problems, f"an identifier of {file}")
-        present = {r[0] for r in con.execute(f"select Identifier from {view}").fetchall()}
+        present = set(rows.column("Identifier").to_pylist())
         for missing in [v for v in fixed if v not in present]:
             problems.add(file, "missing-code", f"identifier {missing!r} is missing")
     loc, zone = _view("Locations.csv"), _view("Zones.csv")
-    check_pattern(
-        con, problems, "Locations.csv", loc, "Identifier", f"{gm}_L[0-9]{{3}}", "location {0!r} is not " + gm + "_L + 3 digits"
-    )
-    report_rows(
-        con,
-        problems,
-        "Locations.csv",
-        "unknown-code",
-        f"select _line, ZoneIdentifier from {loc} where ZoneIdentifier <> '' and ZoneIdentifier not in (select Identifier from {zone})",
-        "ZoneIdentifier {0!r} is not in Zones.csv",
-    )
-    report_rows(
-        con,
-        problems,
-        "Locations.csv",
-        "unknown-code",
-        f"select _line, Direction from {loc} where Direction not in ('IN', 'OUT', 'BOTH')",
-        "Direction {0!r} is not IN, OUT or BOTH",
-    )
-    check_position(
-        con,
-        problems,
-        "Locations.csv",
-        loc,
-        ("Latitude", "Longitude"),
-        (NL_LAT, NL_LON),
-        "({0}, {1}) is not a WGS84 position in the Netherlands",
-    )
-    check_pattern(
-        con, problems, "Zones.csv", zone, "Identifier", f"{gm}_Z[0-9]{{2}}", "zone {0!r} is not " + gm + "_Z + 2 digits"
-    )
-    report_rows(
-        con,
-        problems,
-        "Zones.csv",
-        "unknown-code",
-        f"select _line, ZoneType from {zone} where ZoneType not in ({', '.join(repr(z) for z in c.ZONE_TYPES)})",
-        "ZoneType {0!r} is not ZE, MILIEU or OVERIG",
-    )
-    report_rows(
-        con,
-        problems,
-        "Zones.csv",
-        "date",
-        f"select _line, ValidFrom from {zone} where not {strict_date_sql('ValidFrom', c.ISO_DATE_PATTERN, '%Y-%m-%d')}",
-        "ValidFrom {0!r} is not a date YYYY-MM-DD " + f"in {c.YEARS[0]}-{c.YEARS[1]}",
-    )
-    report_rows(
-        con,
-        problems,
-        c.MEASURE_CODES_FILE,
+    location_rules = [
+        pattern_rule("Identifier", f"{gm}_L[0-9]{{3}}", "location {0!r} is not " + gm + "_L + 3 digits"),
+        RowRule(
+            "unknown-code",
+            "ZoneIdentifier",
+            f"ZoneIdentifier <> '' and ZoneIdentifier not in (select Identifier from {zone})",
+            "ZoneIdentifier {0!r} is not in Zones.csv",
+        ),
+        RowRule("unknown-code", "Direction", "Direction not in ('IN', 'OUT', 'BOTH')", "Direction {0!r} is not IN, OUT or BOTH"),
+        position_rule(("Latitude", "Longitude"), (NL_LAT, NL_LON), "({0}, {1}) is not a WGS84 position in the Netherlands"),
+    ]
+    run_rules(con, problems, "Locations.csv", loc, location_rules)
+    zone_rules = [
+        pattern_rule("Identifier", f"{gm}_Z[0-9]{{2}}", "zone {0!r} is not " + gm + "_Z + 2 digits"),
+        RowRule(
+            "unknown-code",
+            "ZoneType",
+            f"ZoneType not in ({', '.join(repr(z) for z in c.ZONE_TYPES)})",
+            "ZoneType {0!r} is not ZE, MILIEU or OVERIG",
+        ),
+        RowRule(
+            "date",
+            "ValidFrom",
+            f"not {strict_date_sql('ValidFrom', c.ISO_DATE_PATTERN, '%Y-%m-%d')}",
+            "ValidFrom {0!r} is not a date YYYY-MM-DD " + f"in {c.YEARS[0]}-{c.YEARS[1]}",
+        ),
+    ]
+    run_rules(con, problems, "Zones.csv", zone, zone_rules)
+    decimals = RowRule(
         "value",
-        f"select _line, Decimals from {_view(c.MEASURE_CODES_FILE)} where not regexp_full_match(Decimals, '[0-9]{{1,2}}')",
+        "Decimals",
+        "not regexp_full_match(Decimals, '[0-9]{1,2}')",
         "Decimals {0!r} is not a whole number of at most 2 digits",
     )
+    run_rules(con, problems, c.MEASURE_CODES_FILE, _view(c.MEASURE_CODES_FILE), [decimals])
 
 
 def _in_list(column: str, allowed_sql: str, what: str) -> RowRule:
@@ -315,7 +299,14 @@ def _in_list(column: str, allowed_sql: str, what: str) -> RowRule:
         f'"{column}"',
         f'"{column}" is null or "{column}" not in ({allowed_sql})',
         column + " {0!r} is not " + what,
+        reads=column,
     )
+
+
+def _positive_whole_numbers(ids: pa.ChunkedArray) -> bool:
+    """True when every Id is ASCII digits not starting with 0: what `[1-9][0-9]*` matches, in C++ without
+    a regular expression (~2 ms on a month's T01 against ~17 ms for the expression on every row)."""
+    return pc.all(pc.and_(pc.ascii_is_decimal(ids), pc.invert(pc.starts_with(ids, "0")))).as_py() is not False
 
 
 def _period_days_sql(start: dt.date, end: dt.date) -> str:
@@ -323,13 +314,25 @@ def _period_days_sql(start: dt.date, end: dt.date) -> str:
     return ", ".join(f"'{start + dt.timedelta(days=i):%Y-%m-%d}'" for i in range((end - start).days + 1))
 
 
-def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date) -> list[RowRule | SetRule]:
-    """Every single-table rule of an observation table, in the order its problems are reported."""
+def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date, rows: pa.Table) -> list[RowRule | SetRule]:
+    """Every single-table rule of an observation table, in the order its problems are reported.
+
+    `rows`: the parsed table, whose order may already prove the duplicate checks clean (unique_by_order).
+    """
     view = _view(table.file)
     rules: list[RowRule | SetRule] = [
-        RowRule("identifier", "Id", "not regexp_full_match(Id, '[1-9][0-9]*')", "Id {0!r} is not a positive whole number"),
+        RowRule(
+            "identifier",
+            "Id",
+            "not regexp_full_match(Id, '[1-9][0-9]*')",
+            "Id {0!r} is not a positive whole number",
+            proven_clean=_positive_whole_numbers(rows.column("Id")),
+        ),
         SetRule(
-            "duplicate-id", f"select min(_line), Id from {view} group by Id having count(*) > 1", "Id {0!r} occurs more than once"
+            "duplicate-id",
+            f"select min(_line), Id from {view} group by Id having count(*) > 1",
+            "Id {0!r} occurs more than once",
+            proven_clean=unique_by_order(rows, ("Id",), as_integers=True),
         ),
         _in_list("Measure", ", ".join(f"'{m}'" for m in table.measures), f"a measure of {table.code}"),
     ]
@@ -343,6 +346,7 @@ def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date) 
                     # YYYY-MM-DD, a list lookup instead of a regular expression and a date parse per row
                     f"Date is null or Date not in ({_period_days_sql(start, end)})",
                     "Date {0!r} is not a day (YYYY-MM-DD) of the delivery period " + f"{start}..{end}",
+                    reads="Date",
                 )
             )
         elif dim == "Hour":
@@ -357,6 +361,7 @@ def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date) 
             "Value",
             f"Value <> '' and not regexp_full_match(Value, '{c.VALUE_PATTERN}')",
             "Value {0!r} is not a plain whole number >= 0 of at most " + f"{c.VALUE_MAX_DIGITS} ASCII digits",
+            reads="Value",
         ),
         _in_list("ValueAttribute", ", ".join(f"'{v}'" for v in c.VALUE_ATTRIBUTES), "a CBS value attribute"),
         RowRule(
@@ -369,13 +374,15 @@ def _observation_rules(table: c.ObservationTable, start: dt.date, end: dt.date) 
             "duplicate-cell",
             f"select max(_line), {keys} from {view} group by {keys} having count(*) > 1",
             "the same cell occurs more than once (" + ", ".join(f"{{{i}}}" for i in range(len(table.dimensions) + 1)) + ")",
+            proven_clean=unique_by_order(rows, table.dimensions + ("Measure",)),
         ),
     ]
     return rules
 
 
-def _check_observations(con, meta: DeliveryMeta, problems: Collector) -> None:
+def _check_observations(con, meta: DeliveryMeta, problems: Collector, parsed: dict[str, ParsedTable]) -> None:
     start = dt.date(meta.year, meta.month, 1)
     end = dt.date(meta.year, meta.month, calendar.monthrange(meta.year, meta.month)[1])
     for table in c.OBSERVATION_TABLES.values():
-        run_rules(con, problems, table.file, _view(table.file), _observation_rules(table, start, end))
+        rules = _observation_rules(table, start, end, parsed[table.file].to_arrow())
+        run_rules(con, problems, table.file, _view(table.file), rules, parsed[table.file].to_arrow())

@@ -47,6 +47,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from .. import contract as c
+from .parsing import PlainFields
 from .problems import Problem
 
 MAX_FILE_BYTES = 1 << 30  # 1 GiB: a municipality-month file is tens of MB
@@ -85,6 +86,8 @@ class RawDelivery:
     # the zip comment. The plate guard scans these too.
     source_texts: list[tuple[str, str]] = field(default_factory=list)
     _digests: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    # plain files as the plate guard had Arrow split them, which the parser then takes as they are
+    plain_fields: dict[str, PlainFields] = field(default_factory=dict, repr=False, compare=False)
 
     def sha256(self, name: str) -> bytes:
         """The SHA-256 of one file, computed once: the manifest check and the content checksum both need it."""

@@ -12,6 +12,7 @@ from ..duckdb_settings import connect_in_memory
 from .checks_legacy import check_legacy, is_legacy
 from .checks_v1 import MANIFEST, check_v1
 from .delivery import CheckedDelivery
+from .parsing import read_plain_fields
 from .plate_guard import Finding, judge, scan_json, scan_text
 from .problems import Collector, Problem
 from .reader import RawDelivery, read_delivery
@@ -32,14 +33,22 @@ def scan_for_plates(raw: RawDelivery, problems: Collector) -> None:
 
     Every field of every file (code lists and headers included), the decoded strings of the
     manifest, every file name, the names and comment the reader saw (`source_texts`) and the
-    delivery's own name, which the register keeps.
+    delivery's own name, which the register keeps. A plain CSV file is split into fields by Arrow
+    here, once: the guard judges its distinct fields, and the parser later takes the same table.
     """
     for name, data in sorted(raw.files.items()):
-        text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+        try:
+            text, utf8 = data.decode("utf-8"), True
+        except UnicodeDecodeError:  # the guard reads what it can; the encoding rule refuses the file
+            text, utf8 = data.decode("utf-8", errors="replace"), False
+        text = text.removeprefix("\ufeff")
         if name == MANIFEST:
             _report(problems, name, _manifest_findings(text))
         else:
-            _report(problems, name, scan_text(text))
+            fields = read_plain_fields(text, data) if utf8 else None
+            if fields is not None:
+                raw.plain_fields[name] = fields
+            _report(problems, name, scan_text(text, fields=fields))
     names = [(name, name) for name in raw.files] + list(raw.source_texts) + [(PurePath(raw.source).name,) * 2]
     for where, value in names:
         _report(problems, where, judge(value, text_rule=False, label="name"))
