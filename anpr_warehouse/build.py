@@ -161,7 +161,10 @@ def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
     step_times.add("dbt_layout_nodes_skipped", len(layout_skip))
     if layout_skip:
         skip = (skip or ["--exclude"]) + layout_skip
-    return skip
+    # dbt's default (eager) would also leave out every test with an excluded parent: column_rules of a fact
+    # reads the reference dimensions its values must exist in, and would silently not run. Exactly the
+    # named nodes are skipped (reference_nodes lists their own tests by name).
+    return skip + ["--indirect-selection", "empty"] if skip else []
 
 
 def _new_layouts(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -302,6 +305,7 @@ def _verdict(con: duckdb.DuckDBPyConnection, manifest, result) -> Verdict:
     detail = f"{result.failures} failing row{'s' if result.failures != 1 else ''}"
     if getattr(node, "attached_node", None) in REGISTER_NODES:
         return Verdict(node.name, detail + "; a test of the register itself", ())
+    detail += _broken_rules(con, node)
     keys = _failing_keys(con, manifest, node)
     if keys is None:
         return Verdict(node.name, detail + "; its rows name no delivery", ())
@@ -309,6 +313,25 @@ def _verdict(con: duckdb.DuckDBPyConnection, manifest, result) -> Verdict:
     if not deliveries:
         return Verdict(node.name, detail + "; only in deliveries that passed an earlier build", ())
     return Verdict(node.name, detail, deliveries)
+
+
+def _broken_rules(con: duckdb.DuckDBPyConnection, node, shown: int = 3) -> str:
+    """`: <rule>; <rule>` from the stored failing rows of a test that names them (column_rules), else ''.
+
+    One column_rules node checks every rule of a model, so its name alone no longer says what broke.
+    """
+    if "failed_rules" not in _columns(con, node.schema, node.alias):
+        return ""
+    rules = sorted(
+        {
+            rule
+            for (text,) in con.execute(f'select distinct failed_rules from "{node.schema}"."{node.alias}"').fetchall()
+            for rule in (text or "").split("; ")
+            if rule
+        }
+    )
+    more = f"; and {len(rules) - shown} more" if len(rules) > shown else ""
+    return (": " + "; ".join(rules[:shown]) + more) if rules else ""
 
 
 def _failing_keys(con: duckdb.DuckDBPyConnection, manifest, node) -> tuple[str, tuple[str, ...]] | None:
