@@ -82,7 +82,7 @@ def test_a_null_in_a_new_delivery_fails_the_build_and_quarantines_it(march_built
     proc = build(warehouse)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"build: quarantined {APRIL}" in proc.stderr
-    assert f"build: {APRIL} failed {T01_RULES} (1 failing row: " in proc.stderr
+    assert f"build: {APRIL} failed {T01_RULES} (1 failing row: cell_status: not_null)" in proc.stderr
     status = dict(execute(warehouse, "select delivery_id, build_status from raw.cbs_deliveries"))
     assert status == {MARCH: "ok", APRIL: "failed"}
     months = execute(warehouse, "select distinct strftime(month_start, '%Y-%m') from marts.fct_passages_hourly")
@@ -96,7 +96,10 @@ def test_an_unknown_code_in_a_new_delivery_fails_the_build(march_built, tmp_path
     load_delivery(march_built[1][APRIL], warehouse)
     break_t01_row(warehouse, APRIL, "Measure", "M_BOGUS")
     proc = build(warehouse)
-    assert f"build: {APRIL} failed {T01_RULES} (1 failing row: " in proc.stderr, proc.stderr[-3000:]
+    assert (
+        f"build: {APRIL} failed {T01_RULES} (1 failing row: measure_code: accepted_values (M_PASSAGES, M_VEHICLES))"
+        in proc.stderr
+    ), proc.stderr[-3000:]
 
 
 def test_a_value_off_the_rounding_base_in_a_new_delivery_fails_the_build(march_built, tmp_path):
@@ -107,7 +110,9 @@ def test_a_value_off_the_rounding_base_in_a_new_delivery_fails_the_build(march_b
     break_t01_row(warehouse, APRIL, "ValueAttribute", "None")
     break_t01_row(warehouse, APRIL, "Value", "7")
     proc = build(warehouse)
-    assert f"build: {APRIL} failed {T01_RULES} (1 failing row: " in proc.stderr, proc.stderr[-3000:]
+    assert f"build: {APRIL} failed {T01_RULES} (1 failing row: cell_value: multiple_of_rounding_base)" in proc.stderr, (
+        proc.stderr[-3000:]
+    )
 
 
 def test_failing_row_names_each_broken_column_and_rule(march_built, tmp_path):
