@@ -47,16 +47,20 @@ where first_rule.is_enacted and second_rule.is_enacted
     - `unique_combination` (lists of columns, or {columns: [...], where: condition}): the combination occurs
       once (nulls count as a value);
     - `ids` ({id column: [grain columns]}): an id that is the md5 of exactly the grain's columns
-      (macros/surrogate_key.sql). Two rows with one id have one grain, so the grain's uniqueness against every
-      other row (checked, as a unique combination) makes the id unique there too; the id itself is checked
-      unique among the rows this test reads (a duplicate id in a new delivery still fails). This spares an
-      incremental build a scan of every id of the fact (the most expensive test of a month): a grain of
-      dates and codes lets DuckDB skip the row groups of other months;
+      (macros/surrogate_key.sql: codes and dates joined by '|', which none of them contains). Two rows with
+      one id have one grain and two grains give two ids (md5 collisions aside), so on an incremental build
+      the grain is counted among every row (a unique combination) and the id among the new rows only (a
+      duplicate id in a new delivery still fails). This spares a month the scan and hash of every id of the
+      fact (the most expensive test of a month): for a grain of dates and codes DuckDB skips the row groups
+      of other months. A full build counts the id among every row, as dbt's unique;
     - `total_present` (list of {total_columns, group_by}): every group has exactly one row that is CBS's
       total (T001) over all of `total_columns`.
     A failing row is the model's row plus `failed_rules`, naming each rule it broke, e.g.
     `cell_status: not_null; zone_code: relationships (dim_zone.zone_code)`, so `anpr build` still finds its
     delivery.
+
+    `every_row` and `cells` are read by several rules: `not materialized` keeps DuckDB from writing the whole
+    model to memory once for all of them (on a full build of the hourly fact it halved the test's time).
 
     Which rows: on an incremental build of a model partitioned by delivery (macros/get_where_subquery.sql)
     the rows of the new deliveries (`new_delivery_rows()`, a filter DuckDB pushes down to the table scans);
@@ -79,8 +83,9 @@ where first_rule.is_enacted and second_rule.is_enacted
     )) -%}
 {%- endfor -%}
 {%- for column, grain in ids.items() -%}
+    {#- every row is read (a full build): the id among them all, as dbt's unique; else the grain against every row -#}
     {%- do keys.append(([column], column ~ ' is not null', column ~ ': unique (an id of ' ~ (grain | join(', ')) ~ ')', false)) -%}
-    {%- if grain not in unique_combination -%}
+    {%- if new_rows and grain not in unique_combination -%}
         {%- do keys.append((grain, '', '(' ~ (grain | join(', ')) ~ '): unique_combination', true)) -%}
     {%- endif -%}
 {%- endfor -%}
@@ -145,11 +150,11 @@ where first_rule.is_enacted and second_rule.is_enacted
 {%- endfor -%}
 with
 
-every_row as (
+every_row as not materialized (
     select * from {{ model }}
 ),
 
-cells as (
+cells as not materialized (
     select * from every_row
     {%- if new_rows %}
     where {{ new_rows }}
