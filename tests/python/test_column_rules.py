@@ -203,3 +203,14 @@ def test_a_duplicate_id_fails_its_own_rule(march_built, tmp_path):
     rows = execute(warehouse, "select delivery_id, failed_rules from test_failures.column_rules_fct_passages_hourly")
     grain = "location_code, passage_date, hour_of_day, vehicle_category_code"
     assert rows == [(MARCH, f"passage_hourly_id: unique (an id of {grain})")] * 2  # every row read: the id, as dbt's unique
+
+
+def test_the_register_rules_fail_and_name_themselves(march_built, tmp_path):
+    """The register's own rules are a source's column_rules (its primary key already refuses a second delivery id)."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(march_built[0], warehouse)
+    execute(warehouse, "update raw.cbs_deliveries set status = 'bogus'")
+    proc = dbt("test", "--select", "column_rules_cbs_deliveries", warehouse=warehouse)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    rows = execute(warehouse, "select delivery_id, failed_rules from test_failures.column_rules_cbs_deliveries")
+    assert rows == [(MARCH, "status: accepted_values (current, superseded)")]
