@@ -145,8 +145,9 @@ def build_warehouse(
 
 
 def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
-    """`--exclude ...` for what cannot have changed: seeds, reference dimensions and their tests, and the
-    staging views and new-delivery tests of a layout no new delivery has (reference_nodes.layout_nodes).
+    """`--exclude ...` for what cannot have changed: seeds, reference dimensions and their tests, the
+    staging views and new-delivery tests of a layout no new delivery has (reference_nodes.layout_nodes), and
+    every view whose SQL is as the last build created it (reference_nodes.view_exclusions; its tests run).
 
     Worked out once, before the first round: a later round only has fewer new deliveries (quarantined
     ones are no longer new), so skipping stays safe.
@@ -155,13 +156,20 @@ def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
     try:
         skip = reference_nodes.exclusions(con, manifest)
         layout_skip = reference_nodes.layout_exclusions(con, manifest, _new_layouts(con))
+        view_skip = reference_nodes.view_exclusions(con, manifest)
     finally:
         con.close()
     step_times.add("dbt_reference_nodes_skipped", sum(1 for name in skip[1:] if ":" not in name))  # not the unit tests' selector
     step_times.add("dbt_layout_nodes_skipped", len(layout_skip))
+    view_skip = [name for name in view_skip if name not in set(skip + layout_skip)]
+    step_times.add("dbt_view_nodes_skipped", len(view_skip))
+    layout_skip += view_skip
     if layout_skip:
         skip = (skip or ["--exclude"]) + layout_skip
-    return skip
+    # dbt's default (eager) would also leave out every test with an excluded parent: column_rules of a fact
+    # reads the reference dimensions its values must exist in, and would silently not run. Exactly the
+    # named nodes are skipped (reference_nodes lists their own tests by name).
+    return skip + ["--indirect-selection", "empty"] if skip else []
 
 
 def _new_layouts(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -240,14 +248,32 @@ def _dbt_build(manifest, quiet: bool, extra: list[str]) -> list | None:
     """Runs `dbt build`; None on success, else dbt's results of the failing nodes."""
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner(manifest=manifest).invoke(["build", *(["--quiet"] if quiet else []), *extra, *_project_args()])
+    result = dbtRunner(manifest=manifest).invoke(
+        ["build", "--no-write-json", *(["--quiet"] if quiet else []), *extra, *_project_args()]
+    )
     _time_nodes(result)
+    with step_times.timed("dbt_run_results_s"):
+        _write_run_results(result)
     if result.success:
         return None
     raise_if_locked(result)
     if result.exception is not None or result.result is None:
         raise UserError(f"dbt build failed: {result.exception}")
     return [r for r in result.result.results if str(r.status) in ("fail", "error")]
+
+
+def _write_run_results(result) -> None:
+    """target/run_results.json, as dbt writes it, without the manifest dbt writes beside it.
+
+    Why: `dbt build` ends by serialising the whole manifest to target/manifest.json (2 MB, ~0.45 CPU s,
+    a fixed cost of every monthly build). The build runs the parsed project it was handed (parse_cache),
+    whose manifest.json the parse already wrote: the file differs only by the compiled SQL of the nodes
+    that ran, which nothing reads (exports, the report and snapshots read exposures, saved queries,
+    descriptions and configs). run_results.json is small and read by tests and the benchmark.
+    """
+    run_result = getattr(result, "result", None)
+    if hasattr(run_result, "write"):
+        run_result.write(str(PROJECT_ROOT / "target" / "run_results.json"))
 
 
 def _time_nodes(result) -> None:
@@ -302,6 +328,7 @@ def _verdict(con: duckdb.DuckDBPyConnection, manifest, result) -> Verdict:
     detail = f"{result.failures} failing row{'s' if result.failures != 1 else ''}"
     if getattr(node, "attached_node", None) in REGISTER_NODES:
         return Verdict(node.name, detail + "; a test of the register itself", ())
+    detail += _broken_rules(con, node)
     keys = _failing_keys(con, manifest, node)
     if keys is None:
         return Verdict(node.name, detail + "; its rows name no delivery", ())
@@ -309,6 +336,25 @@ def _verdict(con: duckdb.DuckDBPyConnection, manifest, result) -> Verdict:
     if not deliveries:
         return Verdict(node.name, detail + "; only in deliveries that passed an earlier build", ())
     return Verdict(node.name, detail, deliveries)
+
+
+def _broken_rules(con: duckdb.DuckDBPyConnection, node, shown: int = 3) -> str:
+    """`: <rule>; <rule>` from the stored failing rows of a test that names them (column_rules), else ''.
+
+    One column_rules node checks every rule of a model, so its name alone no longer says what broke.
+    """
+    if "failed_rules" not in _columns(con, node.schema, node.alias):
+        return ""
+    rules = sorted(
+        {
+            rule
+            for (text,) in con.execute(f'select distinct failed_rules from "{node.schema}"."{node.alias}"').fetchall()
+            for rule in (text or "").split("; ")
+            if rule
+        }
+    )
+    more = f"; and {len(rules) - shown} more" if len(rules) > shown else ""
+    return (": " + "; ".join(rules[:shown]) + more) if rules else ""
 
 
 def _failing_keys(con: duckdb.DuckDBPyConnection, manifest, node) -> tuple[str, tuple[str, ...]] | None:

@@ -12,6 +12,12 @@ they run when any model, seed, macro or unit test changed since the last success
 `--full-refresh`, on a new warehouse, and in CI, whose builds start from none), and are skipped on
 the monthly builds in between, where they cost seconds and could not fail.
 
+Views are the same kind of node too: a view holds no rows, and DuckDB binds its query each time it is read
+(new rows, and new columns under a `select *`, show through), so creating it again only matters when
+its SQL would differ: its code, its config, the relations it and its parents are, the macros. A month's
+build skips the views whose fingerprint is what the last successful build left (view_exclusions); their
+data tests still run.
+
 The same goes, per delivery layout, for the staging views of one layout and the data tests that read
 only that layout's new rows (layout_nodes): a month with only v1 deliveries skips the legacy ones and
 the reverse, while their code is as last built (a fingerprint per layout, kept like the one above).
@@ -30,6 +36,7 @@ KIND = "reference_nodes"
 UNIT_TESTS_KIND = "unit_tests"
 BUILT_KINDS = ("seed", "model", "test")
 LAYOUT_KIND = "layout_nodes"
+VIEWS_KIND = "views"
 LEGACY, V1 = "legacy", "v1"  # raw.cbs_deliveries.layout
 LEGACY_SOURCE = "cbs_legacy"  # the dbt source of the legacy layout's tables; every other one is v1
 REGISTER_SOURCE = "source.anpr_warehouse.cbs.cbs_deliveries"
@@ -117,6 +124,42 @@ def layout_exclusions(con: duckdb.DuckDBPyConnection, manifest, new_layouts: set
     return skip
 
 
+def view_nodes(manifest) -> list:
+    """Every model materialised as a view, in a stable order."""
+    return [
+        node
+        for _, node in sorted(manifest.nodes.items())
+        if _kind(node) == "model" and getattr(node.config, "materialized", None) == "view"
+    ]
+
+
+def views_fingerprint(manifest, nodes: list) -> str:
+    """The views' code and config, the relation each is and reads, and the project's macros: what their SQL is made of."""
+    sources = getattr(manifest, "sources", None) or {}
+
+    def relation(unique_id: str) -> list:
+        found = manifest.nodes.get(unique_id) or sources.get(unique_id)
+        if found is None:
+            return [unique_id]
+        return [getattr(found, "database", None), found.schema, getattr(found, "identifier", None) or found.alias]
+
+    parts = []
+    for node in nodes:
+        unique_id, checksum, config = _code(node)
+        reads = [relation(parent) for parent in getattr(node.depends_on, "nodes", None) or []]
+        parts.append((unique_id, checksum, {**config, "anpr_relation": relation(unique_id), "anpr_reads": reads}))
+    project = nodes[0].package_name if nodes else ""
+    return code_fingerprint(parts, _macros(manifest, project))
+
+
+def view_exclusions(con: duckdb.DuckDBPyConnection, manifest) -> list[str]:
+    """Names of the views to leave out: every view as the last successful build created it, and still there."""
+    nodes = view_nodes(manifest)
+    if nodes and _stored(con, VIEWS_KIND) == views_fingerprint(manifest, nodes) and _all_built(con, nodes):
+        return [node.name for node in nodes]
+    return []
+
+
 def remember(con: duckdb.DuckDBPyConnection, manifest) -> None:
     """After a successful build of everything: the subtree this warehouse now holds, the code its unit tests passed."""
     con.execute(f"create schema if not exists {STATE_SCHEMA}")
@@ -125,6 +168,7 @@ def remember(con: duckdb.DuckDBPyConnection, manifest) -> None:
     for kind, value in (
         (KIND, fingerprint(manifest, reference_nodes(manifest))),
         (UNIT_TESTS_KIND, unit_tests_fingerprint(manifest)),
+        (VIEWS_KIND, views_fingerprint(manifest, view_nodes(manifest))),
         *layouts,
     ):
         con.execute(f"insert or replace into {STATE_TABLE} values (?, ?, current_timestamp::timestamp)", [kind, value])

@@ -25,7 +25,9 @@ SMALL = dict(seed=7, locations=4)
 UTRECHT_MARCH, UTRECHT_APRIL = "CBS-ANPR-GM0344-2025MM03-1", "CBS-ANPR-GM0344-2025MM04-1"
 AMSTERDAM_MARCH, AMSTERDAM_CORRECTION = "CBS-ANPR-GM0363-2025MM03-1", "CBS-ANPR-GM0363-2025MM03-2"
 AMSTERDAM_APRIL = "CBS-ANPR-GM0363-2025MM04-1"
-DUPLICATE_ROW_TEST = "unique_combination_stg_cbs__t01_observations_delivery_id__line_number"
+# One column_rules node checks every rule of a model; the build names the node and the rule its rows broke.
+DUPLICATE_ROW_TEST = "column_rules_stg_cbs__t01_observations"
+DUPLICATE_ROW_RULE = "(delivery_id, line_number): unique_combination"
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +96,7 @@ def test_failing_correction_does_not_stop_the_build_and_is_named(corrected):
     _, _, proc = corrected
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     warning = next(line for line in proc.stderr.splitlines() if line.startswith(f"build: {AMSTERDAM_CORRECTION} failed"))
-    assert DUPLICATE_ROW_TEST in warning
+    assert f"{DUPLICATE_ROW_TEST} (2 failing rows: {DUPLICATE_ROW_RULE})" in warning  # the line and its copy
     assert f"GM0363 2025-03 keeps {AMSTERDAM_MARCH} (last good)" in warning
 
 
@@ -122,7 +124,7 @@ def test_register_marks_the_failed_delivery_and_keeps_history(corrected):
     entries = register(warehouse)
     status, build_status, failure = entries[AMSTERDAM_CORRECTION]
     assert (status, build_status) == ("current", "failed")
-    assert DUPLICATE_ROW_TEST in failure and "1 failing row" in failure
+    assert f"{DUPLICATE_ROW_TEST} (2 failing rows: {DUPLICATE_ROW_RULE})" in failure
     assert entries[AMSTERDAM_MARCH] == ("superseded", "ok", None)
     assert entries[UTRECHT_MARCH][1:] == entries[UTRECHT_APRIL][1:] == ("ok", None)
     listing = anpr("deliveries", "--warehouse", str(warehouse))
@@ -143,7 +145,10 @@ def test_failure_in_a_delivery_that_built_before_stops_the_build(corrected, tmp_
     proc = build(warehouse, "--full-refresh")
     assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "no newly loaded delivery explains it" in proc.stderr
-    assert DUPLICATE_ROW_TEST in proc.stderr and "passed an earlier build" in proc.stderr
+    assert (
+        f"{DUPLICATE_ROW_TEST}: 2 failing rows: {DUPLICATE_ROW_RULE}; only in deliveries that passed an earlier build"
+        in proc.stderr
+    )
     assert register(warehouse) == before
 
 
@@ -166,7 +171,10 @@ def test_first_delivery_that_fails_leaves_its_month_out(generated, tmp_path):
         con.close()
     proc = build(warehouse)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert f"build: {AMSTERDAM_APRIL} failed relationships_dim_location_zone_code" in proc.stderr
+    assert (
+        f"build: {AMSTERDAM_APRIL} failed column_rules_dim_location (1 failing row: zone_code: relationships (dim_zone.zone_code))"
+        in proc.stderr
+    )
     assert "GM0363 2025-04 is left out of the marts" in proc.stderr
     entries = register(warehouse)
     assert [entries[d][1] for d in (AMSTERDAM_APRIL, AMSTERDAM_MARCH, UTRECHT_MARCH)] == ["failed", "ok", "ok"]

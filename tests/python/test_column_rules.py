@@ -82,7 +82,7 @@ def test_a_null_in_a_new_delivery_fails_the_build_and_quarantines_it(march_built
     proc = build(warehouse)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"build: quarantined {APRIL}" in proc.stderr
-    assert f"build: {APRIL} failed {T01_RULES} (1 failing row)" in proc.stderr
+    assert f"build: {APRIL} failed {T01_RULES} (1 failing row: cell_status: not_null)" in proc.stderr
     status = dict(execute(warehouse, "select delivery_id, build_status from raw.cbs_deliveries"))
     assert status == {MARCH: "ok", APRIL: "failed"}
     months = execute(warehouse, "select distinct strftime(month_start, '%Y-%m') from marts.fct_passages_hourly")
@@ -96,7 +96,10 @@ def test_an_unknown_code_in_a_new_delivery_fails_the_build(march_built, tmp_path
     load_delivery(march_built[1][APRIL], warehouse)
     break_t01_row(warehouse, APRIL, "Measure", "M_BOGUS")
     proc = build(warehouse)
-    assert f"build: {APRIL} failed {T01_RULES} (1 failing row)" in proc.stderr, proc.stderr[-3000:]
+    assert (
+        f"build: {APRIL} failed {T01_RULES} (1 failing row: measure_code: accepted_values (M_PASSAGES, M_VEHICLES))"
+        in proc.stderr
+    ), proc.stderr[-3000:]
 
 
 def test_a_value_off_the_rounding_base_in_a_new_delivery_fails_the_build(march_built, tmp_path):
@@ -107,7 +110,9 @@ def test_a_value_off_the_rounding_base_in_a_new_delivery_fails_the_build(march_b
     break_t01_row(warehouse, APRIL, "ValueAttribute", "None")
     break_t01_row(warehouse, APRIL, "Value", "7")
     proc = build(warehouse)
-    assert f"build: {APRIL} failed {T01_RULES} (1 failing row)" in proc.stderr, proc.stderr[-3000:]
+    assert f"build: {APRIL} failed {T01_RULES} (1 failing row: cell_value: multiple_of_rounding_base)" in proc.stderr, (
+        proc.stderr[-3000:]
+    )
 
 
 def test_failing_row_names_each_broken_column_and_rule(march_built, tmp_path):
@@ -129,3 +134,83 @@ def test_failing_row_names_each_broken_column_and_rule(march_built, tmp_path):
         (MARCH, "cell_value: value_matches_cell_status (cell_status)"),
         (MARCH, "cell_value: multiple_of_rounding_base"),
     ]
+
+
+# Rules folded into column_rules from their own test nodes (relationships, unique_combination, total_present,
+# no_licence_plate): each still fails on a new delivery's bad rows, and the build names the rule.
+FIRST_LINE = "(select min(line_number) from raw.{table} where delivery_id = '{delivery}'{where})"
+FOLDED_RULES = {
+    "relationships": (
+        "update raw.cbs_v1_t01_observations set Location = 'GM0344_L999' "
+        f"where delivery_id = '{APRIL}' and line_number = "
+        + FIRST_LINE.format(table="cbs_v1_t01_observations", delivery=APRIL, where=""),
+        "location_code: relationships (dim_location.location_code)",
+    ),
+    "total_present": (
+        f"delete from raw.cbs_v1_t01_observations where delivery_id = '{APRIL}' and line_number = "
+        + FIRST_LINE.format(
+            table="cbs_v1_t01_observations", delivery=APRIL, where=" and VehicleCategory = 'T001' and Measure = 'M_PASSAGES'"
+        ),
+        "(location_code, passage_date, hour_of_day): total_present (vehicle_category_code)",
+    ),
+    "unique_combination against a delivery built before": (
+        # an April cell given the key of a March cell: a collision only a look at March's rows can see
+        """update raw.cbs_v1_t01_observations as cells
+           set Location = march.Location, Date = march.Date, Hour = march.Hour, VehicleCategory = march.VehicleCategory
+           from (select * from raw.cbs_v1_t01_observations where delivery_id = '{march}' and Measure = 'M_PASSAGES'
+                 order by line_number limit 1) as march
+           where cells.delivery_id = '{april}' and cells.line_number = {first}""".format(
+            march=MARCH,
+            april=APRIL,
+            first=FIRST_LINE.format(table="cbs_v1_t01_observations", delivery=APRIL, where=" and Measure = 'M_PASSAGES'"),
+        ),
+        "(location_code, passage_date, hour_of_day, vehicle_category_code): unique_combination",
+    ),
+    "no_licence_plate": (
+        f"update raw.cbs_v1_code_lists set Title = 'kenteken VB-12-CD' where delivery_id = '{APRIL}' and line_number = "
+        + FIRST_LINE.format(table="cbs_v1_code_lists", delivery=APRIL, where=""),
+        "title_nl: no_licence_plate",
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(FOLDED_RULES))
+def test_a_folded_rule_fails_on_a_new_delivery_and_quarantines_it(march_built, tmp_path, rule):
+    """The new delivery's bad row fails its model's column_rules; the build names the rule and keeps March."""
+    statement, named = FOLDED_RULES[rule]
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(march_built[0], warehouse)
+    load_delivery(march_built[1][APRIL], warehouse)
+    execute(warehouse, statement)
+    proc = build(warehouse)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    line = next((line for line in proc.stderr.splitlines() if line.startswith(f"build: {APRIL} failed ")), "")
+    assert named in line, proc.stderr[-3000:]
+    status = dict(execute(warehouse, "select delivery_id, build_status from raw.cbs_deliveries"))
+    assert status == {MARCH: "ok", APRIL: "failed"}
+    months = execute(warehouse, "select distinct strftime(month_start, '%Y-%m') from marts.fct_passages_hourly")
+    assert months == [("2025-03",)]
+
+
+def test_a_duplicate_id_fails_its_own_rule(march_built, tmp_path):
+    """An md5 id is still checked itself: `dbt test` reads every row and counts the id among them (an incremental
+    build counts its grain among every row instead, see the unique_combination case above)."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(march_built[0], warehouse)
+    execute(warehouse, "insert into marts.fct_passages_hourly select * from marts.fct_passages_hourly order by all limit 1")
+    proc = dbt("test", "--select", "column_rules_fct_passages_hourly", warehouse=warehouse)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    rows = execute(warehouse, "select delivery_id, failed_rules from test_failures.column_rules_fct_passages_hourly")
+    grain = "location_code, passage_date, hour_of_day, vehicle_category_code"
+    assert rows == [(MARCH, f"passage_hourly_id: unique (an id of {grain})")] * 2  # every row read: the id, as dbt's unique
+
+
+def test_the_register_rules_fail_and_name_themselves(march_built, tmp_path):
+    """The register's own rules are a source's column_rules (its primary key already refuses a second delivery id)."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(march_built[0], warehouse)
+    execute(warehouse, "update raw.cbs_deliveries set status = 'bogus'")
+    proc = dbt("test", "--select", "column_rules_cbs_deliveries", warehouse=warehouse)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    rows = execute(warehouse, "select delivery_id, failed_rules from test_failures.column_rules_cbs_deliveries")
+    assert rows == [(MARCH, "status: accepted_values (current, superseded)")]

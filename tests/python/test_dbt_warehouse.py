@@ -90,21 +90,23 @@ def test_domain_tests_fail_on_broken_input(built_warehouse, tmp_path):
     assert dbt("test", warehouse=broken).returncode != 0
     failed = _failed_tests()
     expectations = {
-        "no_licence_plate_stg_cbs__locations_location_name": "plate in a code list",
+        "column_rules_stg_cbs__locations": "plate in a code list",
         "column_rules_stg_cbs__t05_observations": "confidential cell with a value",
         "column_rules_stg_cbs__t03_observations": "value not a multiple of the rounding base",
-        "total_present_fct_passages_hourly": "missing CBS total",
+        "column_rules_fct_passages_hourly": "missing CBS total",
     }
     for fragment, rule in expectations.items():
         assert any(fragment in test for test in failed), f"no failing test for: {rule} ({fragment}); failed: {sorted(failed)}"
     # column_rules checks several rules in one node: its failing rows say which one broke
     failed_rules = {
         table: query(broken, f"select distinct failed_rules from test_failures.column_rules_{table}")
-        for table in ("stg_cbs__t05_observations", "stg_cbs__t03_observations")
+        for table in ("stg_cbs__t05_observations", "stg_cbs__t03_observations", "stg_cbs__locations", "fct_passages_hourly")
     }
     assert failed_rules == {
         "stg_cbs__t05_observations": [("cell_value: value_matches_cell_status (cell_status)",)],
         "stg_cbs__t03_observations": [("cell_value: multiple_of_rounding_base",)],
+        "stg_cbs__locations": [("location_name: no_licence_plate",)],
+        "fct_passages_hourly": [("(location_code, passage_date, hour_of_day): total_present (vehicle_category_code)",)],
     }
 
 

@@ -139,3 +139,22 @@ def test_a_layout_without_new_deliveries_skips_its_views_and_their_new_delivery_
     assert skipped(layout_manifest(view_checksum="changed"), {"v1"}) == []  # the view's code changed: rebuild it
     con.execute("drop view staging.stg_legacy_rows")
     assert skipped(layout_manifest(), {"v1"}) == []  # the view is gone
+
+
+def staged(manifest: SimpleNamespace, database: str = "anpr") -> SimpleNamespace:
+    for n in manifest.nodes.values():
+        n.schema, n.database = "staging", database
+    return manifest
+
+
+def test_views_are_skipped_while_their_sql_is_what_the_last_build_created(con):
+    """A view holds no rows: only its code, config, relation or the relations it reads make it worth creating again."""
+    con.execute("create schema staging")
+    con.execute("create view staging.stg_legacy_rows as select 1 as x; create view staging.stg_v1_rows as select 1 as x")
+    assert reference_nodes.view_exclusions(con, staged(layout_manifest())) == []  # nothing remembered yet
+    reference_nodes.remember(con, staged(layout_manifest()))
+    assert reference_nodes.view_exclusions(con, staged(layout_manifest())) == ["stg_legacy_rows", "stg_v1_rows"]
+    assert reference_nodes.view_exclusions(con, staged(layout_manifest(view_checksum="changed"))) == []  # its code changed
+    assert reference_nodes.view_exclusions(con, staged(layout_manifest(), database="elsewhere")) == []  # another catalog
+    con.execute("drop view staging.stg_v1_rows")
+    assert reference_nodes.view_exclusions(con, staged(layout_manifest())) == []  # a view is gone
