@@ -71,6 +71,10 @@ def is_plain(text: str) -> bool:
     return '"' not in text and "\n\n" not in text and "\n\r\n" not in text
 
 
+HEADER_SHOWN = 200  # characters of a wrong header quoted in its problem
+MAX_SPLIT_FIELDS = 64  # far above any contract file's header (the widest has 14 columns)
+
+
 def read_plain_fields(text: str, data: bytes) -> PlainFields | None:
     """Every data line of a plain file split at its delimiter, or None where text and fields could differ.
 
@@ -78,7 +82,11 @@ def read_plain_fields(text: str, data: bytes) -> PlainFields | None:
 
     None for anything but a plain file whose every line Arrow splits into the header's number of
     fields: quotes, blank lines, a carriage return that ends no line (Arrow would end a row there),
-    an empty header line, a ragged row, bytes that are not UTF-8. Those keep the text-based paths.
+    an empty header line, a ragged row, bytes that are not UTF-8, a header with more than
+    MAX_SPLIT_FIELDS fields. Those keep the text-based paths.
+    Why the field bound: Arrow builds a column per header field (about 9 kB each) before any header
+    check, so a 600 kB header of 300,000 fields cost 2.8 GB; no contract file has more than a few
+    dozen columns, and the text paths refuse such a header in a few MB.
     Blank lines are found by counting (Arrow skips them, so a row would be missing), not by
     searching for two line ends in a row: a search costs three times the count on a 14 MB file.
     """
@@ -91,7 +99,10 @@ def read_plain_fields(text: str, data: bytes) -> PlainFields | None:
     if not first_line.strip():
         return None
     delimiter = delimiter_of(text)
-    table = _read_plain(data, delimiter, tuple(f"c{i}" for i in range(first_line.count(delimiter) + 1)))
+    fields = first_line.count(delimiter) + 1
+    if fields > MAX_SPLIT_FIELDS:
+        return None
+    table = _read_plain(data, delimiter, tuple(f"c{i}" for i in range(fields)))
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     if table is None or table.num_rows + 1 != lines:
         return None
@@ -141,7 +152,7 @@ def parse_csv(
     if (fields is not None and fields.delimiter == delimiter) or is_plain(text):
         header = tuple(h.strip() for h in first_line.rstrip("\r").split(delimiter))
         if header != expected:
-            problems.add(file, "header", f"header is {delimiter.join(header)!r}, expected {delimiter.join(expected)!r}", 1)
+            _wrong_header(file, header, expected, delimiter, problems)
             return None
         if fields is not None and fields.delimiter == delimiter and fields.table.num_columns == len(expected) + 1:
             return ParsedTable(file, header, fields.table.rename_columns([*expected, "_line"]))
@@ -149,6 +160,14 @@ def parse_csv(
         if fast is not None:
             return ParsedTable(file, header, fast)
     return _read_careful(file, text, delimiter, expected, problems)
+
+
+def _wrong_header(file: str, header: tuple[str, ...], expected: tuple[str, ...], delimiter: str, problems: Collector) -> None:
+    """The header problem, its text cut at HEADER_SHOWN characters: a hostile header can be megabytes long."""
+    shown = delimiter.join(header)
+    if len(shown) > HEADER_SHOWN:
+        shown = f"{shown[:HEADER_SHOWN]}... ({len(header)} fields)"
+    problems.add(file, "header", f"header is {shown!r}, expected {delimiter.join(expected)!r}", 1)
 
 
 def _read_plain(data: bytes, delimiter: str, expected: tuple[str, ...]) -> pa.Table | None:
@@ -179,7 +198,7 @@ def _read_careful(file: str, text: str, delimiter: str, expected: tuple[str, ...
         problems.add(file, "header", f"cannot read the header row: {exc}", 1)
         return None
     if header != expected:
-        problems.add(file, "header", f"header is {delimiter.join(header)!r}, expected {delimiter.join(expected)!r}", 1)
+        _wrong_header(file, header, expected, delimiter, problems)
         return None
     rows: list[list[str]] = []
     lines: list[int] = []

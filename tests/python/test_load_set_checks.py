@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from anpr_warehouse.load.parsing import read_plain_fields
+from anpr_warehouse.load.parsing import parse_csv, read_plain_fields
 from anpr_warehouse.load.plate_guard import _survey, _survey_fields, scan_text
+from anpr_warehouse.load.problems import Collector
 from anpr_warehouse.load.validate import check_delivery
 
 from . import test_load
@@ -30,6 +31,7 @@ PLAIN_TEXTS = {
     "control character": "Identifier,Title\nA,tab\there\nB,bell\x07\n",
     "header only": "Identifier,Title,Description\n",
     "empty fields": "Identifier,Title,Description\nA,,\n,,\n",
+    "as wide as the field bound": "Identifier" + ",x" * 63 + "\nA" + ",VB-12-CD" * 63 + "\n",
 }
 
 # Files the field survey must leave to the text survey: Arrow's split could differ from the text's.
@@ -40,6 +42,8 @@ NOT_PLAIN_TEXTS = {
     "carriage return inside a line": "Identifier,Title\nA,x\rB\nC,y\n",
     "ragged row": "Identifier,Title\nA,x,extra\n",
     "empty header line": "\nIdentifier,Title\nA,x\n",
+    # Arrow would build a column per field before any header check (gigabytes for a hostile header)
+    "wider than the field bound": "Identifier" + ",x" * 64 + "\nA" + ",VB-12-CD" * 64 + "\n",
 }
 
 
@@ -102,3 +106,17 @@ def test_rows_out_of_order_are_judged_like_rows_in_order(copy_delivery):
 @pytest.mark.parametrize("fault", LOADSQL_FAULTS, ids=[f.name for f in LOADSQL_FAULTS])
 def test_loadsql_fault_is_refused_whole(fault, copy_delivery, warehouse, capsys):
     test_load.test_faulty_delivery_is_refused_whole(fault, copy_delivery, warehouse, capsys)
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["plain", "quoted"])
+def test_a_hostile_header_is_refused_in_one_short_line(plain):
+    """A header of 5,000 fields: refused on its rule, quoted only in part, on both readers (plain and careful)."""
+    header = "Identifier" + ",x" * 5000 + ("" if plain else ',"q"')
+    text = header + "\nA" + ",1" * (5000 + (0 if plain else 1)) + "\n"
+    problems = Collector()
+    assert parse_csv("Wide.csv", text, ",", ("Identifier", "Title", "Description"), problems) is None
+    [problem] = problems.problems
+    assert problem.rule == "header"
+    assert problem.message.startswith("header is 'Identifier,x,x")
+    assert problem.message.endswith(f"... ({5001 + (0 if plain else 1)} fields)', expected 'Identifier,Title,Description'")
+    assert len(problem.message) < 300
