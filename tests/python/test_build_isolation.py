@@ -162,7 +162,7 @@ def test_first_delivery_that_fails_leaves_its_month_out(generated, tmp_path):
     for delivery_id in (UTRECHT_MARCH, AMSTERDAM_MARCH, AMSTERDAM_APRIL):
         load_delivery(generated[delivery_id], warehouse)
     con = duckdb.connect(str(warehouse))
-    try:  # a camera in a zone Amsterdam never delivered: the relationships test dim_location -> dim_zone fails
+    try:  # a camera in a zone Amsterdam never delivered: dim_location's relationships to dim_zone fail
         con.execute(
             "update raw.cbs_v1_locations set ZoneIdentifier = 'GM0363_Z99' where delivery_id = ? and Identifier = 'GM0363_L001'",
             [AMSTERDAM_APRIL],
@@ -172,7 +172,7 @@ def test_first_delivery_that_fails_leaves_its_month_out(generated, tmp_path):
     proc = build(warehouse)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (
-        f"build: {AMSTERDAM_APRIL} failed column_rules_dim_location (1 failing row: zone_code: relationships (dim_zone.zone_code))"
+        f"build: {AMSTERDAM_APRIL} failed relationships_dim_location (1 failing row: zone_code: relationships (dim_zone.zone_code))"
         in proc.stderr
     )
     assert "GM0363 2025-04 is left out of the marts" in proc.stderr

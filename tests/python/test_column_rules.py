@@ -9,6 +9,7 @@ hand (which tests everything) reports each broken column and rule in the failing
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -214,3 +215,39 @@ def test_the_register_rules_fail_and_name_themselves(march_built, tmp_path):
     assert proc.returncode != 0, proc.stdout[-3000:]
     rows = execute(warehouse, "select delivery_id, failed_rules from test_failures.column_rules_cbs_deliveries")
     assert rows == [(MARCH, "status: accepted_values (current, superseded)")]
+
+
+def test_a_failing_rule_keeps_the_models_built_from_it_waiting(march_built, tmp_path):
+    """When the hourly fact's rules fail, dbt skips the daily fact built from it in that build.
+
+    dbt holds a model back only for the tests whose every parent is upstream of it, so the fact's
+    references to dimensions the daily fact does not read are a node of their own (relationships_...).
+    """
+    statement, _ = FOLDED_RULES["total_present"]
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(march_built[0], warehouse)
+    load_delivery(march_built[1][APRIL], warehouse)
+    execute(warehouse, statement)
+    target = tmp_path / "target"
+    proc = dbt("build", "--select", "fct_passages_hourly+", "--target-path", str(target), warehouse=warehouse)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    status = {result["unique_id"].split(".")[2]: result["status"] for result in results}
+    assert status.get("column_rules_fct_passages_hourly") == "fail", status
+    assert status["fct_passages_daily"] == "skipped"
+    assert status["fct_passages_monthly"] == "skipped"
+
+
+def test_a_broken_register_stops_the_build_as_the_warehouses_problem(march_built, tmp_path):
+    """The register's source test names no model it is attached to; the build still knows it for the register's
+    own (no delivery is quarantined for it: the register itself is wrong)."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(march_built[0], warehouse)
+    load_delivery(march_built[1][APRIL], warehouse)
+    execute(warehouse, f"update raw.cbs_deliveries set status = 'bogus' where delivery_id = '{MARCH}'")
+    proc = build(warehouse)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    named = "column_rules_cbs_deliveries: 1 failing row: status: accepted_values (current, superseded)"
+    assert f"{named}; a test of the register itself" in proc.stderr, proc.stderr[-3000:]
+    status = dict(execute(warehouse, "select delivery_id, build_status from raw.cbs_deliveries"))
+    assert status[APRIL] != "failed"

@@ -335,3 +335,39 @@ def test_no_sql_lists_the_legacy_wide_columns():
             text = path.read_text(encoding="utf-8").lower()
             named = sorted(w for w in {w.lower() for w in words} if re.search(rf"\b{re.escape(w)}\b", text))
             assert len(named) < 3, f"{path.relative_to(PROJECT_ROOT)} lists legacy columns {named}"
+
+
+def test_a_models_failing_rules_hold_back_the_models_built_from_it(manifest):
+    """Each model whose rules fail in a build keeps its children from building on its rows in that build.
+
+    dbt makes a model wait for a test only when every parent of the test is upstream of that model
+    (dbt's Linker.add_test_edges): a model's column_rules that also read the dimensions its references
+    point to would no longer hold back a child that does not read them, and a failing new delivery would
+    flow into the child's rows before the quarantine. So a model with children keeps its `relationships`
+    in a test node of its own (`relationships_<model>`), and every other test of it reads only what its
+    children read too.
+    """
+    nodes = {**manifest["nodes"], **manifest["sources"]}
+    parents = {key: set(node.get("depends_on", {}).get("nodes", [])) for key, node in nodes.items()}
+
+    def upstream(key: str, seen: set[str]) -> set[str]:
+        for parent in parents.get(key, ()):
+            if parent not in seen:
+                seen.add(parent)
+                upstream(parent, seen)
+        return seen
+
+    models = _models(manifest)
+    children = {key: [child for child in models if key in parents[child]] for key in models}
+    checked, not_held = 0, []
+    for key, test in manifest["nodes"].items():
+        model = test.get("attached_node")
+        if test["resource_type"] != "test" or model not in models or test["name"].startswith("relationships_"):
+            continue
+        for child in children[model]:
+            checked += 1
+            outside = parents[key] - upstream(child, set())
+            if outside:
+                not_held.append(f"{test['name']} does not hold back {models[child]['name']}: reads {sorted(outside)}")
+    assert checked >= 10, "the rule looked at (almost) nothing"
+    assert not not_held, "\n".join(not_held)
