@@ -161,7 +161,8 @@ def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
         con.close()
     step_times.add("dbt_reference_nodes_skipped", sum(1 for name in skip[1:] if ":" not in name))  # not the unit tests' selector
     step_times.add("dbt_layout_nodes_skipped", len(layout_skip))
-    view_skip = [name for name in view_skip if name not in set(skip + layout_skip)]
+    already = set(skip + layout_skip)
+    view_skip = [name for name in view_skip if name not in already]
     step_times.add("dbt_view_nodes_skipped", len(view_skip))
     layout_skip += view_skip
     if layout_skip:

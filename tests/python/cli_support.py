@@ -51,8 +51,10 @@ def load_and_build(warehouse: Path, deliveries: Iterable[Path], timeout: float =
     return warehouse
 
 
-def dbt(*args: str, warehouse: Path) -> subprocess.CompletedProcess:
-    """dbt itself (not `anpr`) on this warehouse, with the project's profile: for tests that run nodes by hand."""
+def dbt(*args: str, warehouse: Path | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    """dbt itself (not `anpr`) with the project's profile: for tests that run nodes by hand on `warehouse`, or
+    that only parse or list the project (no warehouse: the environment's, as a `dbt` typed by hand)."""
+    env = {**os.environ, "ANPR_WAREHOUSE": str(warehouse)} if warehouse is not None else None
     return subprocess.run(
         [
             str(Path(sys.executable).parent / "dbt"),
@@ -64,6 +66,6 @@ def dbt(*args: str, warehouse: Path) -> subprocess.CompletedProcess:
         ],
         capture_output=True,
         text=True,
-        timeout=900,
-        env={**os.environ, "ANPR_WAREHOUSE": str(warehouse)},
+        timeout=timeout,
+        env=env,
     )

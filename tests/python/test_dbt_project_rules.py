@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from anpr_warehouse.paths import PROJECT_ROOT
 
+from .cli_support import dbt
+
 
 @pytest.fixture(scope="module")
 def manifest() -> dict:
-    dbt = Path(sys.executable).parent / "dbt"
-    proc = subprocess.run(
-        [str(dbt), "parse", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT / "profiles")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = dbt("parse", timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:]
     return json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
 
@@ -263,26 +257,8 @@ def test_export_tables_are_the_vendor_package_exposure(manifest):
 
 
 def test_building_one_consumer_selects_only_what_it_reads():
-    dbt = Path(sys.executable).parent / "dbt"
-    proc = subprocess.run(
-        [
-            str(dbt),
-            "ls",
-            "-s",
-            "+exposure:report_time_profile",
-            "--resource-type",
-            "model",
-            "--output",
-            "name",
-            "--quiet",
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--profiles-dir",
-            str(PROJECT_ROOT / "profiles"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    proc = dbt(
+        "ls", "-s", "+exposure:report_time_profile", "--resource-type", "model", "--output", "name", "--quiet", timeout=600
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     selected = set(proc.stdout.split())
