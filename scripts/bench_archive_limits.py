@@ -27,6 +27,7 @@ from results_md import write_section  # noqa: E402 - scripts/results_md.py
 
 from anpr_warehouse.generate import GenerateRequest, generate_delivery  # noqa: E402
 from anpr_warehouse.generate.writers import zip_folder  # noqa: E402
+from tests.python.faulty import refresh_manifest  # noqa: E402
 from tests.python.hostile_archives import measured_load, sparse_file, zip_bomb  # noqa: E402
 
 HEADING = "## Archive limits"
@@ -71,6 +72,14 @@ def _named_pipe(month: Path, work: Path) -> Path:
     return folder
 
 
+def _wide_header(month: Path, work: Path) -> Path:
+    """A 600 kB code list header of 300,000 fields (manifest refreshed): refused on its header, in bounded memory."""
+    folder = _copy(month, work, "wide")
+    (folder / "VehicleCategories.csv").write_text("Identifier" + ",x" * 300_000 + "\n")
+    refresh_manifest(folder)
+    return folder
+
+
 CASES: dict[str, tuple[str, Callable[[Path, Path], Path]]] = {
     "normal_folder": ("a normal month (40 locations), folder", _normal_folder),
     "normal_zip": ("the same month as a .zip", _normal_zip),
@@ -78,6 +87,7 @@ CASES: dict[str, tuple[str, Callable[[Path, Path], Path]]] = {
     "sparse_extra": ("folder + 2 GiB (sparse) extra file", _sparse_extra),
     "sparse_layout_file": ("folder whose T01 is 2 GiB (sparse)", _sparse_layout_file),
     "named_pipe": ("folder whose T01 is a named pipe", _named_pipe),
+    "wide_header": ("folder whose VehicleCategories.csv header has 300,000 fields (600 kB)", _wide_header),
 }
 
 
