@@ -23,8 +23,11 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from .. import contract as c
+from .cell_grid import CellGrid, build_grid, cells_table, materialize, observations_table
 
 
 @dataclass(frozen=True)
@@ -78,240 +81,203 @@ def total_sets(totals: list[str], nested: bool) -> list[tuple[str, ...]]:
     return [kept for k in range(len(totals) + 1) for kept in combinations(totals, k)]
 
 
-def _held_combinations_sql(totals: list[str], sets: list[tuple[str, ...]]) -> str:
-    """A predicate on a grid row: its pattern of totals is one the table holds."""
-    if len(sets) == 2 ** len(totals):
-        return "true"
-    patterns = [" and ".join(f"{d} {'<>' if d in kept else '='} '{c.TOTAL}'" for d in totals) or "true" for kept in sets]
-    return " or ".join(f"({p})" for p in patterns)
+def build_cells(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    grid: dict[str, list[str]],
+    period_year: int,
+    sources: dict[str, pa.Table] | None = None,
+) -> CellGrid:
+    """Aggregate the source to every detail and total cell of the table's grid (full cube or nested).
 
-
-def _q(values: list[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-
-
-def build_cells(con: duckdb.DuckDBPyConnection, spec: TableSpec, grid: dict[str, list[str]], period_year: int) -> str:
-    """Aggregate the source to every detail and total cell of the table's grid (full cube or nested)."""
-    dims = list(spec.table.dimensions)
+    `sources`: the source relations already read (T03-T06 share one), by name; filled as they are read.
+    """
+    sources = {} if sources is None else sources
+    if spec.source not in sources:
+        sources[spec.source] = con.sql(f"select * from {spec.source}").to_arrow_table()
     totals = total_dimensions(spec.table, period_year)
-    fixed = [d for d in dims if d not in totals]
-    held = total_sets(totals, spec.nested)
-    sets = ["(" + ", ".join(fixed + list(kept)) + ")" for kept in held]
-    if spec.from_vehicles:
-        aggregates = "sum(passages) as passages, count(*) as vehicles, count(*) as n_distinct"
-    else:
-        aggregates = "sum(passages) as passages, 0 as vehicles, sum(n_distinct) as n_distinct"
-    grid_sql = " cross join ".join(f"(select unnest([{_q(grid[d] + ([c.TOTAL] if d in totals else []))}]) as {d})" for d in dims)
-    coalesced = ", ".join(f"coalesce({d}, '{c.TOTAL}') as {d}" for d in dims)
-    name = f"cells_{spec.table.code}"
-    fa_year = (
-        "case when FirstAdmissionYear like 'FA%' then substr(FirstAdmissionYear, 3)::integer end"
-        if "FirstAdmissionYear" in dims
-        else "null"
+    return build_grid(
+        con,
+        spec.table.code,
+        list(spec.table.dimensions),
+        totals,
+        total_sets(totals, spec.nested),
+        grid,
+        sources[spec.source],
+        spec.from_vehicles,
+        spec.impossible_sql,
+        spec.unknown_vehicles_sql,
     )
-    con.execute(
-        f"""
-        create or replace temp table {name} as
-        with agg as (
-            select {coalesced}, {aggregates}
-            from {spec.source}
-            group by grouping sets ({", ".join(sets)})
-        ),
-        grid as (select * from {grid_sql} where {_held_combinations_sql(totals, held)}),
-        joined as (
-            select
-                grid.*,
-                coalesce(agg.passages, 0)::bigint as passages,
-                coalesce(agg.vehicles, 0)::bigint as vehicles,
-                coalesce(agg.n_distinct, 0)::bigint as n_distinct,
-                {fa_year} as fa_year
-            from grid left join agg using ({", ".join(dims)})
-        )
-        select
-            row_number() over (order by {", ".join(dims)}) as cell_id,
-            * exclude (fa_year),
-            coalesce(({spec.impossible_sql}), false) as impossible,
-            coalesce(({spec.unknown_vehicles_sql}), false) as unknown_vehicles,
-            false as suppressed
-        from joined
-        """
-    )
-    return name
 
 
-def _count_suppressed(con: duckdb.DuckDBPyConnection, cells: str) -> int:
-    return con.execute(f"select count(*) from {cells} where suppressed").fetchone()[0]
-
-
-def primary(con: duckdb.DuckDBPyConnection, cells: str, min_cell: int) -> None:
+def primary(cells: CellGrid, min_cell: int) -> None:
     """Cells with 1..min_cell-1 distinct vehicles; also any cell with passages but fewer than min_cell vehicles.
 
     The contract's min-cell rule lets a reader infer that a published non-zero cell counts at least
     `min_cell` vehicles, so a cell with passages must never be published below that, whatever its count
     of distinct vehicles says (a camera cell of repeat passages can count 0 distinct vehicles).
     """
-    con.execute(
-        f"""update {cells} set suppressed = true
-            where not impossible and (n_distinct between 1 and {min_cell - 1} or (passages > 0 and n_distinct < {min_cell}))"""
+    n = cells.n_distinct
+    cells.suppressed |= (
+        cells.held & ~cells.impossible & (((n >= 1) & (n <= min_cell - 1)) | ((cells.passages > 0) & (n < min_cell)))
     )
 
 
-def _secondary_sweep(
-    con: duckdb.DuckDBPyConnection, cells: str, dims: list[str], totals: list[str], min_cell: int, mass: str, careful: bool = True
-) -> None:
+def _along(axis: int, ndim: int, values) -> np.ndarray:
+    """A 1-d array laid along `axis` of an `ndim`-dimensional grid (broadcastable)."""
+    return np.asarray(values).reshape([-1 if i == axis else 1 for i in range(ndim)])
+
+
+def _first(candidates: np.ndarray, order: list[np.ndarray], axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per line along `axis`: whether it has a candidate, and the position of its first in `order` (lexicographic).
+
+    The keys are packed into one int64 (each key non-negative and bounded), the last key the position along
+    the axis, so ties end as the SQL's `order by ..., <dimension>` ends them.
+    """
+    key = np.zeros(candidates.shape, dtype=np.int64)
+    room = 1
+    for part in reversed(order):
+        part = np.broadcast_to(part, candidates.shape)
+        top = int(part.max(initial=0)) + 1
+        key = key + part.astype(np.int64) * room
+        room *= top
+        if room >= 2**62:
+            raise OverflowError("sweep keys too large to pack")
+    key = np.where(candidates, key, np.iinfo(np.int64).max)
+    return candidates.any(axis=axis), key.argmin(axis=axis)
+
+
+def _suppress_at(cells: CellGrid, axis: int, lines: np.ndarray, position: np.ndarray) -> None:
+    """Suppress, in each line along `axis` where `lines` is true, the cell at `position` (a position per line)."""
+    at = np.expand_dims(position, axis)
+    hit = np.take_along_axis(cells.suppressed, at, axis) | np.expand_dims(lines, axis)
+    np.put_along_axis(cells.suppressed, at, hit, axis)
+
+
+def _secondary_sweep(cells: CellGrid, min_cell: int, mass: np.ndarray, careful: bool = True) -> None:
     """One sweep over the table's total dimensions: protects every row whose total is published.
 
     A row is exposed when its published total leaves one secret cell (differencing), or several whose
     hidden mass (their true `mass` summed) is below `min_cell`: then every secret cell of it lies in a range
     narrower than `min_cell` (the protection-level rule); or the reverse, a secret total whose cells are
     all published (their rounded sum pins it down). An exposed row gets its smallest published non-zero
-    cell suppressed too (a 0 only as a second secret); when none is left, its total.
+    cell suppressed too (a 0 only as a second secret; ties: fewest distinct vehicles, then the identifier
+    in text order); when none is left, its total. The dimensions are swept one after the other, each
+    seeing what the one before suppressed.
     `careful=False` is the plain rule a table-by-table office applies: only the one-secret rows.
     """
-    mass_rule = f"(n_secret > 1 and hidden < {min_cell})" if careful else "false"
-    reverse_rule = "(total_secret and n_secret = 0)" if careful else "false"
-    for dim in totals:
-        others = [d for d in dims if d != dim]
-        by = ", ".join(others) if others else "1"
-        on = " and ".join(f"c.{d} = g.{d}" for d in others) or "true"
-        con.execute(
-            f"""
-            update {cells} set suppressed = true where cell_id in (
-                with grp as (
-                    select {by},
-                        count(*) filter (where suppressed and {dim} <> '{c.TOTAL}') as n_secret,
-                        coalesce(sum({mass}) filter (where suppressed and {dim} <> '{c.TOTAL}'), 0) as hidden,
-                        bool_or({dim} = '{c.TOTAL}' and not suppressed) as total_published,
-                        bool_or({dim} = '{c.TOTAL}' and suppressed) as total_secret
-                    from {cells} group by {by}
-                ),
-                exposed as (
-                    select * from grp
-                    where (total_published and (n_secret = 1 or {mass_rule})) or {reverse_rule}
-                ),
-                candidates as (
-                    select c.cell_id, g.*,
-                        row_number() over (
-                            partition by {", ".join("c." + d for d in others) or "1"}
-                            order by (c.passages + c.vehicles = 0), c.n_distinct, c.{dim}
-                        ) as rn
-                    from {cells} c join exposed g on {on}
-                    where not c.suppressed and not c.impossible and c.{dim} <> '{c.TOTAL}'
-                      and (g.n_secret = 1 or c.passages + c.vehicles > 0)
-                ),
-                partner as (select cell_id from candidates where rn = 1),
-                lonely_total as (
-                    select c.cell_id from {cells} c join exposed g on {on}
-                    where c.{dim} = '{c.TOTAL}'
-                      and not exists (select 1 from candidates k where {" and ".join(f"k.{d} = g.{d}" for d in others) or "true"})
-                )
-                select cell_id from partner union all select cell_id from lonely_total
-            )
-            """
+    ndim = len(cells.dims)
+    for dim in cells.totals:
+        axis, total = cells.axis(dim), cells.total_at(dim)
+        detail = cells.held & _along(axis, ndim, np.arange(cells.shape[axis]) != total)
+        secret = detail & cells.suppressed
+        n_secret = np.count_nonzero(secret, axis=axis)
+        hidden = np.where(secret, mass, 0).sum(axis=axis)
+        total_held = np.take(cells.held, total, axis=axis)
+        total_secret = total_held & np.take(cells.suppressed, total, axis=axis)
+        total_published = total_held & ~total_secret
+        exposed = total_published & ((n_secret == 1) | (careful & (n_secret > 1) & (hidden < min_cell)))
+        if careful:
+            exposed |= total_secret & (n_secret == 0)
+        if not exposed.any():
+            continue
+        empty = cells.passages + cells.vehicles == 0
+        candidates = (
+            detail
+            & ~cells.suppressed
+            & ~cells.impossible
+            & np.expand_dims(exposed, axis)
+            & (np.expand_dims(n_secret == 1, axis) | ~empty)
         )
+        found, first = _first(candidates, [empty, cells.n_distinct, _along(axis, ndim, np.arange(cells.shape[axis]))], axis)
+        _suppress_at(cells, axis, exposed & found, first)
+        lonely = exposed & ~found & total_held
+        _suppress_at(cells, axis, lonely, np.full(lonely.shape, total))
 
 
-def _hours_link_sweep(con: duckdb.DuckDBPyConnection, t01: str, t02: str, min_cell: int) -> None:
+HOURS_DIMS = ("Location", "Date", "Hour", "VehicleCategory")
+FUEL_DIMS = ("Location", "Date", "VehicleCategory", "FuelType")
+
+
+def _hours_link_sweep(t01: CellGrid, t02: CellGrid, min_cell: int) -> None:
     """T01's hours of a location, date and category add up to T02's fuel total for it: protect that row too.
 
     T02's cell (FuelType T001) acts as the total of T01's Hour dimension, which has none of its own.
     Exposed as in `_secondary_sweep` (a published T02 cell leaving one secret hour, or secret hours of too
     little mass), or the reverse: a secret T02 cell whose every hour is published. Suppresses the smallest
-    published non-zero hour, or, when none is left, the T02 cell.
+    published non-zero hour (ties: the earliest); the T02 cell too when no such hour is left after that
+    (so also when the row had just one).
     """
-    con.execute(
-        f"""
-        create or replace temp table link_rows as
-        with hours as (
-            select Location, Date, VehicleCategory,
-                count(*) filter (where suppressed) as n_secret,
-                coalesce(sum(passages) filter (where suppressed), 0) as hidden
-            from {t01} group by all
-        ),
-        fuel_total as (
-            select Location, Date, VehicleCategory, cell_id as total_id, suppressed as total_secret, passages as total_passages
-            from {t02} where FuelType = '{c.TOTAL}'
-        )
-        select h.*, f.total_id, f.total_secret, f.total_passages
-        from hours h join fuel_total f using (Location, Date, VehicleCategory)
-        where (not f.total_secret and (h.n_secret = 1 or (h.n_secret > 1 and h.hidden < {min_cell})))
-           or (f.total_secret and h.n_secret = 0 and f.total_passages > 0)
-        """
+    if t01.dims != HOURS_DIMS or t02.dims != FUEL_DIMS or t01.labels[:2] + t01.labels[3:] != t02.labels[:3]:
+        raise ValueError("T01 and T02 do not share their locations, dates and categories")
+    hour = t01.axis("Hour")
+    secret = t01.held & t01.suppressed
+    n_secret = np.count_nonzero(secret, axis=hour)
+    hidden = np.where(secret, t01.passages, 0).sum(axis=hour)
+    fuel_total = t02.total_at("FuelType")
+    total_held = t02.held[..., fuel_total] & t01.held.any(axis=hour)
+    total_secret = t02.suppressed[..., fuel_total]
+    total_passages = t02.passages[..., fuel_total]
+    exposed = total_held & (
+        (~total_secret & ((n_secret == 1) | ((n_secret > 1) & (hidden < min_cell))))
+        | (total_secret & (n_secret == 0) & (total_passages > 0))
     )
-    con.execute(
-        f"""
-        create or replace temp table link_pick as
-        with candidates as (
-            select c.cell_id, row_number() over (
-                partition by c.Location, c.Date, c.VehicleCategory order by c.passages, c.Hour) as rn
-            from {t01} c join link_rows r using (Location, Date, VehicleCategory)
-            where not c.suppressed and not c.impossible and c.passages > 0
-        )
-        select cell_id from candidates where rn = 1
-        """
-    )
-    con.execute(f"update {t01} set suppressed = true where cell_id in (select cell_id from link_pick)")
-    con.execute(
-        f"""update {t02} set suppressed = true where cell_id in (
-                select r.total_id from link_rows r
-                where not r.total_secret and not exists (
-                    select 1 from {t01} c where c.Location = r.Location and c.Date = r.Date and c.VehicleCategory = r.VehicleCategory
-                      and not c.suppressed and not c.impossible and c.passages > 0))"""
-    )
+    if not exposed.any():
+        return
+    candidates = t01.held & ~t01.suppressed & ~t01.impossible & (t01.passages > 0) & np.expand_dims(exposed, hour)
+    found, first = _first(candidates, [t01.passages, _along(hour, 4, np.arange(t01.shape[hour]))], hour)
+    _suppress_at(t01, hour, exposed & found, first)
+    last_one = np.count_nonzero(candidates, axis=hour) <= 1  # after the pick, no published non-zero hour is left
+    t02.suppressed[..., fuel_total] |= exposed & ~total_secret & last_one
 
 
-def _zone_link_sweep(con: duckdb.DuckDBPyConnection, zone_tables: list[str]) -> None:
+def _shared_zone_cells(cells: CellGrid) -> tuple[tuple, tuple[int, int]] | None:
+    """The index of the cells T03-T06 share (every dimension but Zone and VehicleCategory at T001), and the
+    axes of Zone and VehicleCategory in what that index selects; None if a breakdown has no T001."""
+    index: list = []
+    for dim, labels in zip(cells.dims, cells.labels):
+        if dim in ("Zone", "VehicleCategory"):
+            index.append(slice(None))
+        elif c.TOTAL in labels:
+            index.append(labels.index(c.TOTAL))
+        else:
+            return None
+    kept = [d for d in cells.dims if d in ("Zone", "VehicleCategory")]
+    return tuple(index), (kept.index("Zone"), kept.index("VehicleCategory"))
+
+
+def _zone_link_sweep(zone_tables: list[CellGrid]) -> None:
     """T03-T06 publish the same zone-category totals: a total secret in one table is made secret in all."""
     if len(zone_tables) < 2:
         return
-    shared = {name: _shared_zone_predicate(con, name) for name in zone_tables}
-    secret = " union ".join(
-        f"select Zone, VehicleCategory from {name} where suppressed and {shared[name]}" for name in zone_tables
-    )
-    for name in zone_tables:
-        con.execute(
-            f"""update {name} set suppressed = true
-                where not suppressed and not impossible and {shared[name]}
-                  and (Zone, VehicleCategory) in (select (Zone, VehicleCategory) from ({secret}))"""
-        )
-
-
-def _shared_zone_predicate(con: duckdb.DuckDBPyConnection, name: str) -> str:
-    columns = [row[0] for row in con.execute(f"describe {name}").fetchall()]
-    breakdown = [
-        col
-        for col in columns
-        if col
-        not in (
-            "cell_id",
-            "Zone",
-            "VehicleCategory",
-            "passages",
-            "vehicles",
-            "n_distinct",
-            "impossible",
-            "unknown_vehicles",
-            "suppressed",
-        )
-    ]
-    return " and ".join(f"{col} = '{c.TOTAL}'" for col in breakdown) or "true"
+    shared = [(cells, _shared_zone_cells(cells)) for cells in zone_tables]
+    shared = [(cells, found) for cells, found in shared if found is not None]
+    if not shared:
+        return
+    first = shared[0][0]
+    secret = np.zeros((len(first.labels[first.axis("Zone")]), len(first.labels[first.axis("VehicleCategory")])), dtype=bool)
+    for cells, (index, axes) in shared:
+        if (
+            cells.labels[cells.axis("Zone")] != first.labels[first.axis("Zone")]
+            or cells.labels[cells.axis("VehicleCategory")] != first.labels[first.axis("VehicleCategory")]
+        ):
+            raise ValueError("the zone tables do not share their zones and categories")
+        secret |= np.transpose((cells.suppressed & cells.held)[index], axes)
+    for cells, (index, axes) in shared:
+        inverse = np.argsort(axes)
+        hide = np.transpose(secret, inverse) & cells.held[index] & ~cells.impossible[index]
+        cells.suppressed[index] |= hide
 
 
 @dataclass(frozen=True)
 class BuiltTable:
-    """A table's cell grid in DuckDB and what its suppression needs."""
+    """A table's cell grid and what its suppression needs."""
 
     code: str
-    cells: str
+    cells: CellGrid
     dims: list[str]
     totals: list[str]
-    mass: str  # the count whose hidden sum must reach min_cell: vehicles where counted, else passages
-
-
-def suppress(con: duckdb.DuckDBPyConnection, cells: str, dims: list[str], totals: list[str], min_cell: int) -> int:
-    """Primary then secondary suppression of one table on its own; returns the number of suppressed cells."""
-    mass = "case when vehicles > 0 then vehicles else passages end"
-    return suppress_linked(con, [BuiltTable("T", cells, dims, totals, mass)], min_cell)
+    mass: np.ndarray  # the count whose hidden sum must reach min_cell: vehicles where counted, else passages
 
 
 PROTECTIONS = ("table", "linked", "audited")  # see GenerateRequest.protection
@@ -323,72 +289,56 @@ def suppress_linked(con: duckdb.DuckDBPyConnection, tables: list[BuiltTable], mi
     Each sweep protects every row of every table (`_secondary_sweep`) and the links between tables
     (`_hours_link_sweep`, `_zone_link_sweep`); suppression only ever grows, so the loop ends. A step is
     skipped when its tables are as it last left them without a change (same counts of suppressed cells,
-    and suppression only grows, so the same cells): it would change nothing, and the sweeps are most of
-    the rules' cost.
+    and suppression only grows, so the same cells): it would change nothing.
     `linked=False`: each table on its own with the plain one-secret rule, as CBS protects table by table.
+    `con` is not used (the grids are numpy arrays); kept so that callers need not know.
     """
     by_code = {t.code: t for t in tables}
     zone_tables = [by_code[code].cells for code in ("T03", "T04", "T05", "T06") if code in by_code]
     for table in tables:
-        primary(con, table.cells, min_cell)
-    steps = [
-        ([table.cells], lambda t=table: _secondary_sweep(con, t.cells, t.dims, t.totals, min_cell, t.mass, careful=linked))
-        for table in tables
-    ]
+        primary(table.cells, min_cell)
+    steps = [([table.code], lambda t=table: _secondary_sweep(t.cells, min_cell, t.mass, careful=linked)) for table in tables]
     if linked and "T01" in by_code and "T02" in by_code:
-        t01, t02 = by_code["T01"].cells, by_code["T02"].cells
-        steps.append(([t01, t02], lambda: _hours_link_sweep(con, t01, t02, min_cell)))
+        steps.append((["T01", "T02"], lambda: _hours_link_sweep(by_code["T01"].cells, by_code["T02"].cells, min_cell)))
     if linked and len(zone_tables) > 1:
-        steps.append((zone_tables, lambda: _zone_link_sweep(con, zone_tables)))
-    counts = {t.cells: _count_suppressed(con, t.cells) for t in tables}
+        steps.append(([code for code in ("T03", "T04", "T05", "T06") if code in by_code], lambda: _zone_link_sweep(zone_tables)))
+    counts = {t.code: t.cells.n_suppressed() for t in tables}
     fixed_at: dict[int, tuple[int, ...]] = {}  # per step: its tables' counts when it last ran and changed nothing
     before = -1
     while sum(counts.values()) != before:
         before = sum(counts.values())
-        for i, (cells, run) in enumerate(steps):
-            state = tuple(counts[name] for name in cells)
+        for i, (codes, run) in enumerate(steps):
+            state = tuple(counts[code] for code in codes)
             if fixed_at.get(i) == state:
                 continue  # nothing changed since it last changed nothing: it would change nothing again
             run()
-            counts.update({name: _count_suppressed(con, name) for name in cells})
-            if tuple(counts[name] for name in cells) == state:
+            counts.update({code: by_code[code].cells.n_suppressed() for code in codes})
+            if tuple(counts[code] for code in codes) == state:
                 fixed_at[i] = state
     return before
 
 
-def observations(con: duckdb.DuckDBPyConnection, cells: str, table: c.ObservationTable, rounding_base: int) -> str:
-    """Long-form observations with rounded values and CBS value attributes."""
-    dims = ", ".join(table.dimensions)
-    parts = []
-    for measure in table.measures:
-        column = "passages" if measure == "M_PASSAGES" else "vehicles"
-        unknown = "unknown_vehicles" if measure == "M_VEHICLES" else "false"
-        parts.append(
-            f"""
-            select '{measure}' as Measure, {dims},
-                case when impossible or suppressed or {unknown} then null
-                     else (round({column} / {rounding_base}) * {rounding_base})::bigint end as Value,
-                case when impossible then 'Impossible' when {unknown} then 'Unknown'
-                     when suppressed then 'Confidential' else 'None' end as ValueAttribute,
-                cell_id
-            from {cells}
-            """
-        )
+def observations(con: duckdb.DuckDBPyConnection, cells: CellGrid, table: c.ObservationTable, rounding_base: int) -> str:
+    """Long-form observations with rounded values and CBS value attributes, as DuckDB temp table `obs_<code>`.
+
+    Also writes the protected grid as `cells_<code>` (true counts and status per cell; the audit pass
+    reads T01's and T02's true passages from it).
+    """
+    materialize(con, f"cells_{table.code}", cells_table(cells))
     name = f"obs_{table.code}"
-    con.execute(
-        f"""
-        create or replace temp table {name} as
-        select row_number() over (order by cell_id, Measure) as Id, Measure, {dims}, Value, ValueAttribute
-        from ({" union all ".join(parts)})
-        order by Id
-        """
-    )
+    materialize(con, name, observations_table(cells, table.measures, rounding_base))
     return name
 
 
-def build(con: duckdb.DuckDBPyConnection, spec: TableSpec, grid: dict[str, list[str]], period_year: int) -> BuiltTable:
-    cells = build_cells(con, spec, grid, period_year)
-    mass = "vehicles" if spec.from_vehicles else "passages"
+def build(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    grid: dict[str, list[str]],
+    period_year: int,
+    sources: dict[str, pa.Table] | None = None,
+) -> BuiltTable:
+    cells = build_cells(con, spec, grid, period_year, sources)
+    mass = cells.vehicles if spec.from_vehicles else cells.passages
     return BuiltTable(spec.table.code, cells, list(spec.table.dimensions), total_dimensions(spec.table, period_year), mass)
 
 
@@ -402,7 +352,9 @@ def protect_tables(
     linked: bool = True,
 ) -> dict[str, str]:
     """All tables of a delivery protected together (or each on its own); returns table code -> observations relation."""
-    built = [build(con, spec, grid, period_year) for spec in specs]
+    sources: dict[str, pa.Table] = {}
+    built = [build(con, spec, grid, period_year, sources) for spec in specs]
+    sources.clear()
     suppress_linked(con, built, min_cell, linked)
     return {spec.table.code: observations(con, table.cells, spec.table, rounding_base) for spec, table in zip(specs, built)}
 
