@@ -63,30 +63,56 @@ def axis_labels(dims: list[str], totals: list[str], grid: dict[str, list[str]]) 
     return [sorted(grid[d] + ([c.TOTAL] if d in totals else [])) for d in dims]
 
 
-def detail_counts(source: pa.Table, dims: list[str], labels: list[list[str]], from_vehicles: bool):
-    """(passages, vehicles, n_distinct) of every detail cell, zero at the T001 positions.
+class Sources:
+    """The source relations a delivery's tables are counted from, each read from DuckDB once.
 
-    Every source row must fall on a detail cell of the grid: a value outside the code list (or T001, or null)
-    would make the SQL's totals count rows its detail cells do not show, so it is refused.
+    T03-T06 count the same vehicles: the relation is read once (only the columns some table needs) and each
+    column's codes along an axis are looked up once (Zone and VehicleCategory serve all four tables).
     """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, columns: dict[str, set[str]]):
+        self._con = con
+        self._columns = columns  # source relation -> the columns its tables need
+        self._tables: dict[str, pa.Table] = {}
+        self._codes: dict[tuple[str, str, tuple[str, ...]], np.ndarray] = {}
+
+    def column(self, source: str, name: str) -> pa.ChunkedArray:
+        if source not in self._tables:
+            wanted = ", ".join(sorted(self._columns[source]))
+            self._tables[source] = self._con.sql(f"select {wanted} from {source}").to_arrow_table()
+        return self._tables[source][name]
+
+    def codes(self, source: str, dim: str, labels: list[str]) -> np.ndarray:
+        """Each row's position along the axis `labels`. Every row must fall on a detail cell of the grid: a
+        value outside the code list (or T001, or null) would make the SQL's totals count rows its detail
+        cells do not show, so it is refused."""
+        key = (source, dim, tuple(labels))
+        if key not in self._codes:
+            index = pc.index_in(self.column(source, dim), value_set=pa.array(labels, type=pa.string()))
+            codes = index.to_numpy(zero_copy_only=False)
+            if index.null_count or (c.TOTAL in labels and np.any(codes == labels.index(c.TOTAL))):
+                raise ValueError(f"a {dim} value of {source} is not an identifier of its code list")
+            self._codes[key] = codes.astype(np.int64)
+        return self._codes[key]
+
+
+def detail_counts(sources: Sources, source: str, dims: list[str], labels: list[list[str]], from_vehicles: bool):
+    """(passages, vehicles, n_distinct) of every detail cell, zero at the T001 positions."""
     shape = tuple(len(axis) for axis in labels)
-    flat = np.zeros(source.num_rows, dtype=np.int64)
+    flat = np.zeros(len(sources.column(source, "passages")), dtype=np.int64)
     for dim, axis in zip(dims, labels):
-        index = pc.index_in(source[dim], value_set=pa.array(axis, type=pa.string()))
-        codes = index.to_numpy(zero_copy_only=False)
-        if index.null_count or (c.TOTAL in axis and np.any(codes == axis.index(c.TOTAL))):
-            raise ValueError(f"a {dim} value of the source is not an identifier of its code list")
-        flat = flat * len(axis) + codes
+        flat = flat * len(axis) + sources.codes(source, dim, axis)
     size = prod(shape)
 
-    def cube(weights: np.ndarray | None) -> np.ndarray:
-        return np.bincount(flat, weights=weights, minlength=size).astype(np.int64).reshape(shape)
+    def cube(weights: str | None) -> np.ndarray:
+        counted = None if weights is None else sources.column(source, weights).to_numpy().astype(np.float64)
+        return np.bincount(flat, weights=counted, minlength=size).astype(np.int64).reshape(shape)
 
-    passages = cube(source["passages"].to_numpy().astype(np.float64))
+    passages = cube("passages")
     if from_vehicles:
         vehicles = cube(None)
         return passages, vehicles, vehicles.copy()
-    return passages, np.zeros(shape, dtype=np.int64), cube(source["n_distinct"].to_numpy().astype(np.float64))
+    return passages, np.zeros(shape, dtype=np.int64), cube("n_distinct")
 
 
 def fill_totals(arrays: list[np.ndarray], dims: list[str], labels: list[list[str]], totals: list[str]) -> None:
@@ -159,14 +185,15 @@ def build_grid(
     totals: list[str],
     held: list[tuple[str, ...]],
     grid: dict[str, list[str]],
-    source: pa.Table,
+    sources: Sources,
+    source: str,
     from_vehicles: bool,
     impossible_sql: str,
     unknown_vehicles_sql: str,
 ) -> CellGrid:
     """The table's cells from its source rows: detail sums, every total, the cells it holds, their status."""
     labels = axis_labels(dims, totals, grid)
-    counts = list(detail_counts(source, dims, labels, from_vehicles))
+    counts = list(detail_counts(sources, source, dims, labels, from_vehicles))
     fill_totals(counts, dims, labels, totals)
     mask = held_cells(dims, labels, totals, held)
     passages, vehicles, n_distinct = (np.where(mask, array, 0) for array in counts)
@@ -237,6 +264,11 @@ def observations_table(cells: CellGrid, measures: tuple[str, ...], rounding_base
     columns["Value"] = pa.array(values.reshape(-1), mask=attribute != 0)
     columns["ValueAttribute"] = pa.array(ATTRIBUTES, type=pa.string()).take(pa.array(attribute))
     return pa.table(columns)
+
+
+def register(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """`table` as a DuckDB view `name` (no copy; for what is only read, such as the `cells_<code>` grids)."""
+    con.register(name, table)
 
 
 def materialize(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:

@@ -24,10 +24,9 @@ from itertools import combinations
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
 from .. import contract as c
-from .cell_grid import CellGrid, build_grid, cells_table, materialize, observations_table
+from .cell_grid import CellGrid, Sources, build_grid, cells_table, materialize, observations_table, register
 
 
 @dataclass(frozen=True)
@@ -86,15 +85,14 @@ def build_cells(
     spec: TableSpec,
     grid: dict[str, list[str]],
     period_year: int,
-    sources: dict[str, pa.Table] | None = None,
+    sources: Sources | None = None,
 ) -> CellGrid:
     """Aggregate the source to every detail and total cell of the table's grid (full cube or nested).
 
-    `sources`: the source relations already read (T03-T06 share one), by name; filled as they are read.
+    `sources`: the source relations, read once for all tables (`source_reader`); by default read for this one.
     """
-    sources = {} if sources is None else sources
-    if spec.source not in sources:
-        sources[spec.source] = con.sql(f"select * from {spec.source}").to_arrow_table()
+    if sources is None:
+        sources = source_reader(con, [spec])
     totals = total_dimensions(spec.table, period_year)
     return build_grid(
         con,
@@ -103,11 +101,21 @@ def build_cells(
         totals,
         total_sets(totals, spec.nested),
         grid,
-        sources[spec.source],
+        sources,
+        spec.source,
         spec.from_vehicles,
         spec.impossible_sql,
         spec.unknown_vehicles_sql,
     )
+
+
+def source_reader(con: duckdb.DuckDBPyConnection, specs: list[TableSpec]) -> Sources:
+    """Reads each source relation once, with the columns the tables counted from it need."""
+    columns: dict[str, set[str]] = {}
+    for spec in specs:
+        counts = {"passages"} if spec.from_vehicles else {"passages", "n_distinct"}
+        columns.setdefault(spec.source, set()).update(set(spec.table.dimensions) | counts)
+    return Sources(con, columns)
 
 
 def primary(cells: CellGrid, min_cell: int) -> None:
@@ -321,10 +329,10 @@ def suppress_linked(con: duckdb.DuckDBPyConnection, tables: list[BuiltTable], mi
 def observations(con: duckdb.DuckDBPyConnection, cells: CellGrid, table: c.ObservationTable, rounding_base: int) -> str:
     """Long-form observations with rounded values and CBS value attributes, as DuckDB temp table `obs_<code>`.
 
-    Also writes the protected grid as `cells_<code>` (true counts and status per cell; the audit pass
-    reads T01's and T02's true passages from it).
+    Also hands DuckDB the protected grid as view `cells_<code>` (true counts and status per cell, the columns
+    and order of the former SQL grid; the audit pass reads T01's and T02's true passages from it).
     """
-    materialize(con, f"cells_{table.code}", cells_table(cells))
+    register(con, f"cells_{table.code}", cells_table(cells))
     name = f"obs_{table.code}"
     materialize(con, name, observations_table(cells, table.measures, rounding_base))
     return name
@@ -335,7 +343,7 @@ def build(
     spec: TableSpec,
     grid: dict[str, list[str]],
     period_year: int,
-    sources: dict[str, pa.Table] | None = None,
+    sources: Sources | None = None,
 ) -> BuiltTable:
     cells = build_cells(con, spec, grid, period_year, sources)
     mass = cells.vehicles if spec.from_vehicles else cells.passages
@@ -352,9 +360,9 @@ def protect_tables(
     linked: bool = True,
 ) -> dict[str, str]:
     """All tables of a delivery protected together (or each on its own); returns table code -> observations relation."""
-    sources: dict[str, pa.Table] = {}
+    sources = source_reader(con, specs)
     built = [build(con, spec, grid, period_year, sources) for spec in specs]
-    sources.clear()
+    del sources  # the source columns are no longer needed
     suppress_linked(con, built, min_cell, linked)
     return {spec.table.code: observations(con, table.cells, spec.table, rounding_base) for spec, table in zip(specs, built)}
 
