@@ -217,7 +217,7 @@ def _dimension_columns(cells: CellGrid, flat: np.ndarray) -> dict[str, pa.Array]
     """The text identifiers of the cells at the given flat positions, one Arrow column per dimension."""
     index = np.unravel_index(flat, cells.shape)
     return {
-        dim: pa.array(labels, type=pa.string()).take(pa.array(index[i].astype(np.int64)))
+        dim: pa.DictionaryArray.from_arrays(index[i].astype(np.int32), pa.array(labels, type=pa.string()))
         for i, (dim, labels) in enumerate(zip(cells.dims, cells.labels))
     }
 

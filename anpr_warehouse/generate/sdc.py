@@ -1,7 +1,8 @@
 """Statistical disclosure control as CBS applies it to a delivery.
 
-Works in DuckDB on the full cell grid of each table (detail cells plus T001
-totals): primary suppression of cells with fewer than `min_cell` distinct
+Works on the full cell grid of each table (detail cells plus T001 totals, a
+numpy cube per table: `cell_grid`; the predicates on identifiers and the
+observations stay DuckDB's): primary suppression of cells with fewer than `min_cell` distinct
 vehicles, secondary suppression until no secret cell can be derived from a
 published total in its row or column, then rounding of every published value.
 Zero cells (no vehicle at all) are published as 0: they describe nobody.
