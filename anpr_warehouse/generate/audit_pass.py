@@ -41,6 +41,20 @@ def delivery_cells(
     return DeliveryCells("generated", min_cell, rounding_base, tables, code_lists)
 
 
+def true_values(con: duckdb.DuckDBPyConnection, observations: dict[str, str]) -> dict[tuple[str, int], int]:
+    """The true count behind each observation line (before rounding and suppression), from the cell grids
+    `sdc.build_cells` made (`cells_<table>`): the feasible point the zone groups' proof starts from."""
+    truth = {}
+    for code, relation in observations.items():
+        dims = ", ".join(c.OBSERVATION_TABLES[code].dimensions)
+        rows = con.execute(
+            f"""select o.Id, case when o.Measure = 'M_PASSAGES' then k.passages else k.vehicles end
+                from {relation} o join cells_{code} k using ({dims})"""
+        ).fetchall()
+        truth.update(((code, ident + HEADER_LINES), value) for ident, value in rows)
+    return truth
+
+
 def location_days_to_audit(
     con: duckdb.DuckDBPyConnection, observations: dict[str, str], min_cell: int, rounding_base: int
 ) -> list[tuple[str, str]] | None:
@@ -81,7 +95,8 @@ def protect_observations(
     if not relations:
         return 0, 0
     delivery = delivery_cells(con, relations, grid, min_cell, rounding_base)
-    protection = protect_cells(delivery, min_cell_rule=True, jobs=1, final_audit=False)
+    truth = true_values(con, {code: relation for code, relation in relations.items() if code in ZONE_TABLES})
+    protection = protect_cells(delivery, min_cell_rule=True, jobs=1, final_audit=False, truth=truth)
     for code in relations:
         ids = sorted(cell.line - HEADER_LINES for cell in protection.suppressed if cell.table == code)
         if ids:
