@@ -76,8 +76,9 @@ def protect_observations(
 ) -> tuple[int, int]:
     """Audits every group and hides the cells the audit's greedy choice names; returns (cells hidden, cells still at risk).
 
-    The zone groups go to the LP audit; the location-day groups to the network check first, and only
-    those it does not certify to the LP audit.
+    The zone groups go to the LP audit, except one the true counts prove wholly safe (`audit.zone_points`:
+    the same output, fewer LPs); the location-day groups to the network check first, and only those it does
+    not certify to the LP audit.
     """
     relations = {code: relation for code, relation in observations.items() if code in ZONE_TABLES}
     uncertified = location_days_to_audit(con, observations, min_cell, rounding_base)
