@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from .. import contract as c
 from .cells import Cell, DeliveryCells
@@ -62,17 +63,31 @@ def _hide(system: System, var: int, cell: Cell, delivery: DeliveryCells, min_cel
     return hidden
 
 
-def protect_cells(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: int = 1, final_audit: bool = True) -> Protection:
+def protect_cells(
+    delivery: DeliveryCells,
+    min_cell_rule: bool = False,
+    jobs: int = 1,
+    final_audit: bool = True,
+    truth: dict[tuple[str, int], int] | None = None,
+) -> Protection:
     """Greedy rounds; each round solves again only the groups whose cells changed or were at risk.
 
     `final_audit=False` skips the closing full audit (the generator's speed): `unresolved` then tells
-    whether the last round found no cell at risk.
+    whether the last round found no cell at risk. `truth`: the true value of each cell by (table, line),
+    when the caller knows them (the generator): a group that `zone_points.proven_safe` proves wholly safe
+    from them is not solved (the LPs would find nothing at risk in it, and no round would touch it again),
+    so the result is the same as without `truth`.
     """
     system = build_system(delivery, min_cell_rule)
     groups = components(system, set(range(len(system.lower))))
     group_of = {v: g for g, (variables, _) in enumerate(groups) for v in variables}
     var_of = {(cell.table, cell.line): v for v, cells in enumerate(system.cells) for cell in cells}
     active = set(range(len(groups)))
+    if truth is not None:
+        from .zone_points import proven_safe
+
+        known = true_by_variable(system, truth)
+        active = {g for g in active if not proven_safe(system, *groups[g], known, delivery.min_cell)}
     replaced: dict[tuple[str, int], Cell] = {}
     suppressed: list[Cell] = []
     rounds = 0
@@ -144,6 +159,16 @@ def protect_minimal(delivery: DeliveryCells, min_cell_rule: bool = False, jobs: 
     protection = _protected(delivery, replaced, suppressed, stats.iterations_max, 0, min_cell_rule, jobs, final_audit)
     protection.stats = stats
     return protection
+
+
+def true_by_variable(system: System, truth: dict[tuple[str, int], int]) -> np.ndarray:
+    """The true value of each variable from the true values of its cells by (table, line); nan where unknown."""
+    known = np.full(len(system.lower), np.nan)
+    for var, cells in enumerate(system.cells):
+        values = {truth.get((cell.table, cell.line)) for cell in cells}
+        if len(values) == 1 and None not in values:
+            known[var] = values.pop()
+    return known
 
 
 PROTECTION = "cbs_package_protection"  # exists only in a protected copy: what --protect hid per delivery

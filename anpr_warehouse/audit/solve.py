@@ -11,6 +11,7 @@ not proven safe that way get their exact min and max.
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing
 from dataclasses import dataclass
@@ -77,40 +78,41 @@ class ComponentModel:
         """`keep`: variables that stay columns even when fixed (protection changes their bounds later)."""
         self.variables = variables
         self.local = {var: i for i, var in enumerate(variables)}
-        self.rows: list[int] = []  # the system's rows kept in the model, in model order
         self.n = len(variables)
         self.highs = highspy._core._Highs()  # the bare solver: no banner on stdout, no callback machinery per run
         self.highs.setOptionValue("output_flag", False)
         self.highs.setOptionValue("threads", 1)  # components are small; HiGHS's worker threads would only spin
-        lower = np.array([system.lower[v] for v in variables])
-        upper = np.array([system.upper[v] for v in variables])
+        all_lower, all_upper = np.array(system.lower), np.array(system.upper)
+        lower, upper = all_lower[variables], all_upper[variables]
         self.highs.addVars(self.n, lower, np.where(np.isinf(upper), highspy.kHighsInf, upper))
-        starts, indices, values, row_lower, row_upper = [], [], [], [], []
-        for r in rows:
-            row = system.rows[r]
-            constant = 0.0
-            start = len(indices)
-            for v, coef in zip(row.vars, row.coefs):
-                if system.lower[v] == system.upper[v] and v not in keep:
-                    constant += coef * system.lower[v]  # a fixed cell (Impossible, or pinned by the min-cell rule) is a constant
-                else:
-                    indices.append(self.local[v])
-                    values.append(coef)
-            if len(indices) == start:
-                continue
-            self.rows.append(r)
-            starts.append(start)
-            row_lower.append(-highspy.kHighsInf if math.isinf(row.lower) else row.lower - constant)
-            row_upper.append(highspy.kHighsInf if math.isinf(row.upper) else row.upper - constant)
-        if starts:
+        # the rows as flat arrays (in row order, each row's variables in order): a fixed cell (Impossible, or
+        # pinned by the min-cell rule) is a constant moved to the bounds, a row left with no column is dropped
+        chosen = [system.rows[r] for r in rows]
+        lengths = np.fromiter((len(row.vars) for row in chosen), dtype=np.int64, count=len(chosen))
+        flat = np.fromiter(itertools.chain.from_iterable(row.vars for row in chosen), dtype=np.int64, count=int(lengths.sum()))
+        coefs = np.fromiter(itertools.chain.from_iterable(row.coefs for row in chosen), dtype=float, count=len(flat))
+        fixed = all_lower[flat] == all_upper[flat]
+        if keep:
+            fixed &= ~np.isin(flat, np.fromiter(keep, dtype=np.int64, count=len(keep)))
+        row_of = np.repeat(np.arange(len(chosen)), lengths)
+        constant = np.bincount(row_of, weights=np.where(fixed, coefs * all_lower[flat], 0.0), minlength=len(chosen))
+        columns = np.bincount(row_of[~fixed], minlength=len(chosen))
+        used = np.flatnonzero(columns > 0)
+        self.rows = [rows[i] for i in used]  # the system's rows kept in the model, in model order
+        if len(used):
+            local = np.full(len(all_lower), -1, dtype=np.int64)
+            local[variables] = np.arange(self.n)
+            row_lower = np.array([chosen[i].lower for i in used]) - constant[used]
+            row_upper = np.array([chosen[i].upper for i in used]) - constant[used]
+            starts = np.concatenate(([0], np.cumsum(columns[used])[:-1]))
             self.highs.addRows(
-                len(starts),
-                np.array(row_lower),
-                np.array(row_upper),
-                len(indices),
-                np.array(starts, dtype=np.int32),
-                np.array(indices, dtype=np.int32),
-                np.array(values),
+                len(used),
+                np.where(np.isinf(row_lower), -highspy.kHighsInf, row_lower),
+                np.where(np.isinf(row_upper), highspy.kHighsInf, row_upper),
+                int(columns.sum()),
+                starts.astype(np.int32),
+                local[flat[~fixed]].astype(np.int32),
+                coefs[~fixed],
             )
         self.all_columns = np.arange(self.n, dtype=np.int32)
         self.lps = 0
@@ -139,8 +141,8 @@ class ComponentModel:
     def binding(self) -> tuple[list[int], list[int]]:
         """Rows and published columns with a non-zero dual in the last solution: what pins the optimum."""
         solution = self.highs.getSolution()
-        rows = [self.rows[i] for i, d in enumerate(solution.row_dual) if abs(d) > EPS]
-        cols = [self.variables[i] for i, d in enumerate(solution.col_dual) if abs(d) > EPS]
+        rows = [self.rows[i] for i in np.flatnonzero(np.abs(np.array(solution.row_dual)) > EPS)]
+        cols = [self.variables[i] for i in np.flatnonzero(np.abs(np.array(solution.col_dual)) > EPS)]
         return rows, cols
 
 

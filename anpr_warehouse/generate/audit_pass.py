@@ -41,6 +41,20 @@ def delivery_cells(
     return DeliveryCells("generated", min_cell, rounding_base, tables, code_lists)
 
 
+def true_values(con: duckdb.DuckDBPyConnection, observations: dict[str, str]) -> dict[tuple[str, int], int]:
+    """The true count behind each observation line (before rounding and suppression), from the cell grids
+    `sdc.build_cells` made (`cells_<table>`): the feasible point the zone groups' proof starts from."""
+    truth = {}
+    for code, relation in observations.items():
+        dims = ", ".join(c.OBSERVATION_TABLES[code].dimensions)
+        rows = con.execute(
+            f"""select o.Id, case when o.Measure = 'M_PASSAGES' then k.passages else k.vehicles end
+                from {relation} o join cells_{code} k using ({dims})"""
+        ).fetchall()
+        truth.update(((code, ident + HEADER_LINES), value) for ident, value in rows)
+    return truth
+
+
 def location_days_to_audit(
     con: duckdb.DuckDBPyConnection, observations: dict[str, str], min_cell: int, rounding_base: int
 ) -> list[tuple[str, str]] | None:
@@ -62,8 +76,9 @@ def protect_observations(
 ) -> tuple[int, int]:
     """Audits every group and hides the cells the audit's greedy choice names; returns (cells hidden, cells still at risk).
 
-    The zone groups go to the LP audit; the location-day groups to the network check first, and only
-    those it does not certify to the LP audit.
+    The zone groups go to the LP audit, except one the true counts prove wholly safe (`audit.zone_points`:
+    the same output, fewer LPs); the location-day groups to the network check first, and only those it does
+    not certify to the LP audit.
     """
     relations = {code: relation for code, relation in observations.items() if code in ZONE_TABLES}
     uncertified = location_days_to_audit(con, observations, min_cell, rounding_base)
@@ -81,7 +96,8 @@ def protect_observations(
     if not relations:
         return 0, 0
     delivery = delivery_cells(con, relations, grid, min_cell, rounding_base)
-    protection = protect_cells(delivery, min_cell_rule=True, jobs=1, final_audit=False)
+    truth = true_values(con, {code: relation for code, relation in relations.items() if code in ZONE_TABLES})
+    protection = protect_cells(delivery, min_cell_rule=True, jobs=1, final_audit=False, truth=truth)
     for code in relations:
         ids = sorted(cell.line - HEADER_LINES for cell in protection.suppressed if cell.table == code)
         if ids:

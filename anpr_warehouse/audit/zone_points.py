@@ -1,0 +1,142 @@
+"""A zone group proven safe without its audit's LPs, from the true counts the generator knows.
+
+Why this exists: the generator audits the two zone groups (T03-T06 of one zone, about 6,800 variables)
+of every month it writes; often one of them has no cell at risk, yet its LPs cost about 0.5 CPU s. Its
+greedy rounds (`protect.protect_cells`) must stay as they are for a group with a cell at risk (the
+simplex's warm starts decide which optimal vertex, and so which binding cell gets hidden), so a cheaper
+look may only ever skip a group it proves wholly safe (`proven_safe`), in two steps:
+
+1. **bound propagation** (`propagated_bounds`): every row bounds each of its cells by the bounds of the
+   others, repeated until nothing changes. The box it ends with holds every feasible point, so a
+   confidential cell narrower than `min_cell` in it is at risk for certain: that group goes to the LPs
+   at once (measured on the 40-location year: it names exactly the groups the LPs find cells at risk in,
+   in 0.02 CPU s a group);
+2. **feasible points** (`points_with_published_fixed`): most of the audit's LPs (the "push every
+   unproven cell up / down" rounds of `solve.prove_in_aggregate`) only look for feasible points that show
+   each confidential cell at two values `min_cell` apart. The generator knows one feasible point, the true
+   counts p, and from it many more cheaply: with every published cell fixed at its true count the group's
+   LP has only its confidential cells (about 600 columns instead of 6,800) and a solve costs a few
+   milliseconds; each solution, completed by p, is a feasible point of the whole group. The cells these
+   points leave unproven get the audit's own LPs on the whole group, seeded with the points.
+
+A group is skipped only when every confidential cell is seen at two feasible values `min_cell` apart:
+then the LPs would find no cell at risk in it either, and no later round touches it (a round hides only
+cells of groups with a cell at risk), so the output is the same as without the skip.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .constraints import System
+from .solve import EPS, ComponentModel, Seen, SolveStats, _component, prove_in_aggregate
+
+PROPAGATION_PASSES = 20  # bound propagation stops earlier once nothing changes (the measured groups: a few passes)
+
+
+def propagated_bounds(system: System, variables: list[int], rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of the group's variables (in the order of `variables`) implied by the rows, repeated (an outer box:
+    every feasible point lies in it)."""
+    local = np.full(len(system.lower), -1, dtype=np.int64)
+    local[variables] = np.arange(len(variables))
+    lower = np.array(system.lower)[variables]
+    upper = np.array(system.upper)[variables]
+    chosen = [system.rows[r] for r in rows]
+    row_of = np.repeat(np.arange(len(chosen)), [len(row.vars) for row in chosen])
+    column = local[np.array([v for row in chosen for v in row.vars], dtype=np.int64)]
+    coef = np.array([x for row in chosen for x in row.coefs])
+    row_lower = np.array([row.lower for row in chosen])[row_of]
+    row_upper = np.array([row.upper for row in chosen])[row_of]
+    positive = coef > 0
+    with np.errstate(invalid="ignore"):
+        for _ in range(PROPAGATION_PASSES):
+            least = np.where(positive, coef * lower[column], coef * upper[column])  # each term's smallest value
+            most = np.where(positive, coef * upper[column], coef * lower[column])
+            others_least = _others(row_of, least, len(chosen))
+            others_most = _others(row_of, most, len(chosen))
+            term_high, term_low = row_upper - others_least, row_lower - others_most
+            high = np.where(positive, term_high / coef, term_low / coef)
+            low = np.where(positive, term_low / coef, term_high / coef)
+            new_upper, new_lower = upper.copy(), lower.copy()
+            np.minimum.at(new_upper, column, np.nan_to_num(high, nan=np.inf))
+            np.maximum.at(new_lower, column, np.nan_to_num(low, nan=-np.inf))
+            if (new_upper == upper).all() and (new_lower == lower).all():
+                break
+            lower, upper = new_lower, new_upper
+    return lower, upper
+
+
+def _others(row_of: np.ndarray, terms: np.ndarray, rows: int) -> np.ndarray:
+    """For each entry, the sum of the other terms of its row (infinite when another term is)."""
+    infinite = np.isinf(terms)
+    finite = np.where(infinite, 0.0, terms)
+    total = np.bincount(row_of, finite, rows)[row_of] - finite
+    others_infinite = np.bincount(row_of, infinite, rows)[row_of] - infinite > 0
+    sign = np.sign(np.bincount(row_of, np.where(infinite, terms, 0.0).clip(-1, 1), rows))[row_of]
+    return np.where(others_infinite, sign * np.inf, total)
+
+
+def proven_safe(system: System, variables: list[int], rows: list[int], truth: np.ndarray, min_cell: int) -> bool:
+    """Whether feasible points show every confidential cell of the group at two values `min_cell` apart."""
+    if np.isnan(truth[variables]).any():
+        return False  # true counts unknown (e.g. a location-day the network check left to the LPs)
+    secret = np.array([system.is_confidential(v) for v in variables])
+    if not secret.any():
+        return False  # nothing to prove: leave the group to the LPs as it was
+    lower, upper = propagated_bounds(system, variables, rows)
+    if (secret & (upper - lower < min_cell - EPS)).any():
+        return False  # a cell at risk for certain
+    points = points_with_published_fixed(system, variables, rows, truth, min_cell)
+    if points is None:
+        return False
+    seen = Seen(points.min(axis=0), points.max(axis=0))
+    model = ComponentModel(system, variables, rows)
+    found, proof = _component(model, np.flatnonzero(secret), min_cell, SolveStats(), seen)
+    return proof is not None and not found and not proof.pending
+
+
+def known_point(system: System, variables: list[int], rows: list[int], truth: np.ndarray) -> np.ndarray | None:
+    """The true counts of the group's variables, or None when they do not satisfy every bound and row.
+
+    Why check: a point is only worth anything if it is feasible; true counts that do not fit what is
+    published (a generator bug, or a correction's recalibration) must not prove anything.
+    """
+    p = truth[variables]
+    lower = np.array([system.lower[v] for v in variables])
+    upper = np.array([system.upper[v] for v in variables])
+    if np.isnan(p).any() or (p < lower - EPS).any() or (p > upper + EPS).any():
+        return None
+    value = dict(zip(variables, p.tolist()))
+    for r in rows:
+        row = system.rows[r]
+        total = sum(coef * value[v] for v, coef in zip(row.vars, row.coefs))
+        if total < row.lower - EPS or total > row.upper + EPS:
+            return None
+    return p
+
+
+def points_with_published_fixed(
+    system: System, variables: list[int], rows: list[int], truth: np.ndarray, min_cell: int
+) -> np.ndarray | None:
+    """Feasible points of the group (one per row, columns in the order of `variables`): p and the solutions
+    of the aggregate LPs with every published cell fixed at p; None when p is not feasible."""
+    p = known_point(system, variables, rows, truth)
+    if p is None:
+        return None
+    fixed = System(list(system.lower), list(system.upper), system.cells, system.rows)
+    for value, var in zip(p.tolist(), variables):
+        if system.is_published(var):
+            fixed.lower[var] = fixed.upper[var] = value
+    position = {var: i for i, var in enumerate(variables)}
+    free = [var for var in variables if fixed.lower[var] < fixed.upper[var]]
+    wanted = np.array([i for i, var in enumerate(free) if system.is_confidential(var)], dtype=np.int64)
+    if not len(wanted):
+        return p[None, :]
+    model = ComponentModel(fixed, free, rows)
+    proof = prove_in_aggregate(model, wanted, min_cell)
+    if proof is None or not proof.points:
+        return p[None, :]
+    points = np.tile(p, (len(proof.points) + 1, 1))
+    points[1:, [position[var] for var in free]] = np.array(proof.points)
+    inside = (points >= np.array([system.lower[v] for v in variables]) - EPS).all(axis=1)
+    return points[inside]  # a solution sits inside its bounds up to HiGHS's tolerance; p itself always does

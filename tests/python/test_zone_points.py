@@ -1,0 +1,86 @@
+"""The zone groups' proof from true counts (audit/zone_points.py) against the LP audit, on a generated month.
+
+The generator's audited pass skips a zone group's LPs when `proven_safe` says so, and promises the same
+output as without the skip; so a group it proves safe must be one where the LP audit finds nothing at
+risk, a cell the bound propagation calls at risk must be one the LPs find at risk, and the greedy
+protection with the true counts must hide exactly the cells it hides without them.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pytest
+
+from anpr_warehouse import contract as c
+from anpr_warehouse.audit.constraints import ZONE_TABLES, build_system
+from anpr_warehouse.audit.protect import protect_cells, true_by_variable
+from anpr_warehouse.audit.solve import SolveStats, components, solve_groups
+from anpr_warehouse.audit.zone_points import known_point, propagated_bounds, proven_safe
+from anpr_warehouse.generate import GenerateRequest, protected_observations
+from anpr_warehouse.generate.audit_pass import delivery_cells, true_values
+
+MIN_CELL, BASE = 10, 5
+
+
+@pytest.fixture(scope="module")
+def month():
+    """The zone tables of a 40-location month as the audited pass gets them (linked rules only), with true counts.
+
+    March 2025, seed 1: one zone group has cells at risk after the linked rules, the other none (measured).
+    """
+    con = duckdb.connect()
+    request = GenerateRequest("GM0344", 2025, 3, seed=1, locations=40, protection="linked")
+    traffic, observations = protected_observations(con, request)
+    grid = {cl.dimension: list(cl.identifiers) for cl in c.code_lists(2025).values() if cl.identifiers is not None}
+    grid["Zone"] = [zone.identifier for zone in traffic.zones]  # the code lists as the generator passes them
+    zones = {code: relation for code, relation in observations.items() if code in ZONE_TABLES}
+    delivery = delivery_cells(con, zones, grid, MIN_CELL, BASE)
+    truth = true_values(con, zones)
+    con.close()
+    system = build_system(delivery, min_cell_rule=True)
+    return delivery, truth, system, components(system, set(range(len(system.lower))))
+
+
+def test_true_counts_fit_every_bound_and_row_and_lie_in_the_propagated_box(month):
+    _, truth, system, groups = month
+    known = true_by_variable(system, truth)
+    assert not np.isnan(known).any()
+    for variables, rows in groups:
+        p = known_point(system, variables, rows, known)
+        assert p is not None
+        lower, upper = propagated_bounds(system, variables, rows)
+        assert (lower <= p + 1e-9).all() and (p <= upper + 1e-9).all()
+
+
+def test_a_group_proven_safe_has_nothing_at_risk_and_propagation_names_only_cells_at_risk(month):
+    delivery, truth, system, groups = month
+    known = true_by_variable(system, truth)
+    proven = [proven_safe(system, variables, rows, known, MIN_CELL) for variables, rows in groups]
+    assert proven.count(True) == 1  # the measured month: one zone group safe as it is, one not
+    for (variables, rows), safe in zip(groups, proven):
+        at_risk = {interval.var for interval in solve_groups(system, [(variables, rows)], MIN_CELL, SolveStats())}
+        lower, upper = propagated_bounds(system, variables, rows)
+        narrow = {var for var, low, high in zip(variables, lower, upper) if system.is_confidential(var) and high - low < MIN_CELL}
+        assert narrow <= at_risk
+        assert bool(at_risk) == (not safe)
+
+
+def test_true_counts_that_do_not_fit_prove_nothing(month):
+    _, truth, system, groups = month
+    known = true_by_variable(system, truth)
+    variables, rows = next(group for group in groups if proven_safe(system, *group, known, MIN_CELL))
+    published = next(v for v in variables if system.is_published(v) and system.upper[v] > 0)
+    wrong = known.copy()
+    wrong[published] = system.upper[published] + 1  # outside its rounding range: not a feasible point
+    assert known_point(system, variables, rows, wrong) is None
+    assert not proven_safe(system, variables, rows, wrong, MIN_CELL)
+
+
+def test_greedy_protection_with_true_counts_hides_exactly_the_same_cells(month):
+    delivery, truth, _, _ = month
+    plain = protect_cells(delivery, min_cell_rule=True, final_audit=False)
+    with_truth = protect_cells(delivery, min_cell_rule=True, final_audit=False, truth=truth)
+    assert plain.suppressed  # the month has cells at risk after the linked rules
+    assert [(cell.table, cell.line) for cell in with_truth.suppressed] == [(cell.table, cell.line) for cell in plain.suppressed]
+    assert (with_truth.rounds, with_truth.unresolved) == (plain.rounds, plain.unresolved) == (plain.rounds, 0)
