@@ -66,7 +66,7 @@ def protected_observations(con: duckdb.DuckDBPyConnection, request: GenerateRequ
     grid = {cl.dimension: list(cl.identifiers) for cl in lists.values() if cl.identifiers is not None}
     grid["Location"] = [x.identifier for x in traffic.locations]
     grid["Zone"] = [z.identifier for z in traffic.zones]
-    grid["Date"] = sorted(set(traffic.hourly.column("Date").to_pylist()))
+    grid["Date"] = sorted(traffic.hourly.column("Date").unique().to_pylist())  # unique first: one Python string a day, not a row
     grid["Hour"] = list(c.HOURS)
     tables = request_tables(request.layout)
     specs = [
