@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from anpr_warehouse import contract as c
-from anpr_warehouse.generate import GenerateRequest, generate_delivery, generate_many
+from anpr_warehouse.generate import GenerateRequest, generate_delivery, generate_many, largest_first
 from anpr_warehouse.generate import profiles as p
 from anpr_warehouse.generate.traffic import _sample_grouped, _young_fuel_mix, fuel_mix, simulate_month
 from anpr_warehouse.reference import municipality
@@ -88,3 +88,12 @@ def test_generate_many_returns_paths_in_request_order(tmp_path):
     requests = [GenerateRequest("GM0344", 2025, month, seed=2, locations=2, protection="linked") for month in (2, 3, 4)]
     paths = generate_many(requests, tmp_path, jobs=2)
     assert [path.name for path in paths] == [c.delivery_id("GM0344", 2025, month, 1) for month in (2, 3, 4)]
+
+
+def test_largest_deliveries_are_handed_out_first_and_february_last():
+    """A year on 12 locations, and a 40-location month among them: most location-days first, ties in calendar order."""
+    year = [GenerateRequest("GM0344", 2025, month, locations=12) for month in range(1, 13)]
+    order = [year[i].month for i in largest_first(year)]
+    assert order == [1, 3, 5, 7, 8, 10, 12, 4, 6, 9, 11, 2]
+    mixed = [*year[:2], GenerateRequest("GM0344", 2025, 2, locations=40)]
+    assert largest_first(mixed) == [2, 0, 1]
