@@ -143,7 +143,7 @@ def fuel_mix(year: int, month: int) -> np.ndarray:
 
 
 def _sample_grouped(rng: np.random.Generator, table: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """One categorical draw per vehicle from row `group` of `table` (inverse-CDF sampling) and the same answers, without the n x K matrices.
+    """One categorical draw per vehicle from row `group` of `table` (inverse-CDF sampling), without n x K matrices.
 
     Why: a zone's vehicles share a handful of probability rows (one per category, or per category and
     age group), and building, summing and comparing one row per vehicle cost about 0.1 CPU s a
@@ -154,7 +154,8 @@ def _sample_grouped(rng: np.random.Generator, table: np.ndarray, group: np.ndarr
     """
     cdf = np.cumsum(table, axis=1)
     draws = rng.random(group.size)
-    order = np.argsort(group.astype(np.uint8, copy=False), kind="stable")  # a radix sort on small integers
+    small = np.uint8 if table.shape[0] <= 256 else np.int64  # numpy sorts 8-bit keys by radix: O(n)
+    order = np.argsort(group.astype(small, copy=False), kind="stable")
     bounds = np.searchsorted(group[order], np.arange(table.shape[0] + 1))
     sampled = np.empty(group.size, dtype=np.int64)
     for row in range(table.shape[0]):
