@@ -2,18 +2,22 @@
 
 Why: the generator's speed target is a 40-location year in seconds, and the months already run one
 process per core, so CPU seconds per month are what is left to cut. Each phase function is wrapped and
-timed with `time.process_time` (DuckDB on one thread, as in the pool workers). It measures the
+timed with `time.process_time` (DuckDB on one thread, as in the pool workers); "outside the phases" is
+the rest of `generate_delivery` (connection, registering the sources, code lists). It measures the
 `anpr_warehouse` of the current folder, so an older tree (e.g. a `git archive` of a commit) is measured
-by running it from there:
+by running it from there (a phase the tree does not have is left out and shown as n/a):
 
-    .venv/bin/python scripts/profile_generate_month.py [--locations 40] [MONTH ...]
+    .venv/bin/python scripts/profile_generate_month.py [--locations 40] [--json] [MONTH ...]
     cd OLD_TREE && /path/to/.venv/bin/python /path/to/scripts/profile_generate_month.py 3 7
+
+`scripts/bench_generate_year.py` runs it from both trees it compares (`--json`) and prints them side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import sys
 import tempfile
 import time
@@ -36,13 +40,12 @@ PHASES = [
     (audit_pass, "protect_cells", "zone LP audit and greedy rounds"),
     (generate, "write_v1", "write"),
 ]
+OUTSIDE = "outside the phases"
+TOTAL = "total"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("months", nargs="*", type=int, default=[3])
-    parser.add_argument("--locations", type=int, default=40)
-    args = parser.parse_args()
+def profile(months: list[int], locations: int) -> dict[str, float | None]:
+    """CPU seconds per phase label, averaged over `months` (None: the tree has no such phase)."""
     spent: dict[str, float] = {}
 
     def timed(function, label):
@@ -56,20 +59,38 @@ def main() -> int:
 
         return wrapper
 
-    for module, name, label in PHASES:
+    present = [(module, name, label) for module, name, label in PHASES if hasattr(module, name)]
+    for module, name, label in present:
         setattr(module, name, timed(getattr(module, name), label))
-    print(f"source: {Path(generate.__file__).parent}")
     started = time.process_time()
     with tempfile.TemporaryDirectory(prefix="genprofile-") as out:
-        for month in args.months:
-            request = generate.GenerateRequest("GM0344", 2025, month, locations=args.locations, seed=1)
+        for month in months:
+            request = generate.GenerateRequest("GM0344", 2025, month, locations=locations, seed=1)
             generate.generate_delivery(request, Path(out), duckdb_threads=1)
-    total = (time.process_time() - started) / len(args.months)
+    total = time.process_time() - started
+    split: dict[str, float | None] = {label: None for _, _, label in PHASES}
+    split.update({label: spent.get(label, 0.0) / len(months) for _, _, label in present})
+    split[OUTSIDE] = (total - sum(spent.values())) / len(months)
+    split[TOTAL] = total / len(months)
+    return split
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("months", nargs="*", type=int, default=[3])
+    parser.add_argument("--locations", type=int, default=40)
+    parser.add_argument("--json", action="store_true", help="print {phase: CPU s per month} as JSON, nothing else")
+    args = parser.parse_args()
+    split = profile(args.months, args.locations)
+    if args.json:
+        print(json.dumps({"source": str(Path(generate.__file__).parent), "phases": split}))
+        return 0
+    print(f"source: {Path(generate.__file__).parent}")
     print(f"| phase | CPU s per month ({args.locations} locations, months {', '.join(map(str, args.months))}) |")
     print("|---|---|")
-    for _, _, label in PHASES:
-        print(f"| {label} | {spent.get(label, 0.0) / len(args.months):.2f} |")
-    print(f"| **total** | **{total:.2f}** |")
+    for label, seconds in split.items():
+        shown = "n/a" if seconds is None else f"{seconds:.2f}"
+        print(f"| **{label}** | **{shown}** |" if label == TOTAL else f"| {label} | {shown} |")
     return 0
 
 

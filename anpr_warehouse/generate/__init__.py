@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import os
 import sys
@@ -66,7 +67,7 @@ def protected_observations(con: duckdb.DuckDBPyConnection, request: GenerateRequ
     grid = {cl.dimension: list(cl.identifiers) for cl in lists.values() if cl.identifiers is not None}
     grid["Location"] = [x.identifier for x in traffic.locations]
     grid["Zone"] = [z.identifier for z in traffic.zones]
-    grid["Date"] = sorted(set(traffic.hourly.column("Date").to_pylist()))
+    grid["Date"] = [d.isoformat() for d in month_dates(request.year, request.month)]  # T01/T02 hold every day
     grid["Hour"] = list(c.HOURS)
     tables = request_tables(request.layout)
     specs = [
@@ -156,7 +157,12 @@ def generate_delivery(request: GenerateRequest, out: Path, duckdb_threads: int |
 
 
 def generate_many(requests: list[GenerateRequest], out: Path, jobs: int | None = None, label: str = "generate") -> list[Path]:
-    """Generates several deliveries, one process per core (months are independent); paths in request order."""
+    """Generates several deliveries, one process per core (months are independent); paths in request order.
+
+    The pool takes the largest deliveries first (`largest_first`): a year's wall time is the busier
+    worker's, and the last delivery a worker takes is the one the other may sit idle beside, so the small
+    ones go last (February last in a year).
+    """
     from tqdm import tqdm
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(requests)))
@@ -169,9 +175,24 @@ def generate_many(requests: list[GenerateRequest], out: Path, jobs: int | None =
                 bar.update()
             return paths
         with ProcessPoolExecutor(jobs) as pool:
-            futures = [pool.submit(generate_delivery, request, out, 1) for request in requests]
-            for future in futures:
+            futures = {i: pool.submit(generate_delivery, requests[i], out, 1) for i in largest_first(requests)}
+            for future in futures.values():
                 future.add_done_callback(lambda _: bar.update())
-            return [future.result() for future in futures]
+            return [futures[i].result() for i in range(len(requests))]
     finally:
         bar.close()
+
+
+def largest_first(requests: list[GenerateRequest]) -> list[int]:
+    """Indices of `requests`, the most work first (locations x days of the month; ties in request order).
+
+    Why: with months handed out in calendar order, a 40-location year ended with one worker idle for
+    about half a month's run (37.0 s wall for 68.8 CPU s on 2 cores, idle). Whatever a month costs is
+    roughly proportional to its location-days; the audit's share varies from month to month, so this is
+    a guess, but any guess that leaves the smallest deliveries for last shortens the tail.
+    """
+
+    def work(request: GenerateRequest) -> int:
+        return request.locations * calendar.monthrange(request.year, request.month)[1]
+
+    return sorted(range(len(requests)), key=lambda i: -work(requests[i]))

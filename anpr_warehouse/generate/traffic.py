@@ -142,11 +142,26 @@ def fuel_mix(year: int, month: int) -> np.ndarray:
     return mix / mix.sum(axis=1, keepdims=True)
 
 
-def _sample_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
-    """One categorical draw per row of `probs` (vectorised inverse-CDF sampling)."""
-    cdf = np.cumsum(probs, axis=1)
-    draws = rng.random(probs.shape[0])[:, None]
-    return np.minimum((draws > cdf).sum(axis=1), probs.shape[1] - 1)
+def _sample_grouped(rng: np.random.Generator, table: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """One categorical draw per vehicle from row `group` of `table` (inverse-CDF sampling), without n x K matrices.
+
+    Why: a zone's vehicles share a handful of probability rows (one per category, or per category and
+    age group), and building, summing and comparing one row per vehicle cost about 0.1 CPU s a
+    40-location month. The uniform draws are taken in the same call (`rng.random(n)`, one per row), and
+    counting the CDF entries below a draw is what `searchsorted(..., side="left")` returns on a
+    non-decreasing CDF, so the stream and every sampled index stay the same
+    (tests/python/test_generate_traffic.py holds the two to each other).
+    """
+    cdf = np.cumsum(table, axis=1)
+    draws = rng.random(group.size)
+    small = np.uint8 if table.shape[0] <= 256 else np.int64  # numpy sorts 8-bit keys by radix: O(n)
+    order = np.argsort(group.astype(small, copy=False), kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(table.shape[0] + 1))
+    sampled = np.empty(group.size, dtype=np.int64)
+    for row in range(table.shape[0]):
+        members = order[bounds[row] : bounds[row + 1]]
+        sampled[members] = np.searchsorted(cdf[row], draws[members], side="left")
+    return np.minimum(sampled, table.shape[1] - 1)
 
 
 def camera_counts(
@@ -204,17 +219,23 @@ def _cell_table(counts: np.ndarray, distinct: np.ndarray, axes: list[tuple[str, 
     return pa.table(columns)
 
 
+EURO_CLASS_LAST_YEARS = np.array([1992, 1996, 2000, 2005, 2010, 2015])  # last admission year of E0 .. E5
+
+
 def emission_class_index(fa_year: np.ndarray, fuel_idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Euro class from the year of first admission (RDW-style derivation), EZ for electric and hydrogen."""
-    cls = np.select(
-        [fa_year <= 1992, fa_year <= 1996, fa_year <= 2000, fa_year <= 2005, fa_year <= 2010, fa_year <= 2015],
-        [0, 1, 2, 3, 4, 5],
-        6,
-    )
+    cls = np.searchsorted(EURO_CLASS_LAST_YEARS, fa_year, side="left")  # <= 1992: 0, ..., <= 2015: 5, later: 6
     cls = np.where((fa_year == 2011) & (rng.random(fa_year.size) < 0.4), 4, cls)
     cls = np.where((fa_year == 2016) & (rng.random(fa_year.size) < 0.3), 5, cls)
     zero_emission = (fuel_idx == p.FUEL_INDEX_ELEK) | (fuel_idx == p.FUEL_INDEX_WATS)
     return np.where(zero_emission, c.EMISSION_CLASSES.index("EZ"), cls)
+
+
+def _young_fuel_mix(mix: np.ndarray) -> np.ndarray:
+    """Fuel mix per (category, admitted 2021 or later): row 2 * category + young; young vehicles are 3x as often electric."""
+    rows = np.repeat(mix, 2, axis=0)
+    rows[1::2, p.FUEL_INDEX_ELEK] *= 3.0
+    return rows / rows.sum(axis=1, keepdims=True)
 
 
 def zone_population(
@@ -235,10 +256,7 @@ def zone_population(
     age = rng.gamma(2.0, p.MEAN_AGE_BY_CATEGORY[cat] / 2.0)
     fa_year = np.maximum(year - np.floor(age).astype(int), 1980)
     young = fa_year >= 2021
-    fuel_probs = mix[cat].copy()
-    fuel_probs[young, p.FUEL_INDEX_ELEK] *= 3.0
-    fuel_probs /= fuel_probs.sum(axis=1, keepdims=True)
-    fuel = _sample_rows(rng, fuel_probs)
+    fuel = _sample_grouped(rng, _young_fuel_mix(mix), 2 * cat + young)
     emis = emission_class_index(fa_year, fuel, rng)
     fa_codes = c.first_admission_years(year)
     fa_idx = np.clip(fa_year, c.FIRST_ADMISSION_FLOOR, year) - c.FIRST_ADMISSION_FLOOR
@@ -246,7 +264,7 @@ def zone_population(
     fa_idx = np.where(onbk | unknown_fa, len(fa_codes) - 1, fa_idx)
     emis = np.where(onbk | unknown_fa, c.EMISSION_CLASSES.index("ONBK"), emis)
 
-    owner = _sample_rows(rng, p.OWNER_TYPE_BY_CATEGORY[cat])
+    owner = _sample_grouped(rng, p.OWNER_TYPE_BY_CATEGORY, cat)
     sbi = rng.choice(21, n, p=p.SBI_WEIGHTS)
     sbi = np.where(rng.random(n) < p.SBI_UNKNOWN_SHARE, c.SBI_SECTIONS.index("ONBK"), sbi)
     sbi = np.where(owner == c.OWNER_TYPES.index("PART"), c.SBI_SECTIONS.index("NVT"), sbi)
@@ -256,11 +274,8 @@ def zone_population(
     regions = ["GM_EIGEN", own_province, *other_provinces, "BUITENLAND", "ONBK"]  # OwnerRegion labels by index
     outside, unknown = regions.index("BUITENLAND"), regions.index("ONBK")
     region_kind = rng.choice(5, n, p=p.OWNER_REGION_SPLIT)
-    region = np.select(
-        [region_kind == 0, region_kind == 1, region_kind == 2, region_kind == 3],
-        [0, 1, 2 + rng.integers(0, len(other_provinces), n), outside],
-        unknown,
-    )
+    other = 2 + rng.integers(0, len(other_provinces), n)  # drawn for every vehicle, used for kind 2 only
+    region = np.where(region_kind == 2, other, np.array([0, 1, 2, outside, unknown])[region_kind])
     region = np.where(onbk, np.where(rng.random(n) < p.ONBK_REGION_SPLIT[0], outside, unknown), region)
 
     return pa.table(
@@ -280,13 +295,20 @@ def zone_population(
 
 
 def _labels(labels, index: np.ndarray) -> pa.Array:
-    """The label of each index as an Arrow string column.
+    """The label of each index as a dictionary-encoded Arrow string column (DuckDB reads it as VARCHAR).
 
-    Why not `np.array(labels)[index]`: a numpy string array of 360,000 vehicles costs its UTF-32 copy and
-    then Arrow's UTF-8 conversion, about half a CPU second a 40-location month; Arrow's `take` on the few
-    labels builds the same column directly.
+    Why a dictionary: the columns hold a few labels each over hundreds of thousands of rows. A numpy
+    string array costs its UTF-32 copy and Arrow's UTF-8 conversion (about half a CPU second a
+    40-location month); a plain string column made by `take` still copies every label's bytes; the
+    dictionary keeps the indices as they are, and DuckDB groups dictionary vectors faster than strings.
     """
-    return pa.array(list(labels), type=pa.string()).take(pa.array(np.asarray(index, dtype=np.int64)))
+    dictionary = pa.array(list(labels), type=pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(index, dtype=_index_type(len(dictionary)))), dictionary)
+
+
+def _index_type(size: int) -> type:
+    """The narrowest signed integer type that indexes `size` labels (Arrow dictionary indices are signed)."""
+    return np.int8 if size <= 127 else np.int16 if size <= 32767 else np.int32
 
 
 def simulate_month(muni: Municipality, year: int, month: int, n_locations: int, rng: np.random.Generator) -> MonthTraffic:
