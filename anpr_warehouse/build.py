@@ -54,6 +54,7 @@ IDENTITIES = (
 )
 # dbt's built-in tests return the tested column under these names (unique, accepted_values, relationships).
 RENAMED_TESTED_COLUMN = ("unique_field", "value_field", "from_field")
+RUN_RESULTS = PROJECT_ROOT / "target" / "run_results.json"  # what the last dbt build ran (_write_run_results)
 
 
 class BuildFailed(UserError):
@@ -102,6 +103,7 @@ def build_warehouse(
         if warehouse.exists():
             wait_until_free(warehouse, wait)
             _forget_build_state(warehouse)  # a partial build may rebuild any node: nothing stays known
+        RUN_RESULTS.unlink(missing_ok=True)  # dbt writes it again unless it raises (_write_run_results)
         run_dbt(["build", *refresh, "--select", *select], warehouse, wait)
         return []
     if not warehouse.exists():
@@ -267,6 +269,7 @@ def _dbt_build(manifest, quiet: bool, extra: list[str]) -> list | None:
     """Runs `dbt build`; None on success, else dbt's results of the failing nodes."""
     from dbt.cli.main import dbtRunner
 
+    RUN_RESULTS.unlink(missing_ok=True)  # see _write_run_results
     result = dbtRunner(manifest=manifest).invoke(
         ["build", "--no-write-json", *(["--quiet"] if quiet else []), *extra, *_project_args()]
     )
@@ -289,10 +292,13 @@ def _write_run_results(result) -> None:
     whose manifest.json the parse already wrote: the file differs only by the compiled SQL of the nodes
     that ran, which nothing reads (exports, the report and snapshots read exposures, saved queries,
     descriptions and configs). run_results.json is small and read by tests and the benchmark.
+
+    When dbt raises it returns no results and nothing is written; the file was removed before dbt started,
+    so the previous build's (or an earlier round's) results cannot be read as this build's.
     """
     run_result = getattr(result, "result", None)
     if hasattr(run_result, "write"):
-        run_result.write(str(PROJECT_ROOT / "target" / "run_results.json"))
+        run_result.write(str(RUN_RESULTS))
 
 
 def _time_nodes(result) -> None:

@@ -1,4 +1,8 @@
-"""A failed `anpr build` leaves nothing saying that the nodes it touched are as some code built them.
+"""A failed `anpr build` leaves nothing behind that a later build, a test or the benchmark would take for its own.
+
+Run on a real warehouse in a copy of the project whose code the tests edit (so the repository stays as it is).
+
+Stored fingerprints: a failed build must leave nothing saying that the nodes it touched are as some code built them.
 
 Why: an incremental build skips views, the reference subtree and a layout's staging views while their
 stored fingerprint (written after a successful build) equals the current code's (reference_nodes.py).
@@ -12,6 +16,7 @@ A `--select` build is the same story without a failure: it rebuilds what it sele
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -127,3 +132,23 @@ def test_a_failed_build_leaves_no_stale_view_or_reference_node(project, tmp_path
     again = anpr_build(project, warehouse)
     assert again.returncode == 0, again.stderr[-3000:]
     assert code_b_in(warehouse) == {"view": False, "dimension": False}
+
+
+def test_a_build_dbt_gives_up_on_leaves_no_run_results_of_an_earlier_build(project, tmp_path):
+    """target/run_results.json is what tests and the benchmark read as the last build's nodes. When dbt raises
+    (here an on-run-end hook, after every node ran) it returns no results: the previous build's file must not
+    stay to be read as this one's."""
+    warehouse = tiny_warehouse(tmp_path)
+    built = anpr_build(project, warehouse)
+    assert built.returncode == 0, built.stderr[-3000:]
+    run_results = project / "target" / "run_results.json"
+    assert json.loads(run_results.read_text())["results"]
+
+    with (project / "dbt_project.yml").open("a") as handle:
+        handle.write(
+            "\non-run-end:\n  - \"{% if execute %}{{ exceptions.raise_compiler_error('ends on purpose') }}{% endif %}\"\n"
+        )
+    failed = anpr_build(project, warehouse)
+    assert failed.returncode == 1, failed.stderr[-3000:]
+    assert "ends on purpose" in failed.stderr
+    assert not run_results.exists()
