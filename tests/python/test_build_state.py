@@ -1,17 +1,17 @@
 """A failed `anpr build` leaves nothing behind that a later build, a test or the benchmark would take for its own.
 
-Run on a real warehouse in a copy of the project whose code the tests edit (so the repository stays as it is).
+Both tests run `anpr build` on a real warehouse in a copy of the project whose code they edit (the repository
+stays as it is).
 
-Stored fingerprints: a failed build must leave nothing saying that the nodes it touched are as some code built them.
+Stored fingerprints: an incremental build skips views, the reference subtree and a layout's staging views
+while their stored fingerprint (written after a successful build) equals the current code's
+(reference_nodes.py). When the code goes from A (built, stored) to B (rebuilt as B, then the build fails:
+nothing stored) and back to A, the stored fingerprint was A's while the warehouse held B's nodes. Code B here
+changes a v1 staging view (a view and a layout node), a reference dimension (a reference node) and adds a
+model that fails after both were rebuilt; back at A, the view and the dimension must be A's. A `--select`
+build is the same story without a failure: it rebuilds what it selects and stores nothing.
 
-Why: an incremental build skips views, the reference subtree and a layout's staging views while their
-stored fingerprint (written after a successful build) equals the current code's (reference_nodes.py).
-When the code goes from A (built, stored) to B (rebuilt as B, then the build fails: nothing stored)
-and back to A, the stored fingerprint is A's again while the warehouse holds B's nodes. The test runs
-that sequence through `anpr build` on a real warehouse, in a copy of the project whose code it edits:
-code B changes a v1 staging view (a view and a layout node), a reference dimension (a reference node)
-and adds a model that fails after both were rebuilt. Back at A, the view and the dimension must be A's.
-A `--select` build is the same story without a failure: it rebuilds what it selects and stores nothing.
+run_results.json: see the second test.
 """
 
 from __future__ import annotations
