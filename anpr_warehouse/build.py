@@ -54,6 +54,7 @@ IDENTITIES = (
 )
 # dbt's built-in tests return the tested column under these names (unique, accepted_values, relationships).
 RENAMED_TESTED_COLUMN = ("unique_field", "value_field", "from_field")
+RUN_RESULTS = PROJECT_ROOT / "target" / "run_results.json"  # what the last dbt build ran (_write_run_results)
 
 
 class BuildFailed(UserError):
@@ -99,6 +100,10 @@ def build_warehouse(
     """
     refresh = ["--full-refresh"] if full_refresh else []
     if select:
+        if warehouse.exists():
+            wait_until_free(warehouse, wait)
+            _forget_build_state(warehouse)  # a partial build may rebuild any node: nothing stays known
+        RUN_RESULTS.unlink(missing_ok=True)  # dbt writes it again unless it raises (_write_run_results)
         run_dbt(["build", *refresh, "--select", *select], warehouse, wait)
         return []
     if not warehouse.exists():
@@ -111,7 +116,7 @@ def build_warehouse(
     with step_times.timed("dbt_parse_s"):
         parse_key = parse_cache.key()
         manifest = _parse(parse_key)
-    skip = [] if full_refresh else _unchanged_reference(warehouse, manifest)
+    skip = _unchanged_reference(warehouse, manifest, full_refresh)
     quarantined: list[Quarantined] = []
     for _ in range(MAX_ROUNDS):
         started = _utc_now()
@@ -144,19 +149,26 @@ def build_warehouse(
     )
 
 
-def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
+def _unchanged_reference(warehouse: Path, manifest, full_refresh: bool = False) -> list[str]:
     """`--exclude ...` for what cannot have changed: seeds, reference dimensions and their tests, the
     staging views and new-delivery tests of a layout no new delivery has (reference_nodes.layout_nodes), and
     every view whose SQL is as the last build created it (reference_nodes.view_exclusions; its tests run).
+    Nothing on `--full-refresh`. The stored fingerprints of every kind rebuilt here are forgotten before dbt
+    runs (reference_nodes.forget_all_but): only this build's success may store them again.
 
     Worked out once, before the first round: a later round only has fewer new deliveries (quarantined
     ones are no longer new), so skipping stays safe.
     """
+    relied_on: set[str] = set()
     con = connect(warehouse)
     try:
-        skip = reference_nodes.exclusions(con, manifest)
-        layout_skip = reference_nodes.layout_exclusions(con, manifest, _new_layouts(con))
-        view_skip = reference_nodes.view_exclusions(con, manifest)
+        if full_refresh:
+            reference_nodes.forget_all_but(con, relied_on)
+            return []
+        skip = reference_nodes.exclusions(con, manifest, relied_on)
+        layout_skip = reference_nodes.layout_exclusions(con, manifest, _new_layouts(con), relied_on)
+        view_skip = reference_nodes.view_exclusions(con, manifest, relied_on)
+        reference_nodes.forget_all_but(con, relied_on)
     finally:
         con.close()
     step_times.add("dbt_reference_nodes_skipped", sum(1 for name in skip[1:] if ":" not in name))  # not the unit tests' selector
@@ -171,6 +183,14 @@ def _unchanged_reference(warehouse: Path, manifest) -> list[str]:
     # reads the reference dimensions its values must exist in, and would silently not run. Exactly the
     # named nodes are skipped (reference_nodes lists their own tests by name).
     return skip + ["--indirect-selection", "empty"] if skip else []
+
+
+def _forget_build_state(warehouse: Path) -> None:
+    con = connect(warehouse)
+    try:
+        reference_nodes.forget_all_but(con, set())
+    finally:
+        con.close()
 
 
 def _new_layouts(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -249,6 +269,7 @@ def _dbt_build(manifest, quiet: bool, extra: list[str]) -> list | None:
     """Runs `dbt build`; None on success, else dbt's results of the failing nodes."""
     from dbt.cli.main import dbtRunner
 
+    RUN_RESULTS.unlink(missing_ok=True)  # see _write_run_results
     result = dbtRunner(manifest=manifest).invoke(
         ["build", "--no-write-json", *(["--quiet"] if quiet else []), *extra, *_project_args()]
     )
@@ -271,10 +292,13 @@ def _write_run_results(result) -> None:
     whose manifest.json the parse already wrote: the file differs only by the compiled SQL of the nodes
     that ran, which nothing reads (exports, the report and snapshots read exposures, saved queries,
     descriptions and configs). run_results.json is small and read by tests and the benchmark.
+
+    When dbt raises it returns no results and nothing is written; the file was removed before dbt started,
+    so the previous build's (or an earlier round's) results cannot be read as this build's.
     """
     run_result = getattr(result, "result", None)
     if hasattr(run_result, "write"):
-        run_result.write(str(PROJECT_ROOT / "target" / "run_results.json"))
+        run_result.write(str(RUN_RESULTS))
 
 
 def _time_nodes(result) -> None:

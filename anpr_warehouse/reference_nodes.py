@@ -21,6 +21,11 @@ data tests still run.
 The same goes, per delivery layout, for the staging views of one layout and the data tests that read
 only that layout's new rows (layout_nodes): a month with only v1 deliveries skips the legacy ones and
 the reverse, while their code is as last built (a fingerprint per layout, kept like the one above).
+
+A stored fingerprint claims "these nodes are as this code built them", so a build forgets every claim
+it does not rely on before it starts (forget_all_but): the nodes of those kinds are rebuilt, and only a
+successful build stores their fingerprints again. Without that, code A (built, stored), then code B
+(its nodes rebuilt as B, the build fails: nothing stored), then A again would skip nodes still B's.
 """
 
 from __future__ import annotations
@@ -76,15 +81,21 @@ def unit_tests_fingerprint(manifest) -> str:
     return code_fingerprint([_code(node) for node in nodes + unit_tests], _macros(manifest, unit_tests[0].package_name))
 
 
-def exclusions(con: duckdb.DuckDBPyConnection, manifest) -> list[str]:
-    """`--exclude` arguments for what the warehouse built (and passed) exactly as it is now, else []."""
+def exclusions(con: duckdb.DuckDBPyConnection, manifest, relied_on: set[str] | None = None) -> list[str]:
+    """`--exclude` arguments for what the warehouse built (and passed) exactly as it is now, else [].
+
+    `relied_on` collects the kinds whose stored fingerprint a skip rests on (see forget_all_but); the same
+    for layout_exclusions and view_exclusions.
+    """
     skip = []
     nodes = reference_nodes(manifest)
     if nodes and _stored(con, KIND) == fingerprint(manifest, nodes) and _all_built(con, nodes):
         skip += [node.name for node in nodes]
+        _rely_on(relied_on, KIND)
     unit_tests = unit_tests_fingerprint(manifest)
     if unit_tests and _stored(con, UNIT_TESTS_KIND) == unit_tests:
         skip.append("resource_type:unit_test")
+        _rely_on(relied_on, UNIT_TESTS_KIND)
     return ["--exclude", *skip] if skip else []
 
 
@@ -113,14 +124,18 @@ def layout_nodes(manifest) -> dict[str, list]:
     return found
 
 
-def layout_exclusions(con: duckdb.DuckDBPyConnection, manifest, new_layouts: set[str]) -> list[str]:
+def layout_exclusions(
+    con: duckdb.DuckDBPyConnection, manifest, new_layouts: set[str], relied_on: set[str] | None = None
+) -> list[str]:
     """Names of the layout nodes to leave out: no new delivery of their layout, code as last built, views present."""
     skip = []
     for layout, nodes in layout_nodes(manifest).items():
         if layout in new_layouts or not nodes:
             continue
-        if _stored(con, f"{LAYOUT_KIND}:{layout}") == fingerprint(manifest, nodes) and _all_built(con, nodes):
+        kind = f"{LAYOUT_KIND}:{layout}"
+        if _stored(con, kind) == fingerprint(manifest, nodes) and _all_built(con, nodes):
             skip += [node.name for node in nodes]
+            _rely_on(relied_on, kind)
     return skip
 
 
@@ -152,12 +167,25 @@ def views_fingerprint(manifest, nodes: list) -> str:
     return code_fingerprint(parts, _macros(manifest, project))
 
 
-def view_exclusions(con: duckdb.DuckDBPyConnection, manifest) -> list[str]:
+def view_exclusions(con: duckdb.DuckDBPyConnection, manifest, relied_on: set[str] | None = None) -> list[str]:
     """Names of the views to leave out: every view as the last successful build created it, and still there."""
     nodes = view_nodes(manifest)
     if nodes and _stored(con, VIEWS_KIND) == views_fingerprint(manifest, nodes) and _all_built(con, nodes):
+        _rely_on(relied_on, VIEWS_KIND)
         return [node.name for node in nodes]
     return []
+
+
+def forget_all_but(con: duckdb.DuckDBPyConnection, kept: set[str]) -> None:
+    """Before a build: drops every stored fingerprint but those its skips rely on.
+
+    Why: the nodes of every other kind are rebuilt by this build, so their stored fingerprint no longer
+    says what the warehouse holds until the build succeeds and `remember` stores it again. A build that
+    fails (or a `--select` or `--full-refresh` build, which keep nothing) must not leave a claim behind
+    that a later build of the old code would trust.
+    """
+    if table_exists(con, *STATE_TABLE.split(".")):
+        con.execute(f"delete from {STATE_TABLE} where not list_contains(?::varchar[], kind)", [sorted(kept)])
 
 
 def remember(con: duckdb.DuckDBPyConnection, manifest) -> None:
@@ -172,6 +200,11 @@ def remember(con: duckdb.DuckDBPyConnection, manifest) -> None:
         *layouts,
     ):
         con.execute(f"insert or replace into {STATE_TABLE} values (?, ?, current_timestamp::timestamp)", [kind, value])
+
+
+def _rely_on(relied_on: set[str] | None, kind: str) -> None:
+    if relied_on is not None:
+        relied_on.add(kind)
 
 
 def _delivery_sources(manifest):

@@ -59,6 +59,11 @@ where first_rule.is_enacted and second_rule.is_enacted
     `cell_status: not_null; zone_code: relationships (dim_zone.zone_code)`, so `anpr build` still finds its
     delivery.
 
+    The register (for `rounded`) is joined in with its two columns renamed (`anpr_delivery_id`,
+    `anpr_rounding_base`): a rule's `where` is plain SQL on the model's columns, and a register column of the
+    same name (`delivery_id`, `municipality_code`...) would make it ambiguous, or answer it when the model lacks
+    the column.
+
     `every_row` and `cells` are read by several rules: `not materialized` keeps DuckDB from writing the whole
     model to memory once for all of them (on a full build of the hourly fact it halved the test's time).
 
@@ -112,7 +117,7 @@ where first_rule.is_enacted and second_rule.is_enacted
 {%- endfor -%}
 {%- for column in rounded -%}
     {%- do checks.append((
-        'cells.' ~ column ~ ' % deliveries.sdc_rounding_base <> 0',
+        'cells.' ~ column ~ ' % deliveries.anpr_rounding_base <> 0',
         column ~ ': multiple_of_rounding_base',
     )) -%}
 {%- endfor -%}
@@ -205,15 +210,21 @@ checked as (
     select
         cells.*,
         {%- if rounded %}
-        deliveries.sdc_rounding_base as delivery_rounding_base,
+        deliveries.anpr_rounding_base as delivery_rounding_base,
         {%- endif %}
         {%- for condition, rule in checks %}
         coalesce({{ condition }}, false) as anpr_rule_{{ loop.index }},
         {%- endfor %}
     from cells
     {%- if rounded %}
-    left join {{ source('cbs', 'cbs_deliveries') }} as deliveries
-        on cells.delivery_id = deliveries.delivery_id
+    {#- only these two columns, renamed: a rule's `where` above names the model's columns, never the register's #}
+    left join (
+        select
+            delivery_id as anpr_delivery_id,
+            sdc_rounding_base as anpr_rounding_base,
+        from {{ source('cbs', 'cbs_deliveries') }}
+    ) as deliveries
+        on cells.delivery_id = deliveries.anpr_delivery_id
     {%- endif %}
 ),
 

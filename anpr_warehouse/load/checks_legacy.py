@@ -30,7 +30,7 @@ import pyarrow as pa
 from .. import contract as c
 from ..reference import is_municipality, municipality
 from .delivery import CheckedDelivery, DeliveryMeta
-from .parsing import ParsedTable, check_pattern, check_position, decode, parse_csv, report_rows, strict_date_sql
+from .parsing import ParsedTable, check_pattern, check_position, report_rows, strict_date_sql
 from .problems import Collector
 from .reader import RawDelivery
 
@@ -90,12 +90,7 @@ def check_legacy(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Col
     parsed: dict[str, ParsedTable] = {}
     for kind, header in HEADERS.items():
         name = c.legacy_file_name(gm, year, month, kind)
-        text = decode(name, raw.files[name], problems, raw.plain_fields.get(name))
-        table = (
-            parse_csv(name, text, ";", header, problems, raw.files[name], raw.plain_fields.get(name))
-            if text is not None
-            else None
-        )
+        table = raw.parse(name, ";", header, problems)
         if table is not None:
             parsed[kind] = table
             con.register(f"l_{kind}", table.to_arrow())

@@ -32,7 +32,6 @@ from .parsing import (
     RowRule,
     SetRule,
     decode,
-    parse_csv,
     pattern_rule,
     position_rule,
     run_rules,
@@ -193,12 +192,7 @@ def check_v1(raw: RawDelivery, con: duckdb.DuckDBPyConnection, problems: Collect
     for name, header in headers.items():
         if name not in raw.files:
             continue
-        text = decode(name, raw.files[name], problems, raw.plain_fields.get(name))
-        table = (
-            parse_csv(name, text, ",", header, problems, raw.files[name], raw.plain_fields.get(name))
-            if text is not None
-            else None
-        )
+        table = raw.parse(name, ",", header, problems)
         if table is None:
             continue
         if name in expected_rows and expected_rows[name] >= 0 and expected_rows[name] != len(table):

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import pytest
 
+from anpr_warehouse.duckdb_settings import connect_in_memory
+from anpr_warehouse.load.checks_legacy import check_legacy
+from anpr_warehouse.load.checks_v1 import check_v1
 from anpr_warehouse.load.parsing import parse_csv
 from anpr_warehouse.load.problems import Collector
+from anpr_warehouse.load.reader import read_delivery
+from anpr_warehouse.load.validate import scan_for_plates
 
 HEADER = ("Id", "Value")
 
@@ -51,3 +56,21 @@ def test_a_wrong_header_is_one_problem_on_line_1():
 
     assert parse_csv("T.csv", data.decode(), ",", HEADER, problems, data) is None
     assert [(p.rule, p.line) for p in problems.problems] == [("header", 1)]
+
+
+@pytest.mark.parametrize("layout", ["v1", "legacy"])
+def test_a_checked_file_keeps_no_text(deliveries, layout):
+    """The plate guard keeps each plain file's text for the parser; parsing releases it (reader.RawDelivery.parse),
+    so a month's texts do not stay in memory through every check. The parsed rows stay."""
+    raw, read_problems = read_delivery(deliveries[layout])
+    problems = Collector()
+    scan_for_plates(raw, problems)
+    assert not read_problems and not problems and raw.plain_fields  # split by the guard, texts kept for the parser
+    con = connect_in_memory()
+    try:
+        checked = (check_v1 if layout == "v1" else check_legacy)(raw, con, problems)
+    finally:
+        con.close()
+    assert checked is not None, problems.summarise()
+    assert raw.plain_fields == {}
+    assert min(len(table) for table in checked.tables.values()) > 0

@@ -158,3 +158,19 @@ def test_views_are_skipped_while_their_sql_is_what_the_last_build_created(con):
     assert reference_nodes.view_exclusions(con, staged(layout_manifest(), database="elsewhere")) == []  # another catalog
     con.execute("drop view staging.stg_v1_rows")
     assert reference_nodes.view_exclusions(con, staged(layout_manifest())) == []  # a view is gone
+
+
+def test_a_build_forgets_every_fingerprint_its_skips_do_not_rely_on(con):
+    """What a build rebuilds is known again only after it succeeded (test_build_state.py shows why, on real builds)."""
+    subtree = ["--exclude", "dim_fuel", "ref_fuel", "unique_dim_fuel_code"]
+    reference_nodes.remember(con, with_unit_test(manifest()))
+    changed_model = manifest()
+    changed_model.nodes["model.anpr_warehouse.fct_cells"].checksum = SimpleNamespace(checksum="new sql")
+    relied_on: set[str] = set()
+    assert reference_nodes.exclusions(con, with_unit_test(changed_model), relied_on) == subtree
+    assert relied_on == {reference_nodes.KIND}  # the unit tests run again: their fingerprint is not relied on
+    reference_nodes.forget_all_but(con, relied_on)
+    assert con.execute(f"select kind from {reference_nodes.STATE_TABLE}").fetchall() == [(reference_nodes.KIND,)]
+    assert reference_nodes.exclusions(con, with_unit_test(manifest())) == subtree  # unit tests no longer skipped
+    reference_nodes.forget_all_but(con, set())
+    assert reference_nodes.exclusions(con, manifest()) == []
