@@ -88,6 +88,8 @@ class Sources:
         cells do not show, so it is refused."""
         key = (source, dim, tuple(labels))
         if key not in self._codes:
+            if len(set(labels)) != len(labels):
+                raise ValueError(f"the {dim} code list names an identifier twice")
             index = pc.index_in(self.column(source, dim), value_set=pa.array(labels, type=pa.string()))
             codes = index.to_numpy(zero_copy_only=False)
             if index.null_count or (c.TOTAL in labels and np.any(codes == labels.index(c.TOTAL))):
@@ -105,7 +107,7 @@ def detail_counts(sources: Sources, source: str, dims: list[str], labels: list[l
     size = prod(shape)
 
     def cube(weights: str | None) -> np.ndarray:
-        counted = None if weights is None else sources.column(source, weights).to_numpy().astype(np.float64)
+        counted = None if weights is None else _counts(sources.column(source, weights), source, weights)
         return np.bincount(flat, weights=counted, minlength=size).astype(np.int64).reshape(shape)
 
     passages = cube("passages")
@@ -113,6 +115,17 @@ def detail_counts(sources: Sources, source: str, dims: list[str], labels: list[l
         vehicles = cube(None)
         return passages, vehicles, vehicles.copy()
     return passages, np.zeros(shape, dtype=np.int64), cube("n_distinct")
+
+
+def _counts(column, source: str, name: str) -> np.ndarray:
+    """A count column as float64 weights; a missing or negative count is refused.
+
+    Why: the SQL summed past nulls, a NaN weight would turn a cell into INT64_MIN, and the sweeps' sort keys
+    and the rounding (half away from zero) assume counts >= 0, which the simulation always gives.
+    """
+    if column.null_count or (len(column) and pc.min(column).as_py() < 0):
+        raise ValueError(f"a {name} count of {source} is missing or negative")
+    return column.to_numpy().astype(np.float64)
 
 
 def fill_totals(arrays: list[np.ndarray], dims: list[str], labels: list[list[str]], totals: list[str]) -> None:

@@ -128,20 +128,39 @@ def test_published_values_round_half_away_from_zero_and_statuses_take_precedence
     ]
 
 
-def test_a_source_value_outside_the_code_list_is_refused():
+def _build_t06(categories: list[str], passages: list, zones: tuple[str, ...] = ("Z1",)) -> None:
+    """T06's cell grid from a two-row vehicle source (the tests below hand it what the generator never writes)."""
     con = duckdb.connect()
     con.register(
         "bad_source",
         pa.table(
             {
                 "Zone": ["Z1", "Z1"],
-                "VehicleCategory": ["BEST", "XXXX"],
+                "VehicleCategory": categories,
                 "VisitDayClass": ["D01", "D01"],
-                "passages": np.array([3, 4], dtype=np.int64),
+                "passages": pa.array(passages, type=pa.int64()),
             }
         ),
     )
     spec = sdc.TableSpec(c.OBSERVATION_TABLES["T06"], "bad_source", from_vehicles=True)
-    grid = {"Zone": ["Z1"], "VehicleCategory": list(c.VEHICLE_CATEGORIES), "VisitDayClass": list(c.VISIT_DAY_CLASSES)}
+    grid = {"Zone": list(zones), "VehicleCategory": list(c.VEHICLE_CATEGORIES), "VisitDayClass": list(c.VISIT_DAY_CLASSES)}
+    sdc.build_cells(con, spec, grid, 2025)
+
+
+def test_a_source_value_outside_the_code_list_is_refused():
     with pytest.raises(ValueError, match="VehicleCategory value of bad_source"):
-        sdc.build_cells(con, spec, grid, 2025)
+        _build_t06(["BEST", "XXXX"], [3, 4])
+
+
+@pytest.mark.parametrize("passages", [[3, None], [3, -4]])
+def test_a_missing_or_negative_count_is_refused(passages):
+    """Review finding: a null count became INT64_MIN in the cube (the SQL summed past it), a negative one broke
+    the sweeps' sort keys and the rounding; the simulation never writes either, so both are refused."""
+    with pytest.raises(ValueError, match="passages count of bad_source is missing or negative"):
+        _build_t06(["BEST", "BEST"], passages)
+
+
+def test_a_code_list_naming_an_identifier_twice_is_refused():
+    """Review finding: rows went to the first copy of a repeated identifier and the second read 0."""
+    with pytest.raises(ValueError, match="Zone code list names an identifier twice"):
+        _build_t06(["BEST", "BEST"], [3, 4], zones=("Z1", "Z1"))
