@@ -56,52 +56,86 @@ class LocationDays:
     secret2: np.ndarray
 
 
+ATTRIBUTES = ("None", "Confidential", "Impossible")  # codes 0, 1, 2 in the read; anything else 3
+LAYOUT = {  # per table: its two inner dimensions and their codes in the check's order (the total last)
+    "T01": (("Hour", list(c.HOURS)), ("VehicleCategory", sorted(c.VEHICLE_CATEGORIES) + [c.TOTAL])),
+    "T02": (("VehicleCategory", sorted(c.VEHICLE_CATEGORIES) + [c.TOTAL]), ("FuelType", sorted(c.FUEL_TYPES) + [c.TOTAL])),
+}
+
+
 def cell_bounds_array(values: np.ndarray, attributes: np.ndarray, half: int, min_cell: int) -> tuple[np.ndarray, ...]:
     """`constraints.cell_bounds` with the min-cell rule, for arrays: (lower, upper, confidential)."""
-    published = attributes == "None"
+    return _bounds(values, attributes == "None", attributes == "Impossible", attributes == "Confidential", half, min_cell)
+
+
+def _bounds(values, published, impossible, confidential, half: int, min_cell: int) -> tuple[np.ndarray, ...]:
     value = np.where(published, np.nan_to_num(values.astype(float)), 0.0)
     low = np.where(published, np.maximum(0.0, value - half), 0.0)
     high = np.where(published, value + half, np.inf)
     low = np.where(published & (value > 0), np.maximum(low, min_cell), low)
     if half < min_cell:
         high = np.where(published & (value == 0), 0.0, high)
-    impossible = attributes == "Impossible"
-    return np.where(impossible, 0.0, low), np.where(impossible, 0.0, high), attributes == "Confidential"
+    return np.where(impossible, 0.0, low), np.where(impossible, 0.0, high), confidential
+
+
+def _read_table(con, cells: str, observations: str, code: str, half: int, min_cell: int):
+    """One table's cells as (groups, rows, columns) arrays (true, low, high, confidential) and its groups' keys; None
+    if it is not a full cube per location-day.
+
+    Why this shape: the generator numbers its cells (`cell_id`) in the order of their dimensions and each
+    observation's `Id` is its cell's number (one measure a table), so the observations join their cells on one
+    integer and come out in order without sorting text; the two inner dimensions come back as small codes, which
+    place each cell in the check's layout (totals last) and prove that every location-day is the same full cube.
+    """
+    dims = c.OBSERVATION_TABLES[code].dimensions
+    (outer, outer_codes), (inner, inner_codes) = LAYOUT[code]
+    same = " and ".join(f"o.{d} = c.{d}" for d in dims)
+    got = con.execute(
+        f"""select c.passages, o.Value::double as Value,
+                   coalesce(list_position({list(ATTRIBUTES)!r}, o.ValueAttribute), 4)::tinyint as attribute,
+                   coalesce(list_position({outer_codes!r}, c.{outer}), 0)::smallint as outer_code,
+                   coalesce(list_position({inner_codes!r}, c.{inner}), 0)::smallint as inner_code,
+                   ({same}) as same
+            from {cells} c join {observations} o on o.Id = c.cell_id order by c.cell_id"""
+    ).fetchnumpy()
+    per_group = len(outer_codes) * len(inner_codes)
+    rows = len(got["passages"])
+    if not rows or rows % per_group or not np.ma.filled(got["same"], False).all():
+        return None
+    groups = rows // per_group
+    place = ((got["outer_code"] - 1) * len(inner_codes) + got["inner_code"] - 1).reshape(groups, per_group)
+    if (got["outer_code"] == 0).any() or (got["inner_code"] == 0).any() or not (place == place[0]).all():
+        return None
+    if not (np.sort(place[0]) == np.arange(per_group)).all():
+        return None
+    order = np.argsort(place[0])
+    shape = (groups, len(outer_codes), len(inner_codes))
+
+    def arranged(values: np.ndarray) -> np.ndarray:
+        return values.reshape(groups, per_group)[:, order].reshape(shape)
+
+    value = np.ma.filled(got["Value"], np.nan)  # null Value: nan
+    attribute = got["attribute"]
+    low, high, secret = _bounds(value, attribute == 1, attribute == 3, attribute == 2, half, min_cell)
+    keys = con.execute(
+        f"""select Location, Date from {cells} where {outer} = '{outer_codes[0]}' and {inner} = '{inner_codes[0]}'
+            order by cell_id"""
+    ).fetchall()
+    if len(keys) != groups:
+        return None
+    return [(str(loc), str(day)) for loc, day in keys], [arranged(a) for a in (got["passages"].astype(float), low, high, secret)]
 
 
 def read_location_days(
     con: duckdb.DuckDBPyConnection, cells: dict[str, str], observations: dict[str, str], min_cell: int, rounding_base: int
 ) -> LocationDays | None:
     """The generator's T01/T02 cell grids (true `passages`) joined to what it publishes; None if not full cubes."""
-
-    def fetch(code: str, dims: tuple[str, ...], order: str) -> dict[str, np.ndarray]:
-        query = f"""select Location, Date, c.passages, o.Value::double as Value, o.ValueAttribute
-                    from {cells[code]} c join {observations[code]} o using ({", ".join(dims)}) order by {order}"""
-        got = con.execute(query).fetchnumpy()
-        return {k: np.ma.filled(v, np.nan) if np.ma.isMaskedArray(v) else v for k, v in got.items()}  # null Value: nan
-
-    t01 = fetch("T01", T01_DIMS, "Location, Date, Hour, VehicleCategory = 'T001', VehicleCategory")
-    t02 = fetch("T02", T02_DIMS, "Location, Date, VehicleCategory = 'T001', VehicleCategory, FuelType = 'T001', FuelType")
-    groups = len(t01["passages"]) // (HOURS * CATEGORIES)
-    if groups * HOURS * CATEGORIES != len(t01["passages"]) or groups * CATEGORIES * FUELS != len(t02["passages"]):
-        return None
     half = rounding_base // 2
-    low1, high1, secret1 = cell_bounds_array(t01["Value"], t01["ValueAttribute"], half, min_cell)
-    low2, high2, secret2 = cell_bounds_array(t02["Value"], t02["ValueAttribute"], half, min_cell)
-    shape1, shape2 = (groups, HOURS, CATEGORIES), (groups, CATEGORIES, FUELS)
-    step = HOURS * CATEGORIES
-    keys = [(str(loc), str(day)) for loc, day in zip(t01["Location"][::step], t01["Date"][::step])]
-    return LocationDays(
-        keys,
-        t01["passages"].astype(float).reshape(shape1),
-        low1.reshape(shape1),
-        high1.reshape(shape1),
-        secret1.reshape(shape1),
-        t02["passages"].astype(float).reshape(shape2),
-        low2.reshape(shape2),
-        high2.reshape(shape2),
-        secret2.reshape(shape2),
-    )
+    t01 = _read_table(con, cells["T01"], observations["T01"], "T01", half, min_cell)
+    t02 = _read_table(con, cells["T02"], observations["T02"], "T02", half, min_cell)
+    if t01 is None or t02 is None or t01[0] != t02[0]:
+        return None
+    return LocationDays(t01[0], *t01[1], *t02[1])
 
 
 def feasible(days: LocationDays) -> np.ndarray:
