@@ -76,21 +76,27 @@ def test_network_check_finds_exactly_the_cells_the_lp_audit_finds(locations, see
     assert ld.feasible(days).all()  # the true counts satisfy every published number and link
 
 
-def test_step_two_from_the_paths_moves_gives_the_exact_widths():
-    """Step 2 starts from how far step 1's paths moved each cell: on a month with hundreds of cells at risk it
-    reports min(width, min_cell) exactly as the plain flows do, cell for cell, with fewer flows."""
+def test_batched_flows_give_the_exact_widths_cell_for_cell():
+    """Step 2 runs every cell's flows at once (`batch_widths`): on a month with hundreds of cells at risk it reports
+    min(width, min_cell) exactly as the plain flows do, for the cells step 1 leaves (from the paths' moves) and for
+    every confidential cell from nothing known."""
     con, observations = _month("table", 2)
     days = ld.read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, observations, MIN_CELL, BASE)
     _, pending = ld.unproven_cells(days, MIN_CELL)
-    at_risk = 0
-    for g, cells in pending.items():
-        flats = [flat for _, flat, _, _ in cells]
-        plain = ld.exact_widths(days, g, flats, MIN_CELL)
-        from_paths = list(ld._exact_widths(days, g, flats, MIN_CELL, [(up, down) for _, _, up, down in cells]))
-        assert from_paths == plain, days.keys[g]
-        at_risk += sum(w < MIN_CELL for w in plain)
-    assert at_risk > 50  # the comparison covers cells at risk, not only safe ones
-    assert any(0 < up < MIN_CELL or 0 < down < MIN_CELL for cells in pending.values() for _, _, up, down in cells)
+    left = [(g, flat, up, down) for g, cells in sorted(pending.items()) for _, flat, up, down in cells]
+    groups, flats = np.array([row[0] for row in left]), np.array([row[1] for row in left])
+    known = np.array([row[2:] for row in left])
+    plain = [
+        w for g, cells in sorted(pending.items()) for w in ld.exact_widths(days, g, [flat for _, flat, _, _ in cells], MIN_CELL)
+    ]
+    assert ld.batch_widths(days, groups, flats, known, MIN_CELL).tolist() == plain
+    assert sum(w < MIN_CELL for w in plain) > 50  # the comparison covers cells at risk, not only safe ones
+    secret = np.concatenate([days.secret1.reshape(len(days.keys), -1), days.secret2.reshape(len(days.keys), -1)], axis=1)
+    groups, flats = np.nonzero(secret)
+    plain = [w for g in range(len(days.keys)) for w in ld.exact_widths(days, g, flats[groups == g].tolist(), MIN_CELL)]
+    widths = ld.batch_widths(days, groups, flats, np.zeros((len(flats), 2)), MIN_CELL)
+    assert widths.tolist() == plain
+    assert len(plain) > 5000 and 0 < sum(w < MIN_CELL for w in plain) < len(plain)
 
 
 def test_linked_month_is_certified_and_the_lp_agrees():
