@@ -39,8 +39,6 @@ HOURS = len(c.HOURS)
 CATEGORIES = len(c.VEHICLE_CATEGORIES) + 1  # the total last
 FUELS = len(c.FUEL_TYPES) + 1  # the total last
 BIG = 10**9  # "no upper bound" in integer capacities; flows stop at min_cell long before
-T01_DIMS = ("Location", "Date", "Hour", "VehicleCategory")
-T02_DIMS = ("Location", "Date", "VehicleCategory", "FuelType")
 
 
 @dataclass
@@ -58,7 +56,7 @@ class LocationDays:
     secret2: np.ndarray
 
 
-ATTRIBUTES = ("None", "Confidential", "Impossible")  # codes 0, 1, 2 in the read; anything else 3
+ATTRIBUTES = ("None", "Confidential", "Impossible")  # codes 1, 2, 3 in the read (list_position); anything else 4
 LAYOUT = {  # per table: its two inner dimensions and their codes in the check's order (the total last)
     "T01": (("Hour", list(c.HOURS)), ("VehicleCategory", sorted(c.VEHICLE_CATEGORIES) + [c.TOTAL])),
     "T02": (("VehicleCategory", sorted(c.VEHICLE_CATEGORIES) + [c.TOTAL]), ("FuelType", sorted(c.FUEL_TYPES) + [c.TOTAL])),

@@ -63,6 +63,35 @@ def _network_at_risk(days: ld.LocationDays, groups: list[int]) -> set[tuple]:
     return found
 
 
+def test_read_places_every_cell_where_a_join_on_the_dimensions_sorted_as_text_does():
+    """The read joins observations to cells on Id = cell_id and places cells by small codes: the same arrays as the
+    plain join on every dimension, sorted by location, date and the inner dimensions (totals last)."""
+    con, observations = _month("linked", 2)
+    days = ld.read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, observations, MIN_CELL, BASE)
+    inner = {
+        "T01": "Hour, VehicleCategory = 'T001', VehicleCategory",
+        "T02": "VehicleCategory = 'T001', VehicleCategory, FuelType = 'T001', FuelType",
+    }
+    for code, arrays in (
+        ("T01", (days.true1, days.low1, days.high1, days.secret1)),
+        ("T02", (days.true2, days.low2, days.high2, days.secret2)),
+    ):
+        dims = ", ".join(c.OBSERVATION_TABLES[code].dimensions)
+        rows = con.execute(
+            f"""select c.passages, o.Value, o.ValueAttribute from cells_{code} c join {observations[code]} o using ({dims})
+                order by Location, Date, {inner[code]}"""
+        ).fetchall()
+        values = np.array([np.nan if value is None else value for _, value, _ in rows], dtype=float)
+        low, high, secret = ld.cell_bounds_array(values, np.array([row[2] for row in rows]), BASE // 2, MIN_CELL)
+        expected = (np.array([row[0] for row in rows], dtype=float), low, high, secret)
+        for got, want in zip(arrays, expected):
+            assert np.array_equal(got.ravel(), want)
+    assert days.secret1.any() and days.secret2.any() and len(days.keys) == 2 * 31
+    con.execute(f"create temp view shifted_T02 as select * replace (Id + 1 as Id) from {observations['T02']}")
+    shifted = dict(observations, T02="shifted_T02")  # observations that are not their cells' own: no layout, no check
+    assert ld.read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, shifted, MIN_CELL, BASE) is None
+
+
 @pytest.mark.parametrize("locations,seed", [(2, 1), (3, 2)])
 def test_network_check_finds_exactly_the_cells_the_lp_audit_finds(locations, seed):
     """Tables protected one by one leave hundreds of location-day cells at risk: the check names the same ones."""
