@@ -260,13 +260,11 @@ def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 2048) -> tuple
     fuel_row = np.arange(rows) >= HOURS
     others_r = np.array([[x for x in range(rows) if x != r] for r in range(rows)])
     others_c = np.array([[x for x in range(CATEGORIES) if x != k] for k in range(CATEGORIES)])
-    gi, ri, ci = np.nonzero(secret)
-    widths, ups = np.zeros(len(gi)), np.zeros(len(gi))
-    for s in range(0, len(gi), chunk):
-        g, r, k = gi[s : s + chunk], ri[s : s + chunk], ci[s : s + chunk]
+
+    def paths(g: np.ndarray, r: np.ndarray, k: np.ndarray) -> _PathCells:
         orr, okk = others_r[r], others_c[k]
         g1 = g[:, None]
-        at = _PathCells(
+        return _PathCells(
             first=(g1 * rows + orr) * CATEGORIES + k[:, None],
             row0=g * rows,
             other_rows=orr,
@@ -278,11 +276,33 @@ def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 2048) -> tuple
             total0=g * CATEGORIES + k,
             total_col=g1 * CATEGORIES + okk,
         )
+
+    gi, ri, ci = np.nonzero(secret)
+    widths, ups = np.zeros(len(gi)), np.zeros(len(gi))
+    for s in range(0, len(gi), chunk):
+        g, r, k = gi[s : s + chunk], ri[s : s + chunk], ci[s : s + chunk]
+        at = paths(g, r, k)
         own_up, own_down = up[g, r, k], down[g, r, k]
-        flow_up = _paths_one_way(up, down, total_up, total_down, at, min_cell - np.minimum(own_down, min_cell))
+        # a flow beyond the cell's own room moves nothing, so each flow stops there too
+        flow_up = _paths_one_way(
+            up, down, total_up, total_down, at, np.minimum(min_cell - np.minimum(own_down, min_cell), own_up)
+        )
         moved_up = np.minimum(own_up, flow_up)
-        flow_down = _paths_one_way(down, up, total_down, total_up, at, min_cell - moved_up)
+        flow_down = _paths_one_way(down, up, total_down, total_up, at, np.minimum(min_cell - moved_up, own_down))
         moved_down = np.minimum(own_down, flow_down)
+        # the first flow looked only for what the cell's room the other way could not give; where the second fell
+        # short of that, the first is run again for the rest (T02's fuel cells, whose way up in value is unbounded)
+        short = np.nonzero((moved_up + moved_down < min_cell) & (moved_up < own_up))[0]
+        if len(short):
+            again = _paths_one_way(
+                up,
+                down,
+                total_up,
+                total_down,
+                paths(g[short], r[short], k[short]),
+                np.minimum(min_cell - moved_down[short], own_up[short]),
+            )
+            moved_up[short] = np.maximum(moved_up[short], np.minimum(own_up[short], again))
         widths[s : s + chunk] = moved_up + moved_down
         ups[s : s + chunk] = np.where(sign[r, k] > 0, moved_up, moved_down)
     return gi, ri, ci, widths, ups
