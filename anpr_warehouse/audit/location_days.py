@@ -284,24 +284,18 @@ def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 2048) -> tuple
         at = paths(g, r, k)
         own_up, own_down = up[g, r, k], down[g, r, k]
         # a flow beyond the cell's own room moves nothing, so each flow stops there too
-        flow_up = _paths_one_way(
-            up, down, total_up, total_down, at, np.minimum(min_cell - np.minimum(own_down, min_cell), own_up)
-        )
+        need_up = np.minimum(min_cell - np.minimum(own_down, min_cell), own_up)
+        flow_up = _paths_one_way(up, down, total_up, total_down, at, need_up)
         moved_up = np.minimum(own_up, flow_up)
         flow_down = _paths_one_way(down, up, total_down, total_up, at, np.minimum(min_cell - moved_up, own_down))
         moved_down = np.minimum(own_down, flow_down)
         # the first flow looked only for what the cell's room the other way could not give; where the second fell
-        # short of that, the first is run again for the rest (T02's fuel cells, whose way up in value is unbounded)
-        short = np.nonzero((moved_up + moved_down < min_cell) & (moved_up < own_up))[0]
+        # short of that, the first is run again for the rest (T02's fuel cells, whose way up in value is unbounded).
+        # Only where it reached its need and the need grows: the greedy flow is the same up to the old need
+        need_again = np.minimum(min_cell - moved_down, own_up)
+        short = np.nonzero((moved_up + moved_down < min_cell) & (flow_up >= need_up) & (need_again > need_up))[0]
         if len(short):
-            again = _paths_one_way(
-                up,
-                down,
-                total_up,
-                total_down,
-                paths(g[short], r[short], k[short]),
-                np.minimum(min_cell - moved_down[short], own_up[short]),
-            )
+            again = _paths_one_way(up, down, total_up, total_down, paths(g[short], r[short], k[short]), need_again[short])
             moved_up[short] = np.maximum(moved_up[short], np.minimum(own_up[short], again))
         widths[s : s + chunk] = moved_up + moved_down
         ups[s : s + chunk] = np.where(sign[r, k] > 0, moved_up, moved_down)
