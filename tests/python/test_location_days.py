@@ -63,6 +63,35 @@ def _network_at_risk(days: ld.LocationDays, groups: list[int]) -> set[tuple]:
     return found
 
 
+def test_read_places_every_cell_where_a_join_on_the_dimensions_sorted_as_text_does():
+    """The read joins observations to cells on Id = cell_id and places cells by small codes: the same arrays as the
+    plain join on every dimension, sorted by location, date and the inner dimensions (totals last)."""
+    con, observations = _month("linked", 2)
+    days = ld.read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, observations, MIN_CELL, BASE)
+    inner = {
+        "T01": "Hour, VehicleCategory = 'T001', VehicleCategory",
+        "T02": "VehicleCategory = 'T001', VehicleCategory, FuelType = 'T001', FuelType",
+    }
+    for code, arrays in (
+        ("T01", (days.true1, days.low1, days.high1, days.secret1)),
+        ("T02", (days.true2, days.low2, days.high2, days.secret2)),
+    ):
+        dims = ", ".join(c.OBSERVATION_TABLES[code].dimensions)
+        rows = con.execute(
+            f"""select c.passages, o.Value, o.ValueAttribute from cells_{code} c join {observations[code]} o using ({dims})
+                order by Location, Date, {inner[code]}"""
+        ).fetchall()
+        values = np.array([np.nan if value is None else value for _, value, _ in rows], dtype=float)
+        low, high, secret = ld.cell_bounds_array(values, np.array([row[2] for row in rows]), BASE // 2, MIN_CELL)
+        expected = (np.array([row[0] for row in rows], dtype=float), low, high, secret)
+        for got, want in zip(arrays, expected):
+            assert np.array_equal(got.ravel(), want)
+    assert days.secret1.any() and days.secret2.any() and len(days.keys) == 2 * 31
+    con.execute(f"create temp view shifted_T02 as select * replace (Id + 1 as Id) from {observations['T02']}")
+    shifted = dict(observations, T02="shifted_T02")  # observations that are not their cells' own: no layout, no check
+    assert ld.read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, shifted, MIN_CELL, BASE) is None
+
+
 @pytest.mark.parametrize("locations,seed", [(2, 1), (3, 2)])
 def test_network_check_finds_exactly_the_cells_the_lp_audit_finds(locations, seed):
     """Tables protected one by one leave hundreds of location-day cells at risk: the check names the same ones."""
@@ -76,21 +105,27 @@ def test_network_check_finds_exactly_the_cells_the_lp_audit_finds(locations, see
     assert ld.feasible(days).all()  # the true counts satisfy every published number and link
 
 
-def test_step_two_from_the_paths_moves_gives_the_exact_widths():
-    """Step 2 starts from how far step 1's paths moved each cell: on a month with hundreds of cells at risk it
-    reports min(width, min_cell) exactly as the plain flows do, cell for cell, with fewer flows."""
+def test_batched_flows_give_the_exact_widths_cell_for_cell():
+    """Step 2 runs every cell's flows at once (`batch_widths`): on a month with hundreds of cells at risk it reports
+    min(width, min_cell) exactly as the plain flows do, for the cells step 1 leaves (from the paths' moves) and for
+    every confidential cell from nothing known."""
     con, observations = _month("table", 2)
     days = ld.read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, observations, MIN_CELL, BASE)
     _, pending = ld.unproven_cells(days, MIN_CELL)
-    at_risk = 0
-    for g, cells in pending.items():
-        flats = [flat for _, flat, _, _ in cells]
-        plain = ld.exact_widths(days, g, flats, MIN_CELL)
-        from_paths = list(ld._exact_widths(days, g, flats, MIN_CELL, [(up, down) for _, _, up, down in cells]))
-        assert from_paths == plain, days.keys[g]
-        at_risk += sum(w < MIN_CELL for w in plain)
-    assert at_risk > 50  # the comparison covers cells at risk, not only safe ones
-    assert any(0 < up < MIN_CELL or 0 < down < MIN_CELL for cells in pending.values() for _, _, up, down in cells)
+    left = [(g, flat, up, down) for g, cells in sorted(pending.items()) for _, flat, up, down in cells]
+    groups, flats = np.array([row[0] for row in left]), np.array([row[1] for row in left])
+    known = np.array([row[2:] for row in left])
+    plain = [
+        w for g, cells in sorted(pending.items()) for w in ld.exact_widths(days, g, [flat for _, flat, _, _ in cells], MIN_CELL)
+    ]
+    assert ld.batch_widths(days, groups, flats, known, MIN_CELL).tolist() == plain
+    assert sum(w < MIN_CELL for w in plain) > 50  # the comparison covers cells at risk, not only safe ones
+    secret = np.concatenate([days.secret1.reshape(len(days.keys), -1), days.secret2.reshape(len(days.keys), -1)], axis=1)
+    groups, flats = np.nonzero(secret)
+    plain = [w for g in range(len(days.keys)) for w in ld.exact_widths(days, g, flats[groups == g].tolist(), MIN_CELL)]
+    widths = ld.batch_widths(days, groups, flats, np.zeros((len(flats), 2)), MIN_CELL)
+    assert widths.tolist() == plain
+    assert len(plain) > 5000 and 0 < sum(w < MIN_CELL for w in plain) < len(plain)
 
 
 def test_linked_month_is_certified_and_the_lp_agrees():
