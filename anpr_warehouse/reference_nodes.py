@@ -133,7 +133,7 @@ def layout_exclusions(
         if layout in new_layouts or not nodes:
             continue
         kind = f"{LAYOUT_KIND}:{layout}"
-        if _stored(con, kind) == fingerprint(manifest, nodes) and _all_built(con, nodes):
+        if _stored(con, kind) == views_fingerprint(manifest, nodes) and _all_built(con, nodes):
             skip += [node.name for node in nodes]
             _rely_on(relied_on, kind)
     return skip
@@ -149,7 +149,12 @@ def view_nodes(manifest) -> list:
 
 
 def views_fingerprint(manifest, nodes: list) -> str:
-    """The views' code and config, the relation each is and reads, and the project's macros: what their SQL is made of."""
+    """The nodes' code and config, the relation each is and reads, and the project's macros: what their SQL is made of.
+
+    Used for the views and for the layout nodes (views and tests): a node whose own code is unchanged still
+    compiles to different SQL when a relation it reads is renamed (e.g. an alias given to a parent), so the
+    relations are part of what a skip compares (found by review: the layout skip compared code alone).
+    """
     sources = getattr(manifest, "sources", None) or {}
 
     def relation(unique_id: str) -> list:
@@ -192,7 +197,9 @@ def remember(con: duckdb.DuckDBPyConnection, manifest) -> None:
     """After a successful build of everything: the subtree this warehouse now holds, the code its unit tests passed."""
     con.execute(f"create schema if not exists {STATE_SCHEMA}")
     con.execute(f"create table if not exists {STATE_TABLE} (kind varchar primary key, fingerprint varchar, built_at timestamp)")
-    layouts = [(f"{LAYOUT_KIND}:{layout}", fingerprint(manifest, nodes)) for layout, nodes in layout_nodes(manifest).items()]
+    layouts = [
+        (f"{LAYOUT_KIND}:{layout}", views_fingerprint(manifest, nodes)) for layout, nodes in layout_nodes(manifest).items()
+    ]
     for kind, value in (
         (KIND, fingerprint(manifest, reference_nodes(manifest))),
         (UNIT_TESTS_KIND, unit_tests_fingerprint(manifest)),

@@ -126,19 +126,45 @@ def test_a_layout_without_new_deliveries_skips_its_views_and_their_new_delivery_
     found = {layout: [n.name for n in nodes] for layout, nodes in reference_nodes.layout_nodes(layout_manifest()).items()}
     assert found == {"legacy": ["stg_legacy_rows", "rules_stg_legacy_rows"], "v1": ["stg_v1_rows", "rules_stg_v1_rows"]}
 
-    def skipped(manifest, new_layouts):
+    def in_staging(manifest):
         for n in manifest.nodes.values():
             n.schema = "staging"
-        return reference_nodes.layout_exclusions(con, manifest, new_layouts)
+        return manifest
+
+    def skipped(manifest, new_layouts):
+        return reference_nodes.layout_exclusions(con, in_staging(manifest), new_layouts)
 
     assert skipped(layout_manifest(), {"v1"}) == []  # nothing remembered yet
-    reference_nodes.remember(con, layout_manifest())
+    reference_nodes.remember(con, in_staging(layout_manifest()))
     assert skipped(layout_manifest(), {"v1"}) == ["stg_legacy_rows", "rules_stg_legacy_rows"]
     assert skipped(layout_manifest(), {"legacy"}) == ["stg_v1_rows", "rules_stg_v1_rows"]
     assert skipped(layout_manifest(), {"v1", "legacy"}) == []
     assert skipped(layout_manifest(view_checksum="changed"), {"v1"}) == []  # the view's code changed: rebuild it
     con.execute("drop view staging.stg_legacy_rows")
     assert skipped(layout_manifest(), {"v1"}) == []  # the view is gone
+
+
+def test_a_layout_view_is_built_again_when_a_relation_it_reads_is_renamed(con):
+    """Review finding: the layout skip compared the nodes' own code only, so a parent given an alias (the view's
+    compiled SQL then reads another relation) left the view reading the old relation, skipped on every build."""
+    con.execute("create schema staging")
+    con.execute("create view staging.stg_legacy_rows as select 1 as x; create view staging.stg_v1_rows as select 1 as x")
+
+    def reading_base(alias: str) -> SimpleNamespace:
+        built = layout_manifest()
+        base = node("model.anpr_warehouse.base_rows", ["source.anpr_warehouse.cbs_legacy.rows"], alias=alias)
+        built.nodes[base.unique_id] = base
+        built.nodes["model.anpr_warehouse.stg_legacy_rows"].depends_on.nodes = [base.unique_id]
+        for n in built.nodes.values():
+            n.schema = "staging"
+        return built
+
+    reference_nodes.remember(con, reading_base("base_rows"))
+    assert reference_nodes.layout_exclusions(con, reading_base("base_rows"), {"v1"}) == [
+        "stg_legacy_rows",
+        "rules_stg_legacy_rows",
+    ]
+    assert reference_nodes.layout_exclusions(con, reading_base("base_rows_v2"), {"v1"}) == []
 
 
 def staged(manifest: SimpleNamespace, database: str = "anpr") -> SimpleNamespace:
