@@ -75,8 +75,9 @@ def protect_cells(
     `final_audit=False` skips the closing full audit (the generator's speed): `unresolved` then tells
     whether the last round found no cell at risk. `truth`: the true value of each cell by (table, line),
     when the caller knows them (the generator): a group that `zone_points.proven_safe` proves wholly safe
-    from them is not solved (the LPs would find nothing at risk in it, and no round would touch it again),
-    so the result is the same as without `truth`.
+    from them leaves the rounds (the LPs would find nothing at risk in it, and no round would touch it again;
+    the proof itself still solves the group's first LP and any cell the points leave unproven), so the result
+    is the same as without `truth`.
     """
     system = build_system(delivery, min_cell_rule)
     groups = components(system, set(range(len(system.lower))))

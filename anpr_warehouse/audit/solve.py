@@ -105,6 +105,8 @@ class ComponentModel:
             row_lower = np.array([chosen[i].lower for i in used]) - constant[used]
             row_upper = np.array([chosen[i].upper for i in used]) - constant[used]
             starts = np.concatenate(([0], np.cumsum(columns[used])[:-1]))
+            if (local[flat[~fixed]] < 0).any():  # HiGHS would drop every row and solve without constraints
+                raise ValueError("a row names a variable that is neither a column of the model nor fixed")
             self.highs.addRows(
                 len(used),
                 np.where(np.isinf(row_lower), -highspy.kHighsInf, row_lower),

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from anpr_warehouse import contract as c
-from anpr_warehouse.audit.constraints import ZONE_TABLES, build_system
+from anpr_warehouse.audit.constraints import ZONE_TABLES, Row, System, build_system
 from anpr_warehouse.audit.protect import protect_cells, true_by_variable
-from anpr_warehouse.audit.solve import SolveStats, components, solve_groups
-from anpr_warehouse.audit.zone_points import known_point, propagated_bounds, proven_safe
+from anpr_warehouse.audit.solve import ComponentModel, SolveStats, components, solve_groups
+from anpr_warehouse.audit.zone_points import feasible, known_point, propagated_bounds, proven_safe
 from anpr_warehouse.generate import GenerateRequest, protected_observations
 from anpr_warehouse.generate.audit_pass import delivery_cells, true_values
 
@@ -84,3 +84,24 @@ def test_greedy_protection_with_true_counts_hides_exactly_the_same_cells(month):
     assert plain.suppressed  # the month has cells at risk after the linked rules
     assert [(cell.table, cell.line) for cell in with_truth.suppressed] == [(cell.table, cell.line) for cell in plain.suppressed]
     assert (with_truth.rounds, with_truth.unresolved) == (plain.rounds, plain.unresolved) == (plain.rounds, 0)
+
+
+def _two_cells() -> System:
+    """x0 + x1 = 3 with 0 <= x <= 10, and x0 = x2 where x2 (3..5) is a third variable."""
+    rows = [Row((0, 1), (1.0, 1.0), 3.0, 3.0, "x0+x1=3"), Row((0, 2), (1.0, -1.0), 0.0, 0.0, "x0=x2")]
+    return System([0.0, 0.0, 3.0], [10.0, 10.0, 5.0], [[], [], []], rows)
+
+
+def test_a_point_counts_only_inside_every_bound_and_row():
+    """Review finding: points were checked against their lower bounds only; a group is skipped on them alone."""
+    points = np.array([[3.0, 0.0, 3.0], [4.0, 0.0, 4.0], [3.0, 0.0, 6.0], [11.0, -8.0, 11.0], [3.5, -0.5, 3.5]])
+    assert feasible(_two_cells(), [0, 1, 2], [0, 1], points).tolist() == [True, False, False, False, False]
+    with pytest.raises(ValueError, match="outside it"):
+        feasible(_two_cells(), [0, 1], [0, 1], points[:, :2])
+
+
+def test_a_model_refuses_a_row_naming_a_variable_it_does_not_hold():
+    """Review finding: such a row made HiGHS drop every row, and the model then solved without constraints
+    (maximising x0 gave 10 instead of 3), so its solutions could have proven cells safe wrongly."""
+    with pytest.raises(ValueError, match="neither a column of the model nor fixed"):
+        ComponentModel(_two_cells(), [0, 1], [0, 1])
