@@ -160,8 +160,10 @@ def _largest_first(values: np.ndarray) -> np.ndarray:
     larger ones and inf count as 2**40, far more than any path needs, ties kept in order). Any order gives a
     feasible flow, so a key that were not exact would cost proofs, never correctness.
     """
-    positions = np.arange(values.shape[1])
-    return np.argsort(positions - np.minimum(values, 2.0**40) * 64, axis=1)
+    key = np.minimum(values, 2.0**40)
+    key *= -64
+    key += np.arange(values.shape[1])
+    return np.argsort(key, axis=1)
 
 
 def _greedy_flow(first, first_at, room, shift, last, cross, budget0, budget_col, need) -> np.ndarray:
