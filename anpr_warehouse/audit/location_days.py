@@ -197,18 +197,23 @@ def _greedy_flow(first, first_at, room, shift, last, cross, budget0, budget_col,
         if not len(cells):
             break
         cr, mid = cross[cells, i], room.take(first_at[cells, i][:, None] + shift)
-        shared = np.where(cr, np.minimum(np.minimum(a, left), budget0), np.minimum(a, left))
+        on_cross = cr[:, None]  # in place below: a step is some 20 operations on small arrays, allocations count
+        shared = np.minimum(a, left)
+        np.minimum(shared, budget0, out=shared, where=cr)
         cap = np.minimum(mid, last)
-        cap = np.maximum(np.where(cr[:, None], np.minimum(cap, budget_col), cap), 0.0)
-        before = np.zeros_like(cap)  # what the columns before each one took, had they all been full
-        np.cumsum(cap[:, :-1], axis=1, out=before[:, 1:])
-        f = np.minimum(cap, np.maximum(shared[:, None] - before, 0.0))
+        np.minimum(cap, budget_col, out=cap, where=on_cross)
+        np.maximum(cap, 0.0, out=cap)
+        f = np.zeros_like(cap)  # first what the columns before each one took, had they all been full
+        np.cumsum(cap[:, :-1], axis=1, out=f[:, 1:])
+        np.subtract(shared[:, None], f, out=f)
+        np.maximum(f, 0.0, out=f)
+        np.minimum(f, cap, out=f)
         last -= f
         moved = f.sum(axis=1)
         left -= moved
         total[cells] += moved
-        budget0 -= np.where(cr, moved, 0.0)
-        budget_col -= np.where(cr[:, None], f, 0.0)
+        np.subtract(budget0, moved, out=budget0, where=cr)
+        np.subtract(budget_col, f, out=budget_col, where=on_cross)
         going = left > 0
         if not going.all():
             cells, slot, left = cells[going], slot[going], left[going]
