@@ -261,7 +261,7 @@ class _PathCells:
     total_col: np.ndarray
 
 
-def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 8192) -> tuple[np.ndarray, ...]:
+def greedy_widths(days: LocationDays, min_cell: int, chunk: int = 4096) -> tuple[np.ndarray, ...]:
     """(group, row, column, width proven, the part of it that moved the cell up) of every confidential cell
     of the hours-and-fuels table (up and down as the cell's value moves, not B's).
 
