@@ -208,3 +208,27 @@ def test_protection_skips_certified_location_days_and_hides_the_same_cells(monke
     ]
     assert skipping.suppressed and skipping.unresolved == 0 == every_group.unresolved
     assert skipping.stats.lps < every_group.stats.lps
+
+
+def test_step_one_proves_only_cells_whose_exact_width_reaches_min_cell():
+    """Step 1 may prove fewer cells than exist, never more: on a month with cells at risk every width the paths
+    show is at most the exact width (its flows are feasible points), cell for cell, and most cells are proven."""
+    con, observations = _month("table", 2)
+    days = ld.read_location_days(con, {"T01": "cells_T01", "T02": "cells_T02"}, observations, MIN_CELL, BASE)
+    gi, ri, ci, widths, ups = ld.greedy_widths(days, MIN_CELL, chunk=1000)  # several chunks
+    hours = len(c.HOURS)
+    flat = np.where(ri < hours, ri * len(CATEGORIES) + ci, hours * len(CATEGORIES) + ci * len(FUELS) + (ri - hours))
+    exact = np.zeros(len(gi))
+    for g in np.unique(gi):
+        exact[gi == g] = ld.exact_widths(days, int(g), flat[gi == g].tolist(), MIN_CELL)
+    assert (np.minimum(widths, MIN_CELL) <= exact).all()
+    assert ((ups >= 0) & (ups <= widths)).all()
+    assert (widths >= MIN_CELL).sum() > 0.8 * len(widths) and (exact < MIN_CELL).sum() > 50
+
+
+def test_largest_first_is_the_stable_sort_of_the_negated_rows():
+    """Step 1 sorts its paths by a unique key with the default sort: the same order as a stable sort, ties and inf too."""
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 12, size=(500, 32)).astype(float)
+    values[rng.random(values.shape) < 0.1] = np.inf
+    assert np.array_equal(ld._largest_first(values), np.argsort(-values, axis=1, kind="stable"))
