@@ -80,7 +80,9 @@ def protect_zone_group(
     return result
 
 
-def show_again(system: System, variables: list[int], rows: list[int], truth: np.ndarray, min_cell: int, group: GroupProtection) -> None:
+def show_again(
+    system: System, variables: list[int], rows: list[int], truth: np.ndarray, min_cell: int, group: GroupProtection
+) -> None:
     """Publishes again each hidden cell (last hidden first) whose group stays proven safe without it.
 
     Why: the greedy hides for every cell at risk at once, and a later hide often frees an earlier one;

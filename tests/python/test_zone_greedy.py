@@ -8,7 +8,6 @@ that propagation calls safe has a cell pinned exactly, which only the proof find
 from __future__ import annotations
 
 import dataclasses
-
 import math
 
 import numpy as np
