@@ -76,3 +76,11 @@ def test_only_exactly_feasible_integer_points_count(month):  # noqa: F811
     near = p + 0.3  # rounds back to p: kept as p, an integer
     points = exact_points(system, variables, rows, np.vstack([p, outside, near]))
     assert len(points) == 2 and (points == p).all()
+
+
+def test_showing_a_cell_again_keeps_it_hidden_when_the_proof_fails():
+    system, delivery, truth, total = _hand_made_group()
+    group = protect_zone_group(system, [0, 1, 2], [0, 1], truth, delivery, True)
+    zone_greedy.show_again(system, [0, 1, 2], [0, 1], truth, 10, group)
+    assert [cell for _, cell, _ in group.hidden] == [total]  # y shown again would pin x1 = x2 = 5
+    assert system.is_confidential(2) and system.upper[2] == math.inf
