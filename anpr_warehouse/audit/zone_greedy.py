@@ -135,12 +135,22 @@ def _at_risk_by_propagation(
     flat = flat_rows(system, variables, rows)
     low, high = implied_bounds(flat, lower, upper)
     entries_of_row = np.split(flat.column, np.cumsum(np.bincount(flat.row_of, minlength=flat.rows))[:-1])
+    options = [_pinning_choice(system, variables, i, flat, low, high, lower, upper, entries_of_row) for i in risky.tolist()]
+    shared: dict[tuple[str, int], int] = {}  # how many cells at risk a cell to hide is an option for
+    for candidates in options:
+        for key in {(cell.table, cell.line) for _, cell in candidates}:
+            shared[key] = shared.get(key, 0) + 1
     chosen = {}
-    for i in risky.tolist():
-        cell = _pinning_choice(system, variables, i, flat, low, high, lower, upper, entries_of_row)
-        if cell is not None:
-            chosen[(cell[1].table, cell[1].line)] = cell
+    for candidates in options:
+        if candidates:
+            var, cell = min(candidates, key=lambda vc: (-shared[(vc[1].table, vc[1].line)], *_preference(vc[1])))
+            chosen[(cell.table, cell.line)] = (var, cell)
     return chosen
+
+
+def _preference(cell: Cell) -> tuple:
+    """`protect._choose`'s order: a non-zero before a 0, a detail before a total, smallest value, table, line."""
+    return (cell.value == 0, c.TOTAL in cell.dims, cell.value, cell.table, cell.line)
 
 
 def _pinning_choice(
@@ -153,13 +163,13 @@ def _pinning_choice(
     lower: np.ndarray,
     upper: np.ndarray,
     entries_of_row: list[np.ndarray],
-) -> tuple[int, Cell] | None:
-    """The published cell to hide for variable i (local): its own published copy, else the preferred published
-    cell of the rows whose implied bound is the box's bound (all its rows when none is)."""
+) -> list[tuple[int, Cell]]:
+    """The published cells that may be hidden for variable i (local): its own published copy, else the published
+    cells of the rows whose implied bound is the box's bound (all its rows when none is)."""
     var = variables[i]
     own = [cell for cell in system.cells[var] if cell.attribute == "None"]
     if own:
-        return var, own[0]
+        return [(var, own[0])]
     mine = np.flatnonzero(flat.column == i)
     pinning = mine[(high[mine] <= upper[i] + EPS) | (low[mine] >= lower[i] - EPS)]
     for entries in (pinning, mine):
@@ -172,8 +182,8 @@ def _pinning_choice(
             if cell.attribute == "None"
         ]
         if candidates:
-            return min(candidates, key=lambda vc: (vc[1].value == 0, c.TOTAL in vc[1].dims, vc[1].value, vc[1].table, vc[1].line))
-    return None
+            return candidates
+    return []
 
 
 def _at_risk_by_proof(
