@@ -37,7 +37,7 @@ import numpy as np
 from .. import contract as c
 from .cells import Cell, DeliveryCells
 from .constraints import System
-from .protect import _choose, _hide
+from .protect import _hide
 from .solve import EPS, ComponentModel, Seen, SolveStats, _component
 from .zone_points import flat_rows, implied_bounds, known_point, points_with_published_fixed, propagated_bounds
 
@@ -70,11 +70,7 @@ def protect_zone_group(
                 result.unresolved = 0
                 return result
             result.lp_steps += 1
-            chosen = {}
-            for interval in at_risk:
-                cell = _choose(system, interval)
-                if cell is not None:
-                    chosen[(cell.table, cell.line)] = (_variable_of(system, variables, cell), cell)
+            chosen = _cover([_lp_options(system, interval) for interval in at_risk])
             if not chosen:
                 result.unresolved = len(at_risk)
                 return result
@@ -135,7 +131,21 @@ def _at_risk_by_propagation(
     flat = flat_rows(system, variables, rows)
     low, high = implied_bounds(flat, lower, upper)
     entries_of_row = np.split(flat.column, np.cumsum(np.bincount(flat.row_of, minlength=flat.rows))[:-1])
-    options = [_pinning_choice(system, variables, i, flat, low, high, lower, upper, entries_of_row) for i in risky.tolist()]
+    return _cover([_pinning_choice(system, variables, i, flat, low, high, lower, upper, entries_of_row) for i in risky.tolist()])
+
+
+def _lp_options(system: System, interval) -> list[tuple[int, Cell]]:
+    """`protect._choose`'s candidates for an LP interval: its own published copy, else the published cells of the
+    binding rows and bounds."""
+    own = [(interval.var, cell) for cell in system.cells[interval.var] if cell.attribute == "None"]
+    if own:
+        return own[:1]
+    found = list(interval.binding_vars) + [v for r in interval.binding_rows for v in system.rows[r].vars]
+    return [(v, cell) for v in found for cell in system.cells[v] if cell.attribute == "None"]
+
+
+def _cover(options: list[list[tuple[int, Cell]]]) -> dict[tuple[str, int], tuple[int, Cell]]:
+    """One cell to hide per cell at risk: the option shared by the most cells at risk, then `_preference`."""
     shared: dict[tuple[str, int], int] = {}  # how many cells at risk a cell to hide is an option for
     for candidates in options:
         for key in {(cell.table, cell.line) for _, cell in candidates}:
