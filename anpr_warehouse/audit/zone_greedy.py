@@ -41,7 +41,8 @@ from .protect import _hide
 from .solve import EPS, ComponentModel, Seen, SolveStats, _component
 from .zone_points import flat_rows, implied_bounds, known_point, points_with_published_fixed, propagated_bounds
 
-SHOW_AGAIN = False  # measured: fewer cells hidden, but its LPs cost more CPU than the LP greedy saves
+SHOW_AGAIN = True
+SHOW_AGAIN_TRIES = 3  # cells per group tried (first hidden first: later hides often free them): each try costs a proof with LPs  # measured: fewer cells hidden, but its LPs cost more CPU than the LP greedy saves
 MAX_POOL = 400  # integer points kept per group between proofs
 MAX_STEPS = 200  # hide-and-look-again steps per group (each hides at least one cell; the measured groups: a few)
 
@@ -85,14 +86,17 @@ def protect_zone_group(
 def show_again(
     system: System, variables: list[int], rows: list[int], truth: np.ndarray, min_cell: int, group: GroupProtection
 ) -> None:
-    """Publishes again each hidden cell (last hidden first) whose group stays proven safe without it.
+    """Publishes again each of the first `SHOW_AGAIN_TRIES` hidden cells whose group stays proven safe without it.
 
     Why: the greedy hides for every cell at risk at once, and a later hide often frees an earlier one;
     a cell shown again only after the whole proof (`_at_risk_by_proof`) passes, so the group stays safe.
     """
     kept, pool = [], []
     model = ComponentModel(system, variables, rows, keep=frozenset(var for var, _, _ in group.hidden))
-    for var, cell, saved in reversed(group.hidden):
+    for attempt, (var, cell, saved) in enumerate(group.hidden):
+        if attempt >= SHOW_AGAIN_TRIES:
+            kept.append((var, cell, saved))
+            continue
         hidden_state = (system.cells[var], system.lower[var], system.upper[var])
         system.cells[var], system.lower[var], system.upper[var] = saved[0], saved[1], saved[2]
         _set_bounds(model, var, system)
@@ -105,7 +109,7 @@ def show_again(
         system.cells[var], system.lower[var], system.upper[var] = hidden_state
         _set_bounds(model, var, system)
         kept.append((var, cell, saved))
-    group.hidden = kept[::-1]
+    group.hidden = kept
 
 
 def _set_bounds(model: ComponentModel, var: int, system: System) -> None:
