@@ -20,11 +20,13 @@ knows the true counts, so most of the work can go without LPs (`protect_zone_gro
 It hides different cells than `protect_cells` (no vertex decides), so its output differs from the LP
 greedy's for a group with a cell at risk; a group `zone_points.proven_safe` proves wholly safe is left as is.
 
-Measured (40-location year GM0344 2025, seed 1; 2026-11-30, load average 4-6): the zone phase 2.39 -> 0.86
-CPU s a month (months 3, 5, 6, 7); `anpr audit --min-cell-rule` finds 0 at risk in every month checked; but it
-hides 88 more cells over the year than the LP greedy (13,741 vs 13,653 `Confidential` in T03-T06, +0.6 %),
-so it does not yet meet the acceptance rule "no more cells hidden". `show_again` (off: `SHOW_AGAIN`) brings
-months 2 and 6 to or below the LP greedy's count, at a CPU cost above the LP greedy's own.
+Which cell to hide: for each cell at risk, among its options (above) the one that is an option for the most
+cells at risk of the step, then `protect._choose`'s order. Then `show_again` publishes again the first
+`SHOW_AGAIN_TRIES` hidden cells of a group whose full proof still passes without them (each try costs LPs).
+
+Measured (40-location year GM0344 2025, seed 1; 2026-11-30, load average 4-5): 13,653 `Confidential` in
+T03-T06 over the year, as many as the LP greedy (months differ by -11 to +21); `anpr generate` of the year
+37 CPU s (integ: 48 per the brief; the zone phase per month measured back to back below in the report).
 """
 
 from __future__ import annotations
