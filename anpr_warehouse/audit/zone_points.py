@@ -26,6 +26,8 @@ cells of groups with a cell at risk), so the output is the same as without the s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .constraints import System
@@ -34,35 +36,58 @@ from .solve import EPS, ComponentModel, Seen, SolveStats, _component, prove_in_a
 PROPAGATION_PASSES = 20  # bound propagation stops earlier once nothing changes (the measured groups: a few passes)
 
 
-def propagated_bounds(system: System, variables: list[int], rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds of the group's variables (in the order of `variables`) implied by the rows, repeated (an outer box:
-    every feasible point lies in it)."""
+@dataclass(frozen=True)
+class FlatRows:
+    """The group's rows as flat arrays, one entry per (row, variable): what propagation works on."""
+
+    row_of: np.ndarray  # the entry's row (position in `rows`)
+    column: np.ndarray  # the entry's variable (position in `variables`)
+    coef: np.ndarray
+    row_lower: np.ndarray  # the entry's row's bounds
+    row_upper: np.ndarray
+    rows: int
+
+
+def flat_rows(system: System, variables: list[int], rows: list[int]) -> FlatRows:
     local = np.full(len(system.lower), -1, dtype=np.int64)
     local[variables] = np.arange(len(variables))
-    lower = np.array(system.lower)[variables]
-    upper = np.array(system.upper)[variables]
     chosen = [system.rows[r] for r in rows]
     row_of = np.repeat(np.arange(len(chosen)), [len(row.vars) for row in chosen])
     column = local[np.array([v for row in chosen for v in row.vars], dtype=np.int64)]
     coef = np.array([x for row in chosen for x in row.coefs])
     row_lower = np.array([row.lower for row in chosen])[row_of]
     row_upper = np.array([row.upper for row in chosen])[row_of]
-    positive = coef > 0
+    return FlatRows(row_of, column, coef, row_lower, row_upper, len(chosen))
+
+
+def implied_bounds(flat: FlatRows, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each entry, the (low, high) its row implies for its variable given the box of the row's other variables."""
+    coef, column, positive = flat.coef, flat.column, flat.coef > 0
     with np.errstate(invalid="ignore"):
-        for _ in range(PROPAGATION_PASSES):
-            least = np.where(positive, coef * lower[column], coef * upper[column])  # each term's smallest value
-            most = np.where(positive, coef * upper[column], coef * lower[column])
-            others_least = _others(row_of, least, len(chosen))
-            others_most = _others(row_of, most, len(chosen))
-            term_high, term_low = row_upper - others_least, row_lower - others_most
-            high = np.where(positive, term_high / coef, term_low / coef)
-            low = np.where(positive, term_low / coef, term_high / coef)
-            new_upper, new_lower = upper.copy(), lower.copy()
-            np.minimum.at(new_upper, column, np.nan_to_num(high, nan=np.inf))
-            np.maximum.at(new_lower, column, np.nan_to_num(low, nan=-np.inf))
-            if (new_upper == upper).all() and (new_lower == lower).all():
-                break
-            lower, upper = new_lower, new_upper
+        least = np.where(positive, coef * lower[column], coef * upper[column])  # each term's smallest value
+        most = np.where(positive, coef * upper[column], coef * lower[column])
+        others_least = _others(flat.row_of, least, flat.rows)
+        others_most = _others(flat.row_of, most, flat.rows)
+        term_high, term_low = flat.row_upper - others_least, flat.row_lower - others_most
+        high = np.where(positive, term_high / coef, term_low / coef)
+        low = np.where(positive, term_low / coef, term_high / coef)
+    return np.nan_to_num(low, nan=-np.inf), np.nan_to_num(high, nan=np.inf)
+
+
+def propagated_bounds(system: System, variables: list[int], rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of the group's variables (in the order of `variables`) implied by the rows, repeated (an outer box:
+    every feasible point lies in it)."""
+    flat = flat_rows(system, variables, rows)
+    lower = np.array(system.lower)[variables]
+    upper = np.array(system.upper)[variables]
+    for _ in range(PROPAGATION_PASSES):
+        low, high = implied_bounds(flat, lower, upper)
+        new_upper, new_lower = upper.copy(), lower.copy()
+        np.minimum.at(new_upper, flat.column, high)
+        np.maximum.at(new_lower, flat.column, low)
+        if (new_upper == upper).all() and (new_lower == lower).all():
+            break
+        lower, upper = new_lower, new_upper
     return lower, upper
 
 
