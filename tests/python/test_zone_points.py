@@ -15,7 +15,7 @@ import pytest
 from anpr_warehouse import contract as c
 from anpr_warehouse.audit.constraints import ZONE_TABLES, Row, System, build_system
 from anpr_warehouse.audit.protect import protect_cells, true_by_variable
-from anpr_warehouse.audit.solve import ComponentModel, SolveStats, components, solve_groups
+from anpr_warehouse.audit.solve import ComponentModel, NoVerdict, SolveStats, _component, components, solve_groups
 from anpr_warehouse.audit.zone_points import feasible, known_point, propagated_bounds, proven_safe
 from anpr_warehouse.generate import GenerateRequest, protected_observations
 from anpr_warehouse.generate.audit_pass import delivery_cells, true_values
@@ -105,3 +105,21 @@ def test_a_model_refuses_a_row_naming_a_variable_it_does_not_hold():
     (maximising x0 gave 10 instead of 3), so its solutions could have proven cells safe wrongly."""
     with pytest.raises(ValueError, match="neither a column of the model nor fixed"):
         ComponentModel(_two_cells(), [0, 1], [0, 1])
+
+
+def test_no_answer_from_the_solver_is_no_verdict_of_safe(monkeypatch):
+    """Review finding: a cell's LP that ended neither optimal nor unbounded counted the cell as safe."""
+    rows = [Row((0, 1, 2), (1.0, 1.0, -1.0), 0.0, 0.0, "x1 + x2 = y"), Row((0, 1), (1.0, -1.0), 0.0, 0.0, "x1 = x2")]
+    system = System([0.0, 0.0, 10.0], [np.inf, np.inf, 10.0], [[], [], []], rows)  # x1 = x2 = 5 exactly
+    model = ComponentModel(system, [0, 1, 2], [0, 1], keep=frozenset({2}))
+    found, _ = _component(model, np.array([0, 1]), 10, SolveStats())
+    assert [(i.lower, i.upper) for i in found] == [(5, 5), (5, 5)]  # the plain answer: both pinned
+    solve, calls = ComponentModel.extreme, []
+
+    def first_only(self, costs, first=False):
+        calls.append(first)
+        return solve(self, costs, first) if len(calls) == 1 else ("kUnknown", None)
+
+    monkeypatch.setattr(ComponentModel, "extreme", first_only)
+    with pytest.raises(NoVerdict, match="gave no answer"):
+        _component(ComponentModel(system, [0, 1, 2], [0, 1], keep=frozenset({2})), np.array([0, 1]), 10, SolveStats())
