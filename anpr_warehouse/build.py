@@ -159,12 +159,12 @@ def _unchanged_reference(warehouse: Path, manifest, full_refresh: bool = False) 
     Worked out once, before the first round: a later round only has fewer new deliveries (quarantined
     ones are no longer new), so skipping stays safe.
     """
+    if full_refresh:
+        _forget_build_state(warehouse)
+        return []
     relied_on: set[str] = set()
     con = connect(warehouse)
     try:
-        if full_refresh:
-            reference_nodes.forget_all_but(con, relied_on)
-            return []
         skip = reference_nodes.exclusions(con, manifest, relied_on)
         layout_skip = reference_nodes.layout_exclusions(con, manifest, _new_layouts(con), relied_on)
         view_skip = reference_nodes.view_exclusions(con, manifest, relied_on)
@@ -186,6 +186,7 @@ def _unchanged_reference(warehouse: Path, manifest, full_refresh: bool = False) 
 
 
 def _forget_build_state(warehouse: Path) -> None:
+    """Every stored fingerprint dropped: a build that may rebuild any node (--select, --full-refresh) keeps no claim."""
     con = connect(warehouse)
     try:
         reference_nodes.forget_all_but(con, set())

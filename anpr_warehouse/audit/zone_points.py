@@ -139,24 +139,19 @@ def feasible(system: System, variables: list[int], rows: list[int], points: np.n
     point outside the feasible set (a solver's answer past its tolerance, or a model built wrongly) must never
     count (review: an earlier check looked at lower bounds only).
     """
-    position = np.full(len(system.lower), -1, dtype=np.int64)
-    position[variables] = np.arange(len(variables))
-    lower = np.array([system.lower[v] for v in variables])
-    upper = np.array([system.upper[v] for v in variables])
+    lower = np.array(system.lower)[variables]
+    upper = np.array(system.upper)[variables]
     ok = ((points >= lower - EPS) & (points <= upper + EPS)).all(axis=1)
-    chosen = [system.rows[r] for r in rows]
-    if not chosen:
+    if not rows:
         return ok
-    row_of = np.repeat(np.arange(len(chosen)), [len(row.vars) for row in chosen])
-    column = position[np.array([v for row in chosen for v in row.vars], dtype=np.int64)]
-    if (column < 0).any():
+    flat = flat_rows(system, variables, rows)
+    if (flat.column < 0).any():
         raise ValueError("a row of the group names a variable outside it")
-    coef = np.array([x for row in chosen for x in row.coefs])
-    totals = np.zeros((len(chosen), len(points)))
-    np.add.at(totals, row_of, coef[:, None] * points[:, column].T)
-    row_lower = np.array([row.lower for row in chosen])[:, None]
-    row_upper = np.array([row.upper for row in chosen])[:, None]
-    return ok & ((totals >= row_lower - EPS) & (totals <= row_upper + EPS)).all(axis=0)
+    totals = np.zeros((flat.rows, len(points)))
+    np.add.at(totals, flat.row_of, flat.coef[:, None] * points[:, flat.column].T)
+    at_entry = totals[flat.row_of]  # each row's totals, once per entry of it (every row has one)
+    within = (at_entry >= flat.row_lower[:, None] - EPS) & (at_entry <= flat.row_upper[:, None] + EPS)
+    return ok & within.all(axis=0)
 
 
 def points_with_published_fixed(

@@ -283,16 +283,14 @@ class BuiltTable:
     """A table's cell grid and what its suppression needs."""
 
     code: str
-    cells: CellGrid
-    dims: list[str]
-    totals: list[str]
+    cells: CellGrid  # its dimensions and total dimensions: `cells.dims`, `cells.totals`
     mass: np.ndarray  # the count whose hidden sum must reach min_cell: vehicles where counted, else passages
 
 
 PROTECTIONS = ("table", "linked", "audited")  # see GenerateRequest.protection
 
 
-def suppress_linked(con: duckdb.DuckDBPyConnection, tables: list[BuiltTable], min_cell: int, linked: bool = True) -> int:
+def suppress_linked(tables: list[BuiltTable], min_cell: int, linked: bool = True) -> int:
     """Primary suppression, then secondary suppression across the linked tables until nothing changes.
 
     Each sweep protects every row of every table (`_secondary_sweep`) and the links between tables
@@ -300,7 +298,6 @@ def suppress_linked(con: duckdb.DuckDBPyConnection, tables: list[BuiltTable], mi
     skipped when its tables are as it last left them without a change (same counts of suppressed cells,
     and suppression only grows, so the same cells): it would change nothing.
     `linked=False`: each table on its own with the plain one-secret rule, as CBS protects table by table.
-    `con` is not used (the grids are numpy arrays); kept so that callers need not know.
     """
     by_code = {t.code: t for t in tables}
     zone_tables = [by_code[code].cells for code in ("T03", "T04", "T05", "T06") if code in by_code]
@@ -348,7 +345,7 @@ def build(
 ) -> BuiltTable:
     cells = build_cells(con, spec, grid, period_year, sources)
     mass = cells.vehicles if spec.from_vehicles else cells.passages
-    return BuiltTable(spec.table.code, cells, list(spec.table.dimensions), total_dimensions(spec.table, period_year), mass)
+    return BuiltTable(spec.table.code, cells, mass)
 
 
 def protect_tables(
@@ -364,7 +361,7 @@ def protect_tables(
     sources = source_reader(con, specs)
     built = [build(con, spec, grid, period_year, sources) for spec in specs]
     del sources  # the source columns are no longer needed
-    suppress_linked(con, built, min_cell, linked)
+    suppress_linked(built, min_cell, linked)
     return {spec.table.code: observations(con, table.cells, spec.table, rounding_base) for spec, table in zip(specs, built)}
 
 
