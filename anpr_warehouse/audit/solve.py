@@ -19,7 +19,13 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from ..errors import UserError
 from .constraints import System
+
+
+class NoVerdict(UserError):
+    """HiGHS ended a cell's LP with neither an optimum nor unboundedness: its interval is unknown."""
+
 
 EPS = 1e-6
 AGGREGATE_ROUNDS = 8  # rounds of "push every unproven cell up, then down" before solving cell by cell
@@ -319,8 +325,10 @@ def _component(
             costs[:] = 0.0
             costs[i] = sign
             status, x = model.extreme(costs)
-            if status != "optimal":
-                break  # unbounded: the cell can be anything, so it is safe
+            if status == "unbounded":
+                break  # the cell can be anything, so it is safe
+            if status != "optimal":  # no verdict is not a verdict of safe (review): fail closed
+                raise NoVerdict(f"the LP solver gave no answer ({status}) for a cell of a group of {model.n} cells")
             observe(x)
             rows, cols = model.binding()
             binding_rows.update(rows)

@@ -38,7 +38,7 @@ import numpy as np
 
 from .. import contract as c
 from .cells import Cell, DeliveryCells
-from .constraints import System
+from .constraints import System, cell_bounds
 from .protect import _hide
 from .solve import EPS, ComponentModel, Seen, SolveStats, _component
 from .zone_points import flat_rows, implied_bounds, known_point, points_with_published_fixed, propagated_bounds
@@ -74,8 +74,8 @@ def protect_zone_group(
                 return result
             result.lp_steps += 1
             chosen = _cover([_lp_options(system, interval) for interval in at_risk])
-            if not chosen:
-                result.unresolved = len(at_risk)
+            if not chosen:  # at_risk == []: the LP called the group infeasible, so nothing is proven (review)
+                result.unresolved = max(1, len(at_risk))
                 return result
         for var, cell in chosen.values():
             saved = (list(system.cells[var]), system.lower[var], system.upper[var])
@@ -86,21 +86,28 @@ def protect_zone_group(
 
 
 def show_again(
-    system: System, variables: list[int], rows: list[int], truth: np.ndarray, min_cell: int, group: GroupProtection
+    system: System,
+    variables: list[int],
+    rows: list[int],
+    truth: np.ndarray,
+    delivery: DeliveryCells,
+    min_cell_rule: bool,
+    group: GroupProtection,
 ) -> None:
     """Publishes again each of the first `SHOW_AGAIN_TRIES` hidden cells whose group stays proven safe without it.
 
     Why: the greedy hides for every cell at risk at once, and a later hide often frees an earlier one;
     a cell shown again only after the whole proof (`_at_risk_by_proof`) passes, so the group stays safe.
     """
+    min_cell = delivery.min_cell
     kept, pool = [], []
     model = ComponentModel(system, variables, rows, keep=frozenset(var for var, _, _ in group.hidden))
     for attempt, (var, cell, saved) in enumerate(group.hidden):
         if attempt >= SHOW_AGAIN_TRIES:
             kept.append((var, cell, saved))
             continue
-        hidden_state = (system.cells[var], system.lower[var], system.upper[var])
-        system.cells[var], system.lower[var], system.upper[var] = saved[0], saved[1], saved[2]
+        hidden_state = (list(system.cells[var]), system.lower[var], system.upper[var])
+        _publish(system, var, cell, delivery, min_cell_rule)
         _set_bounds(model, var, system)
         lower, upper = propagated_bounds(system, variables, rows)
         secret = np.array([system.is_confidential(v) for v in variables])
@@ -112,6 +119,23 @@ def show_again(
         _set_bounds(model, var, system)
         kept.append((var, cell, saved))
     group.hidden = kept
+
+
+def _publish(system: System, var: int, cell: Cell, delivery: DeliveryCells, min_cell_rule: bool) -> None:
+    """Publishes `cell` again, and only it: the other copies of the same number (T03-T06 share their zone totals)
+    keep the state they have now, and the bounds follow from the cells as `protect._hide` computes them.
+
+    Why not restore the list saved when the cell was hidden (review): a later step may have hidden another copy
+    since, and restoring the old list would publish that copy again while the proof saw it hidden.
+    """
+    key = (cell.table, cell.line)
+    system.cells[var] = [cell if (other.table, other.line) == key else other for other in system.cells[var]]
+    bounds = [
+        cell_bounds(other, delivery.rounding_base // 2, delivery.min_cell if min_cell_rule else None)
+        for other in system.cells[var]
+    ]
+    system.lower[var] = max(low for low, _ in bounds)
+    system.upper[var] = min(high for _, high in bounds)
 
 
 def _set_bounds(model: ComponentModel, var: int, system: System) -> None:
@@ -288,7 +312,7 @@ def protect_zone_cells(
             continue
         group = protect_zone_group(system, variables, rows, known, delivery, min_cell_rule)
         if group.unresolved == 0 and SHOW_AGAIN:
-            show_again(system, variables, rows, known, delivery.min_cell, group)
+            show_again(system, variables, rows, known, delivery, min_cell_rule, group)
         suppressed.extend(cell for _, cell, _ in group.hidden)
         unresolved += abs(group.unresolved)
     return sorted(suppressed, key=lambda cell: (cell.table, cell.line)), unresolved

@@ -11,14 +11,16 @@ import dataclasses
 import math
 
 import numpy as np
+import pytest
 
 from anpr_warehouse import contract as c
 from anpr_warehouse.audit import zone_greedy
 from anpr_warehouse.audit.cells import Cell, DeliveryCells
-from anpr_warehouse.audit.constraints import Row, System
+from anpr_warehouse.audit.constraints import Row, System, cell_bounds
 from anpr_warehouse.audit.protect import _protected
 from anpr_warehouse.audit.run import audit_cells
-from anpr_warehouse.audit.zone_greedy import exact_points, protect_zone_cells, protect_zone_group
+from anpr_warehouse.audit.solve import ComponentModel, NoVerdict
+from anpr_warehouse.audit.zone_greedy import GroupProtection, exact_points, protect_zone_cells, protect_zone_group
 from anpr_warehouse.audit.zone_points import propagated_bounds
 
 from .test_zone_points import month  # noqa: F401  (the generated March, linked rules only, with true counts)
@@ -81,6 +83,49 @@ def test_only_exactly_feasible_integer_points_count(month):  # noqa: F811
 def test_showing_a_cell_again_keeps_it_hidden_when_the_proof_fails():
     system, delivery, truth, total = _hand_made_group()
     group = protect_zone_group(system, [0, 1, 2], [0, 1], truth, delivery, True)
-    zone_greedy.show_again(system, [0, 1, 2], [0, 1], truth, 10, group)
+    zone_greedy.show_again(system, [0, 1, 2], [0, 1], truth, delivery, True, group)
     assert [cell for _, cell, _ in group.hidden] == [total]  # y shown again would pin x1 = x2 = 5
     assert system.is_confidential(2) and system.upper[2] == math.inf
+
+
+def test_a_group_the_lp_calls_infeasible_is_left_unresolved(monkeypatch):
+    """Review finding: an infeasible verdict proves nothing, yet it was counted as 0 cells at risk."""
+    system, delivery, truth, _ = _hand_made_group()
+    monkeypatch.setattr(ComponentModel, "extreme", lambda self, costs, first=False: ("infeasible", None))
+    assert protect_zone_group(system, [0, 1, 2], [0, 1], truth, delivery, True).unresolved >= 1
+
+
+def test_no_answer_from_the_solver_is_no_verdict_of_safe(monkeypatch):
+    """Review finding: any status but optimal counted a cell as safe; only unboundedness proves that."""
+    system, delivery, truth, _ = _hand_made_group()
+    solve = ComponentModel.extreme
+    calls = []
+
+    def first_only(self, costs, first=False):
+        calls.append(first)
+        return solve(self, costs, first) if len(calls) == 1 else ("kUnknown", None)
+
+    monkeypatch.setattr(ComponentModel, "extreme", first_only)
+    with pytest.raises(NoVerdict, match="gave no answer"):
+        protect_zone_group(system, [0, 1, 2], [0, 1], truth, delivery, True)
+
+
+def test_showing_a_copy_again_leaves_the_other_copies_as_they_are():
+    """Review finding: showing a cell again restored its variable's cell list from when it was hidden, which also
+    published again a copy (T03-T06 share their zone totals) hidden after it, while the output kept that copy
+    Confidential: the written state was never the proven one."""
+    a = Cell("T03", 2, "M_VEHICLES", ("Z", "L"), 10, "None")
+    b = Cell("T04", 2, "M_VEHICLES", ("Z", "L"), 10, "None")
+    x = Cell("T03", 3, "M_VEHICLES", ("Z", "M"), None, "Confidential")
+    t = Cell("T03", 4, "M_VEHICLES", ("Z", c.TOTAL), 30, "None")
+    hidden_a, hidden_b = (dataclasses.replace(cell, value=None, attribute="Confidential") for cell in (a, b))
+    system = System([0.0, 0.0, 25.0], [math.inf, math.inf, 35.0], [[hidden_a, hidden_b], [x], [t]])
+    system.rows = [Row((0, 1, 2), (1.0, 1.0, -1.0), 0.0, 0.0, "v + x = t")]
+    delivery = DeliveryCells("hand-made", 10, 5, {"T03": [a, x, t], "T04": [b]})
+    group = GroupProtection(hidden=[(0, a, ([a, b], 10.0, 15.0)), (0, b, ([hidden_a, b], 10.0, 15.0))])
+    zone_greedy.show_again(system, [0, 1, 2], [0], np.array([12.0, 16.0, 28.0]), delivery, True, group)
+    still_hidden = {(cell.table, cell.line) for _, cell, _ in group.hidden}
+    state = {(cell.table, cell.line): cell.attribute for cell in system.cells[0]}
+    assert state == {key: "Confidential" if key in still_hidden else "None" for key in state}  # the proof saw the output
+    low, high = (f(cell_bounds(cell, 2, 10)[i] for cell in system.cells[0]) for f, i in ((max, 0), (min, 1)))
+    assert (system.lower[0], system.upper[0]) == (low, high)
