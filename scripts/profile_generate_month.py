@@ -38,6 +38,7 @@ PHASES = [
     (audit_pass, "certify", "location-day network check"),
     (audit_pass, "delivery_cells", "zone cells for the LP audit"),
     (audit_pass, "protect_cells", "zone LP audit and greedy rounds"),
+    (audit_pass, "protect_zone_cells", "zone greedy (zone_greedy)"),
     (generate, "write_v1", "write"),
 ]
 OUTSIDE = "outside the phases"

@@ -21,6 +21,7 @@ from ..audit.cells import Cell, DeliveryCells
 from ..audit.constraints import ZONE_TABLES
 from ..audit.location_days import certify, read_location_days
 from ..audit.protect import protect_cells
+from ..audit.zone_greedy import protect_zone_cells
 
 HEADER_LINES = 1  # an observation with Id n is line n + 1 of its file
 
@@ -95,14 +96,20 @@ def protect_observations(
             relations[code] = f"audit_{code}"
     if not relations:
         return 0, 0
-    delivery = delivery_cells(con, relations, grid, min_cell, rounding_base)
-    truth = true_values(con, {code: relation for code, relation in relations.items() if code in ZONE_TABLES})
-    protection = protect_cells(delivery, min_cell_rule=True, jobs=1, final_audit=False, truth=truth)
+    zones = {code: relation for code, relation in relations.items() if code in ZONE_TABLES}
+    days = {code: relation for code, relation in relations.items() if code not in ZONE_TABLES}
+    suppressed, unresolved = [], 0
+    if zones:  # the zone groups are linked to nothing else: their own greedy (`audit.zone_greedy`)
+        zone_delivery = delivery_cells(con, zones, grid, min_cell, rounding_base)
+        suppressed, unresolved = protect_zone_cells(zone_delivery, true_values(con, zones))
+    if days:
+        protection = protect_cells(delivery_cells(con, days, grid, min_cell, rounding_base), True, 1, False)
+        suppressed, unresolved = suppressed + protection.suppressed, unresolved + protection.unresolved
     for code in relations:
-        ids = sorted(cell.line - HEADER_LINES for cell in protection.suppressed if cell.table == code)
+        ids = sorted(cell.line - HEADER_LINES for cell in suppressed if cell.table == code)
         if ids:
             con.execute(
                 f"update {observations[code]} set Value = null, ValueAttribute = 'Confidential' where Id in (select unnest(?))",
                 [ids],
             )
-    return len(protection.suppressed), protection.unresolved
+    return len(suppressed), unresolved

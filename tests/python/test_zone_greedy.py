@@ -1,0 +1,131 @@
+"""The generator's vertex-free greedy for the zone groups (audit/zone_greedy.py), checked by the LP audit.
+
+Its result must leave nothing at risk for the LP audit (`audit_cells` with the min-cell rule), and its
+safety must rest on the final proof (points and LPs), never on bound propagation alone: a hand-made group
+that propagation calls safe has a cell pinned exactly, which only the proof finds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from anpr_warehouse import contract as c
+from anpr_warehouse.audit import zone_greedy
+from anpr_warehouse.audit.cells import Cell, DeliveryCells
+from anpr_warehouse.audit.constraints import Row, System, cell_bounds
+from anpr_warehouse.audit.protect import _protected
+from anpr_warehouse.audit.run import audit_cells
+from anpr_warehouse.audit.solve import ComponentModel, NoVerdict
+from anpr_warehouse.audit.zone_greedy import GroupProtection, exact_points, protect_zone_cells, protect_zone_group
+from anpr_warehouse.audit.zone_points import propagated_bounds
+
+from .test_zone_points import month  # noqa: F401  (the generated March, linked rules only, with true counts)
+
+
+def _audit_after(delivery, suppressed):
+    """The LP audit (min-cell rule) of the delivery with the greedy's cells hidden: the cells still at risk."""
+    replaced = {(cell.table, cell.line): dataclasses.replace(cell, value=None, attribute="Confidential") for cell in suppressed}
+    protected = _protected(delivery, replaced, suppressed, 0, 0, True, 1, False).delivery
+    return audit_cells(protected, min_cell_rule=True).at_risk
+
+
+def test_the_greedy_leaves_nothing_at_risk_for_the_lp_audit(month):  # noqa: F811
+    delivery, truth, _, _ = month
+    assert audit_cells(delivery, min_cell_rule=True).at_risk  # the month has cells at risk after the linked rules
+    suppressed, unresolved = protect_zone_cells(delivery, truth)
+    assert suppressed and unresolved == 0
+    assert _audit_after(delivery, suppressed) == []
+    again, _ = protect_zone_cells(delivery, truth)
+    assert [(cell.table, cell.line) for cell in again] == [(cell.table, cell.line) for cell in suppressed]  # deterministic
+
+
+def _hand_made_group():
+    """x1 + x2 = y, x1 - x2 = 0, y published as 10 (rounding base 1): x1 = x2 = 5 exactly, yet bound propagation
+    stalls at the box [0, 10] for both, as wide as min_cell 10, so it sees nothing at risk."""
+    secret = [Cell("T03", line, "M_VEHICLES", ("Z", str(line)), None, "Confidential") for line in (2, 3)]
+    total = Cell("T03", 4, "M_VEHICLES", ("Z", c.TOTAL), 10, "None")
+    system = System([0.0, 0.0, 10.0], [math.inf, math.inf, 10.0], [[secret[0]], [secret[1]], [total]])
+    system.rows = [Row((0, 1, 2), (1.0, 1.0, -1.0), 0.0, 0.0, "x1 + x2 = y"), Row((0, 1), (1.0, -1.0), 0.0, 0.0, "x1 = x2")]
+    delivery = DeliveryCells("hand-made", 10, 1, {"T03": secret + [total]})
+    return system, delivery, np.array([5.0, 5.0, 10.0]), total
+
+
+def test_the_final_proof_finds_what_propagation_cannot(monkeypatch):
+    system, delivery, truth, total = _hand_made_group()
+    lower, upper = propagated_bounds(system, [0, 1, 2], [0, 1])
+    assert (upper[:2] - lower[:2] >= 10).all()  # propagation alone: nothing at risk
+    group = protect_zone_group(system, [0, 1, 2], [0, 1], truth, delivery, True)
+    assert [cell for _, cell, _ in group.hidden] == [total] and group.unresolved == 0 and group.lp_steps == 1
+    system, delivery, truth, _ = _hand_made_group()
+    monkeypatch.setattr(zone_greedy, "_at_risk_by_proof", lambda *args, **kwargs: None)  # the proof step skipped
+    assert protect_zone_group(system, [0, 1, 2], [0, 1], truth, delivery, True).hidden == []  # x1 = 5 left exposed
+
+
+def test_only_exactly_feasible_integer_points_count(month):  # noqa: F811
+    _, truth, system, groups = month
+    from anpr_warehouse.audit.protect import true_by_variable
+
+    known = true_by_variable(system, truth)
+    variables, rows = groups[0]
+    p = known[variables]
+    published = next(i for i, v in enumerate(variables) if system.is_published(v) and system.upper[v] > system.lower[v])
+    outside = p.copy()
+    outside[published] = system.upper[variables[published]] + 1  # outside its rounding range
+    near = p + 0.3  # rounds back to p: kept as p, an integer
+    points = exact_points(system, variables, rows, np.vstack([p, outside, near]))
+    assert len(points) == 2 and (points == p).all()
+
+
+def test_showing_a_cell_again_keeps_it_hidden_when_the_proof_fails():
+    system, delivery, truth, total = _hand_made_group()
+    group = protect_zone_group(system, [0, 1, 2], [0, 1], truth, delivery, True)
+    zone_greedy.show_again(system, [0, 1, 2], [0, 1], truth, delivery, True, group)
+    assert [cell for _, cell, _ in group.hidden] == [total]  # y shown again would pin x1 = x2 = 5
+    assert system.is_confidential(2) and system.upper[2] == math.inf
+
+
+def test_a_group_the_lp_calls_infeasible_is_left_unresolved(monkeypatch):
+    """Review finding: an infeasible verdict proves nothing, yet it was counted as 0 cells at risk."""
+    system, delivery, truth, _ = _hand_made_group()
+    monkeypatch.setattr(ComponentModel, "extreme", lambda self, costs, first=False: ("infeasible", None))
+    assert protect_zone_group(system, [0, 1, 2], [0, 1], truth, delivery, True).unresolved >= 1
+
+
+def test_no_answer_from_the_solver_is_no_verdict_of_safe(monkeypatch):
+    """Review finding: any status but optimal counted a cell as safe; only unboundedness proves that."""
+    system, delivery, truth, _ = _hand_made_group()
+    solve = ComponentModel.extreme
+    calls = []
+
+    def first_only(self, costs, first=False):
+        calls.append(first)
+        return solve(self, costs, first) if len(calls) == 1 else ("kUnknown", None)
+
+    monkeypatch.setattr(ComponentModel, "extreme", first_only)
+    with pytest.raises(NoVerdict, match="gave no answer"):
+        protect_zone_group(system, [0, 1, 2], [0, 1], truth, delivery, True)
+
+
+def test_showing_a_copy_again_leaves_the_other_copies_as_they_are():
+    """Review finding: showing a cell again restored its variable's cell list from when it was hidden, which also
+    published again a copy (T03-T06 share their zone totals) hidden after it, while the output kept that copy
+    Confidential: the written state was never the proven one."""
+    a = Cell("T03", 2, "M_VEHICLES", ("Z", "L"), 10, "None")
+    b = Cell("T04", 2, "M_VEHICLES", ("Z", "L"), 10, "None")
+    x = Cell("T03", 3, "M_VEHICLES", ("Z", "M"), None, "Confidential")
+    t = Cell("T03", 4, "M_VEHICLES", ("Z", c.TOTAL), 30, "None")
+    hidden_a, hidden_b = (dataclasses.replace(cell, value=None, attribute="Confidential") for cell in (a, b))
+    system = System([0.0, 0.0, 25.0], [math.inf, math.inf, 35.0], [[hidden_a, hidden_b], [x], [t]])
+    system.rows = [Row((0, 1, 2), (1.0, 1.0, -1.0), 0.0, 0.0, "v + x = t")]
+    delivery = DeliveryCells("hand-made", 10, 5, {"T03": [a, x, t], "T04": [b]})
+    group = GroupProtection(hidden=[(0, a, ([a, b], 10.0, 15.0)), (0, b, ([hidden_a, b], 10.0, 15.0))])
+    zone_greedy.show_again(system, [0, 1, 2], [0], np.array([12.0, 16.0, 28.0]), delivery, True, group)
+    still_hidden = {(cell.table, cell.line) for _, cell, _ in group.hidden}
+    state = {(cell.table, cell.line): cell.attribute for cell in system.cells[0]}
+    assert state == {key: "Confidential" if key in still_hidden else "None" for key in state}  # the proof saw the output
+    low, high = (f(cell_bounds(cell, 2, 10)[i] for cell in system.cells[0]) for f, i in ((max, 0), (min, 1)))
+    assert (system.lower[0], system.upper[0]) == (low, high)
