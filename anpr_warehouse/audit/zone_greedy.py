@@ -31,6 +31,7 @@ T03-T06 over the year, as many as the LP greedy (months differ by -11 to +21); `
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import highspy
@@ -46,7 +47,15 @@ from .zone_points import flat_rows, implied_bounds, known_point, points_with_pub
 SHOW_AGAIN = True
 SHOW_AGAIN_TRIES = 3  # cells per group tried (first hidden first: later hides often free them): each try costs a proof with LPs  # measured: fewer cells hidden, but its LPs cost more CPU than the LP greedy saves
 MAX_POOL = 400  # integer points kept per group between proofs
-MAX_STEPS = 200  # hide-and-look-again steps per group (each hides at least one cell; the measured groups: a few)
+# The greedy's budget per group. Past it the group goes back to its state before and to the LP greedy
+# (`protect.protect_cells`), whose cost is bounded: in a sparse group (a 5-location month: small zone totals,
+# many published zeros) hiding the cells that pin one cell at risk puts new cells at risk, step after step
+# (measured, GM0344 2025-06 with 5 locations: 116 steps and 2,603 cells hidden, 177 CPU s, 44 cells still at
+# risk; the LP greedy: 17 cells hidden in 2 CPU s). Measured on the 40-location year GM0344 2025 (24 groups
+# with a cell at risk): at most 12 steps, 1 LP step and 49 cells hidden in one group.
+MAX_STEPS = 16  # hide-and-look-again steps (each hides at least one cell)
+MAX_PROOFS = 4  # full proofs (points, then LPs): each costs LPs, dearer as more is hidden
+MAX_HIDDEN = 120  # cells hidden in the group
 
 
 @dataclass
@@ -55,19 +64,27 @@ class GroupProtection:
     steps: int = 0
     unresolved: int = 0  # cells still at risk when the steps stopped (0: proven safe)
     lp_steps: int = 0  # steps whose cells at risk came from the LPs, not from propagation
+    gave_up: bool = False  # the budget ran out (MAX_STEPS, MAX_PROOFS, MAX_HIDDEN) before the group was proven safe
 
 
 def protect_zone_group(
     system: System, variables: list[int], rows: list[int], truth: np.ndarray, delivery: DeliveryCells, min_cell_rule: bool
 ) -> GroupProtection:
-    """Hides published cells of one group until every confidential cell is proven safe; changes `system` in place."""
+    """Hides published cells of one group until every confidential cell is proven safe; changes `system` in place.
+
+    Stops with `gave_up` when the budget runs out (the caller then restores the group and uses the LP greedy).
+    """
     min_cell = delivery.min_cell
     result = GroupProtection()
     pool: list[np.ndarray] = []
-    while result.steps < MAX_STEPS:
+    proofs = 0
+    while result.steps < MAX_STEPS and len(result.hidden) <= MAX_HIDDEN:
         result.steps += 1
         chosen = _at_risk_by_propagation(system, variables, rows, min_cell)
         if not chosen:
+            if proofs == MAX_PROOFS:
+                break
+            proofs += 1
             at_risk = _at_risk_by_proof(system, variables, rows, truth, min_cell, pool)
             if at_risk is None:
                 result.unresolved = 0
@@ -82,6 +99,7 @@ def protect_zone_group(
             _hide(system, var, cell, delivery, min_cell_rule)
             result.hidden.append((var, cell, saved))
     result.unresolved = -1  # gave up: unknown how many remain
+    result.gave_up = True
     return result
 
 
@@ -297,22 +315,36 @@ def protect_zone_cells(
     """(published cells to hide, cells still at risk) for the zone tables of a delivery, group by group.
 
     A group `zone_points.proven_safe` proves wholly safe keeps every cell; the others go to `protect_zone_group`.
+    A group it does not prove safe within its budget is put back as it was and protected by the LP greedy
+    (`protect.protect_cells`, on a copy of the delivery holding only those groups' cells: the same variables in
+    the same order, so the same LPs and the same choice as when the LP greedy protects the whole delivery).
     """
     from .constraints import build_system
-    from .protect import true_by_variable
+    from .protect import protect_cells, true_by_variable
     from .solve import components
     from .zone_points import proven_safe
 
     system = build_system(delivery, min_cell_rule)
     known = true_by_variable(system, truth)
     suppressed: list[Cell] = []
-    unresolved = 0
+    to_lp_greedy: set[tuple[str, int]] = set()  # (table, line) of every cell of the groups the greedy gave back
     for variables, rows in components(system, set(range(len(system.lower)))):
         if proven_safe(system, variables, rows, known, delivery.min_cell):
             continue
+        before = [(list(system.cells[v]), system.lower[v], system.upper[v]) for v in variables]
         group = protect_zone_group(system, variables, rows, known, delivery, min_cell_rule)
-        if group.unresolved == 0 and SHOW_AGAIN:
+        if group.unresolved != 0:
+            for v, (cells, lower, upper) in zip(variables, before):
+                system.cells[v], system.lower[v], system.upper[v] = cells, lower, upper
+            to_lp_greedy.update((cell.table, cell.line) for v in variables for cell in system.cells[v])
+            continue
+        if SHOW_AGAIN:
             show_again(system, variables, rows, known, delivery, min_cell_rule, group)
         suppressed.extend(cell for _, cell, _ in group.hidden)
-        unresolved += abs(group.unresolved)
+    unresolved = 0
+    if to_lp_greedy:
+        tables = {code: [cell for cell in cells if (code, cell.line) in to_lp_greedy] for code, cells in delivery.tables.items()}
+        protection = protect_cells(dataclasses.replace(delivery, tables=tables), min_cell_rule, 1, final_audit=False)
+        suppressed.extend(protection.suppressed)
+        unresolved = protection.unresolved
     return sorted(suppressed, key=lambda cell: (cell.table, cell.line)), unresolved

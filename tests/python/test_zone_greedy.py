@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import duckdb
 import numpy as np
 import pytest
 
@@ -17,13 +18,16 @@ from anpr_warehouse import contract as c
 from anpr_warehouse.audit import zone_greedy
 from anpr_warehouse.audit.cells import Cell, DeliveryCells
 from anpr_warehouse.audit.constraints import Row, System, cell_bounds
-from anpr_warehouse.audit.protect import _protected
+from anpr_warehouse.audit.constraints import ZONE_TABLES
+from anpr_warehouse.audit.protect import _protected, protect_cells
 from anpr_warehouse.audit.run import audit_cells
 from anpr_warehouse.audit.solve import ComponentModel, NoVerdict
 from anpr_warehouse.audit.zone_greedy import GroupProtection, exact_points, protect_zone_cells, protect_zone_group
 from anpr_warehouse.audit.zone_points import propagated_bounds
+from anpr_warehouse.generate import GenerateRequest, protected_observations
+from anpr_warehouse.generate.audit_pass import delivery_cells, true_values
 
-from .test_zone_points import month  # noqa: F401  (the generated March, linked rules only, with true counts)
+from .test_zone_points import BASE, MIN_CELL, month  # noqa: F401  (the generated March, linked rules only, with true counts)
 
 
 def _audit_after(delivery, suppressed):
@@ -129,3 +133,28 @@ def test_showing_a_copy_again_leaves_the_other_copies_as_they_are():
     assert state == {key: "Confidential" if key in still_hidden else "None" for key in state}  # the proof saw the output
     low, high = (f(cell_bounds(cell, 2, 10)[i] for cell in system.cells[0]) for f, i in ((max, 0), (min, 1)))
     assert (system.lower[0], system.upper[0]) == (low, high)
+
+
+def test_a_sparse_group_past_the_budget_is_put_back_and_given_to_the_lp_greedy(monkeypatch):
+    """Measured: in a 5-location month (June 2025, seed 1) the greedy hides cell after cell (small zone totals,
+    many published zeros: hiding what pins one cell puts the next at risk); unbounded, it took 177 CPU s and hid
+    2,603 cells and still left 44 at risk. Past its budget the group is restored and the LP greedy protects it,
+    so the result is exactly the LP greedy's, and nothing is left at risk."""
+    con = duckdb.connect()
+    request = GenerateRequest("GM0344", 2025, 6, seed=1, locations=5, protection="linked")
+    traffic, observations = protected_observations(con, request)
+    grid = {cl.dimension: list(cl.identifiers) for cl in c.code_lists(2025).values() if cl.identifiers is not None}
+    grid["Zone"] = [zone.identifier for zone in traffic.zones]
+    zones = {code: relation for code, relation in observations.items() if code in ZONE_TABLES}
+    delivery, truth = delivery_cells(con, zones, grid, MIN_CELL, BASE), true_values(con, zones)
+    con.close()
+    groups = []
+    greedy = zone_greedy.protect_zone_group
+    monkeypatch.setattr(zone_greedy, "protect_zone_group", lambda *args: groups.append(greedy(*args)) or groups[-1])
+    suppressed, unresolved = protect_zone_cells(delivery, truth)
+    assert [group.gave_up for group in groups] == [True]  # the month's one group at risk
+    assert groups[0].steps <= zone_greedy.MAX_STEPS
+    lp_greedy = protect_cells(delivery, True, 1, final_audit=False)
+    assert [(x.table, x.line) for x in suppressed] == sorted((x.table, x.line) for x in lp_greedy.suppressed)
+    assert unresolved == lp_greedy.unresolved == 0
+    assert _audit_after(delivery, suppressed) == []
