@@ -140,11 +140,22 @@ class ComponentModel:
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
             return "optimal", np.array(self.highs.getSolution().col_value)
+        if status == highspy.HighsModelStatus.kUnboundedOrInfeasible and not self._feasible():
+            return "infeasible", None
         if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             return "unbounded", None
         if status == highspy.HighsModelStatus.kInfeasible:
             return "infeasible", None
         return str(status), None
+
+    def _feasible(self) -> bool:
+        """Whether the model has a feasible point at all: HiGHS's "unbounded or infeasible" taken as "unbounded"
+        would call every cell of an infeasible group safe, so it is decided by an LP with no objective (which
+        cannot be unbounded); the caller's next `extreme` sets its own costs again."""
+        self.highs.changeColsCost(self.n, self.all_columns, np.zeros(self.n))
+        self.highs.run()
+        self.lps += 1
+        return self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
     def binding(self) -> tuple[list[int], list[int]]:
         """Rows and published columns with a non-zero dual in the last solution: what pins the optimum."""

@@ -9,6 +9,7 @@ protection with the true counts must hide exactly the cells it hides without the
 from __future__ import annotations
 
 import duckdb
+import highspy
 import numpy as np
 import pytest
 
@@ -123,3 +124,29 @@ def test_no_answer_from_the_solver_is_no_verdict_of_safe(monkeypatch):
     monkeypatch.setattr(ComponentModel, "extreme", first_only)
     with pytest.raises(NoVerdict, match="gave no answer"):
         _component(ComponentModel(system, [0, 1, 2], [0, 1], keep=frozenset({2})), np.array([0, 1]), 10, SolveStats())
+
+
+class _AmbiguousFirst:
+    """A HiGHS stand-in whose first status is "unbounded or infeasible" (as presolve may say), then the real one."""
+
+    def __init__(self, highs):
+        self._highs, self._asked = highs, 0
+
+    def __getattr__(self, name):
+        return getattr(self._highs, name)
+
+    def getModelStatus(self):  # noqa: N802  (HiGHS's name)
+        self._asked += 1
+        return highspy.HighsModelStatus.kUnboundedOrInfeasible if self._asked == 1 else self._highs.getModelStatus()
+
+
+def test_unbounded_or_infeasible_is_decided_before_any_cell_is_called_safe():
+    """An infeasible group whose first LP HiGHS calls "unbounded or infeasible": taken as unbounded, every cell of
+    it was safe (no cell at risk, no infeasible group reported); decided by a feasibility LP, it is infeasible."""
+    rows = [Row((0, 1, 2), (1.0, 1.0, -1.0), 0.0, 0.0, "x1 + x2 = y"), Row((0,), (1.0,), 20.0, 20.0, "x1 = 20")]
+    system = System([0.0, 0.0, 10.0], [np.inf, np.inf, 10.0], [[], [], []], rows)  # x1 = 20 > y = 10: no point
+    model = ComponentModel(system, [0, 1, 2], [0, 1], keep=frozenset({2}))
+    model.highs = _AmbiguousFirst(model.highs)
+    stats = SolveStats()
+    found, proof = _component(model, np.array([0, 1]), 10, stats)
+    assert (found, proof, stats.infeasible_components) == ([], None, 1)
