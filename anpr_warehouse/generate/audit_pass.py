@@ -3,13 +3,14 @@
 `sdc.suppress_linked` protects the links between tables with cheap rules; this pass checks them exactly.
 The location-day groups (T01's hours x categories linked to T02's categories x fuels, about 1,240 in a
 40-location month) are a flow network, so `audit.location_days` decides them exactly from the true counts
-without LPs (docs/disclosure-audit.md, "The location-day groups are a network"); the few it cannot certify,
-and the zone groups (T03-T06, two per month, linked to nothing else), go to the LP audit.
+without LPs (docs/disclosure-audit.md, "The location-day groups are a network"); the few it cannot certify
+go to the LP audit and its greedy extra suppression (`audit.protect.protect_cells`). The zone groups (T03-T06,
+two per month, linked to nothing else) go to `audit.zone_greedy`, which the true counts make cheaper, and
+which hands a group back to the LP greedy when its bounded work does not prove it safe.
 
-It runs the audit's own greedy extra suppression (`audit.protect.protect_cells`) on the observations
-in DuckDB before they are written, with the min-cell rule (the stronger attacker the load's audit
-assumes), and marks the cells it hides `Confidential`. Deterministic: the check, the audit's LPs and the
-greedy choice depend only on the cells.
+Both run on the observations in DuckDB before they are written, with the min-cell rule (the stronger
+attacker the load's audit assumes), and the cells they hide are marked `Confidential`. Deterministic: the
+check, the audit's LPs and the greedy choices depend only on the cells.
 """
 
 from __future__ import annotations
@@ -77,9 +78,8 @@ def protect_observations(
 ) -> tuple[int, int]:
     """Audits every group and hides the cells the audit's greedy choice names; returns (cells hidden, cells still at risk).
 
-    The zone groups go to the LP audit, except one the true counts prove wholly safe (`audit.zone_points`:
-    the same output, fewer LPs); the location-day groups to the network check first, and only those it does
-    not certify to the LP audit.
+    The zone groups go to `audit.zone_greedy` (a group the true counts prove wholly safe is left as is); the
+    location-day groups to the network check first, and only those it does not certify to the LP audit.
     """
     relations = {code: relation for code, relation in observations.items() if code in ZONE_TABLES}
     uncertified = location_days_to_audit(con, observations, min_cell, rounding_base)
