@@ -94,11 +94,14 @@ def protect_cells(
     rounds = 0
     at_risk: list[Interval] = []
     seen: dict[int, Seen] = {}  # per group: hiding only widens its feasible set, so earlier points stay feasible
+    infeasible = 0  # groups that admit no values: nothing proves them safe, so they count as unresolved
     while active and rounds < MAX_ROUNDS:
         rounds += 1
         order = sorted(active)
         now = {i: seen[g] for i, g in enumerate(order) if g in seen}
-        at_risk = solve_groups(system, [groups[g] for g in order], delivery.min_cell, SolveStats(), jobs, now)
+        stats = SolveStats()
+        at_risk = solve_groups(system, [groups[g] for g in order], delivery.min_cell, stats, jobs, now)
+        infeasible += stats.infeasible_components  # such a group has no cell to hide, so it is solved only once
         seen.update({order[i]: points for i, points in now.items()})
         chosen = {}
         for interval in at_risk:
@@ -111,7 +114,8 @@ def protect_cells(
             replaced[key] = _hide(system, var, cell, delivery, min_cell_rule)
             suppressed.append(cell)
             active.add(group_of[var])
-    unresolved = len(at_risk)  # the last round's: none left, none it could hide a cell for, or MAX_ROUNDS reached
+    unresolved = len(at_risk) + infeasible  # the last round's (none left, none it could hide a cell for, or MAX_ROUNDS
+    # reached), and each infeasible group (review: counted as 0 at risk, it let the generator write it as safe)
     return _protected(delivery, replaced, suppressed, rounds, unresolved, min_cell_rule, jobs, final_audit)
 
 

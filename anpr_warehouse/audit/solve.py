@@ -155,7 +155,10 @@ class ComponentModel:
         self.highs.changeColsCost(self.n, self.all_columns, np.zeros(self.n))
         self.highs.run()
         self.lps += 1
-        return self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        status = self.highs.getModelStatus()
+        if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasible):
+            raise NoVerdict(f"the LP solver could not tell whether a group of {self.n} cells is feasible ({status})")
+        return status == highspy.HighsModelStatus.kOptimal
 
     def binding(self) -> tuple[list[int], list[int]]:
         """Rows and published columns with a non-zero dual in the last solution: what pins the optimum."""

@@ -50,9 +50,9 @@ from .solve import EPS, ComponentModel, Seen, SolveStats, _component
 from .zone_points import flat_rows, implied_bounds, known_point, points_with_published_fixed, propagated_bounds
 
 SHOW_AGAIN = True
-SHOW_AGAIN_TRIES = 3  # cells per group tried (first hidden first: later hides often free them): each try costs a proof with LPs  # measured: fewer cells hidden, but its LPs cost more CPU than the LP greedy saves
+SHOW_AGAIN_TRIES = 3  # cells per group tried (first hidden first: later hides often free them): each try costs a proof with LPs
 MAX_POOL = 400  # integer points kept per group between proofs
-# The greedy's budget per group. Past it the group goes back to its state before and to the LP greedy
+# The greedy's budget per group. Past it the group goes to the LP greedy
 # (`protect.protect_cells`), whose cost is bounded: in a sparse group (a 5-location month: small zone totals,
 # many published zeros) hiding the cells that pin one cell at risk puts new cells at risk, step after step
 # (measured, GM0344 2025-06 with 5 locations: 116 steps and 2,603 cells hidden, 177 CPU s, 44 cells still at
@@ -60,14 +60,14 @@ MAX_POOL = 400  # integer points kept per group between proofs
 # with a cell at risk): at most 12 steps, 1 LP step and 49 cells hidden in one group.
 MAX_STEPS = 16  # hide-and-look-again steps (each hides at least one cell)
 MAX_PROOFS = 4  # full proofs (points, then LPs): each costs LPs, dearer as more is hidden
-MAX_HIDDEN = 120  # cells hidden in the group
+MAX_HIDDEN = 120  # no further step once more cells than this are hidden (a step may hide several)
 
 
 @dataclass
 class GroupProtection:
-    hidden: list[tuple[int, Cell, tuple]] = field(default_factory=list)  # (variable, cell hidden, its variable before)
+    hidden: list[tuple[int, Cell]] = field(default_factory=list)  # (variable, cell hidden)
     steps: int = 0
-    unresolved: int = 0  # cells still at risk when the steps stopped (0: proven safe)
+    unresolved: int = 0  # cells still at risk when the steps stopped (0: proven safe; -1: gave up, unknown)
     lp_steps: int = 0  # steps whose cells at risk came from the LPs, not from propagation
     gave_up: bool = False  # the budget ran out (MAX_STEPS, MAX_PROOFS, MAX_HIDDEN) before the group was proven safe
 
@@ -77,7 +77,7 @@ def protect_zone_group(
 ) -> GroupProtection:
     """Hides published cells of one group until every confidential cell is proven safe; changes `system` in place.
 
-    Stops with `gave_up` when the budget runs out (the caller then restores the group and uses the LP greedy).
+    Stops with `gave_up` when the budget runs out (the caller then gives the group to the LP greedy).
     """
     min_cell = delivery.min_cell
     result = GroupProtection()
@@ -96,13 +96,12 @@ def protect_zone_group(
                 return result
             result.lp_steps += 1
             chosen = _cover([_lp_options(system, interval) for interval in at_risk])
-            if not chosen:  # at_risk == []: the LP called the group infeasible, so nothing is proven (review)
+            if not chosen:  # the LP called the group infeasible (nothing is proven, review), or nothing published is left to hide
                 result.unresolved = max(1, len(at_risk))
                 return result
         for var, cell in chosen.values():
-            saved = (list(system.cells[var]), system.lower[var], system.upper[var])
             _hide(system, var, cell, delivery, min_cell_rule)
-            result.hidden.append((var, cell, saved))
+            result.hidden.append((var, cell))
     result.unresolved = -1  # gave up: unknown how many remain
     result.gave_up = True
     return result
@@ -124,10 +123,10 @@ def show_again(
     """
     min_cell = delivery.min_cell
     kept, pool = [], []
-    model = ComponentModel(system, variables, rows, keep=frozenset(var for var, _, _ in group.hidden))
-    for attempt, (var, cell, saved) in enumerate(group.hidden):
+    model = ComponentModel(system, variables, rows, keep=frozenset(var for var, _ in group.hidden))
+    for attempt, (var, cell) in enumerate(group.hidden):
         if attempt >= SHOW_AGAIN_TRIES:
-            kept.append((var, cell, saved))
+            kept.append((var, cell))
             continue
         hidden_state = (list(system.cells[var]), system.lower[var], system.upper[var])
         _publish(system, var, cell, delivery, min_cell_rule)
@@ -140,7 +139,7 @@ def show_again(
             continue  # shown again: still proven safe
         system.cells[var], system.lower[var], system.upper[var] = hidden_state
         _set_bounds(model, var, system)
-        kept.append((var, cell, saved))
+        kept.append((var, cell))
     group.hidden = kept
 
 
@@ -165,10 +164,6 @@ def _set_bounds(model: ComponentModel, var: int, system: System) -> None:
     """The model's column of `var` given the system's bounds (the model keeps its basis)."""
     upper = system.upper[var]
     model.highs.changeColBounds(model.local[var], system.lower[var], highspy.kHighsInf if np.isinf(upper) else upper)
-
-
-def _variable_of(system: System, variables: list[int], cell: Cell) -> int:
-    return next(v for v in variables if any(other is cell for other in system.cells[v]))
 
 
 def _at_risk_by_propagation(
@@ -320,9 +315,10 @@ def protect_zone_cells(
     """(published cells to hide, cells still at risk) for the zone tables of a delivery, group by group.
 
     A group `zone_points.proven_safe` proves wholly safe keeps every cell; the others go to `protect_zone_group`.
-    A group it does not prove safe within its budget is put back as it was and protected by the LP greedy
-    (`protect.protect_cells`, on a copy of the delivery holding only those groups' cells: the same variables in
-    the same order, so the same LPs and the same choice as when the LP greedy protects the whole delivery).
+    A group it does not prove safe within its budget (or that its LPs call infeasible) is protected by the LP
+    greedy instead (`protect.protect_cells`, on a copy of the delivery holding only those groups' cells: the same
+    variables and rows in the same order, so the same LPs and the same choice as when the LP greedy protects the
+    whole delivery), and what that leaves unresolved (an infeasible group included) is counted.
     """
     from .constraints import build_system
     from .protect import protect_cells, true_by_variable
@@ -336,16 +332,13 @@ def protect_zone_cells(
     for variables, rows in components(system, set(range(len(system.lower)))):
         if proven_safe(system, variables, rows, known, delivery.min_cell):
             continue
-        before = [(list(system.cells[v]), system.lower[v], system.upper[v]) for v in variables]
         group = protect_zone_group(system, variables, rows, known, delivery, min_cell_rule)
-        if group.unresolved != 0:
-            for v, (cells, lower, upper) in zip(variables, before):
-                system.cells[v], system.lower[v], system.upper[v] = cells, lower, upper
+        if group.unresolved != 0:  # the LP greedy starts again from the delivery's cells: the hides above are dropped
             to_lp_greedy.update((cell.table, cell.line) for v in variables for cell in system.cells[v])
             continue
         if SHOW_AGAIN:
             show_again(system, variables, rows, known, delivery, min_cell_rule, group)
-        suppressed.extend(cell for _, cell, _ in group.hidden)
+        suppressed.extend(cell for _, cell in group.hidden)
     unresolved = 0
     if to_lp_greedy:
         tables = {code: [cell for cell in cells if (code, cell.line) in to_lp_greedy] for code, cells in delivery.tables.items()}
