@@ -36,9 +36,10 @@ PHASES = [
     (sdc, "observations", "observations"),
     (audit_pass, "read_location_days", "read location-days"),
     (audit_pass, "certify", "location-day network check"),
-    (audit_pass, "delivery_cells", "zone cells for the LP audit"),
-    (audit_pass, "protect_cells", "zone LP audit and greedy rounds"),
-    (audit_pass, "protect_zone_cells", "zone greedy (zone_greedy)"),
+    (audit_pass, "delivery_cells", "cells for the audit (delivery_cells)"),
+    # the LP greedy as audit_pass calls it: the zone groups before zone_greedy, now the uncertified location-days
+    (audit_pass, "protect_cells", "LP audit and greedy rounds (protect_cells)"),
+    (audit_pass, "protect_zone_cells", "zone greedy, with groups it gives back (protect_zone_cells)"),
     (generate, "write_v1", "write"),
 ]
 OUTSIDE = "outside the phases"
