@@ -47,7 +47,7 @@ from .cells import Cell, DeliveryCells
 from .constraints import System, cell_bounds
 from .protect import _hide
 from .solve import EPS, ComponentModel, Seen, SolveStats, _component
-from .zone_points import flat_rows, implied_bounds, known_point, points_with_published_fixed, propagated_bounds
+from .zone_points import FlatRows, flat_rows, implied_bounds, known_point, points_with_published_fixed, propagated_bounds
 
 SHOW_AGAIN = True
 SHOW_AGAIN_TRIES = 3  # cells per group tried (first hidden first: later hides often free them): each try costs a proof with LPs
@@ -83,14 +83,16 @@ def protect_zone_group(
     result = GroupProtection()
     pool: list[np.ndarray] = []
     proofs = 0
+    flat = flat_rows(system, variables, rows)  # hiding changes bounds only: the rows are read once per group
+    entries_of_row = np.split(flat.column, np.cumsum(np.bincount(flat.row_of, minlength=flat.rows))[:-1])
     while result.steps < MAX_STEPS and len(result.hidden) <= MAX_HIDDEN:
         result.steps += 1
-        chosen = _at_risk_by_propagation(system, variables, rows, min_cell)
+        chosen = _at_risk_by_propagation(system, variables, min_cell, flat, entries_of_row)
         if not chosen:
             if proofs == MAX_PROOFS:
                 break
             proofs += 1
-            at_risk = _at_risk_by_proof(system, variables, rows, truth, min_cell, pool)
+            at_risk = _at_risk_by_proof(system, variables, rows, truth, min_cell, pool, flat=flat)
             if at_risk is None:
                 result.unresolved = 0
                 return result
@@ -123,6 +125,7 @@ def show_again(
     """
     min_cell = delivery.min_cell
     kept, pool = [], []
+    flat = flat_rows(system, variables, rows)
     model = ComponentModel(system, variables, rows, keep=frozenset(var for var, _ in group.hidden))
     for attempt, (var, cell) in enumerate(group.hidden):
         if attempt >= SHOW_AGAIN_TRIES:
@@ -131,10 +134,10 @@ def show_again(
         hidden_state = (list(system.cells[var]), system.lower[var], system.upper[var])
         _publish(system, var, cell, delivery, min_cell_rule)
         _set_bounds(model, var, system)
-        lower, upper = propagated_bounds(system, variables, rows)
+        lower, upper = propagated_bounds(system, variables, rows, flat)
         secret = np.array([system.is_confidential(v) for v in variables])
         if not (secret & (upper - lower < min_cell - EPS)).any() and (
-            _at_risk_by_proof(system, variables, rows, truth, min_cell, pool, model) is None
+            _at_risk_by_proof(system, variables, rows, truth, min_cell, pool, model, flat) is None
         ):
             continue  # shown again: still proven safe
         system.cells[var], system.lower[var], system.upper[var] = hidden_state
@@ -167,18 +170,16 @@ def _set_bounds(model: ComponentModel, var: int, system: System) -> None:
 
 
 def _at_risk_by_propagation(
-    system: System, variables: list[int], rows: list[int], min_cell: int
+    system: System, variables: list[int], min_cell: int, flat: FlatRows, entries_of_row: list[np.ndarray]
 ) -> dict[tuple[str, int], tuple[int, Cell]]:
     """The cells to hide for the confidential cells narrower than `min_cell` in the propagated box (none: nothing
     at risk for certain, which proves nothing)."""
-    lower, upper = propagated_bounds(system, variables, rows)
+    lower, upper = propagated_bounds(system, variables, [], flat)
     secret = np.array([system.is_confidential(v) for v in variables])
     risky = np.flatnonzero(secret & (upper - lower < min_cell - EPS))
     if not len(risky):
         return {}
-    flat = flat_rows(system, variables, rows)
     low, high = implied_bounds(flat, lower, upper)
-    entries_of_row = np.split(flat.column, np.cumsum(np.bincount(flat.row_of, minlength=flat.rows))[:-1])
     return _cover([_pinning_choice(system, variables, i, flat, low, high, lower, upper, entries_of_row) for i in risky.tolist()])
 
 
@@ -252,6 +253,7 @@ def _at_risk_by_proof(
     min_cell: int,
     pool: list[np.ndarray],
     model: ComponentModel | None = None,
+    flat: FlatRows | None = None,
 ):
     """None when every confidential cell is proven safe (exact integer points, then the audit's LPs); else the
     intervals of the cells at risk (an empty list when the group is infeasible: nothing to prove it with).
@@ -259,13 +261,15 @@ def _at_risk_by_proof(
     `pool` (one array of integer points, changed in place): points found before, checked again here (a
     point feasible under earlier bounds need not be feasible now), plus the true counts with published
     cells fixed; the LP solutions that turn out exactly feasible join it. `model`: a model of the group kept
-    up to date by the caller (its warm basis spares most of the simplex work); a new one when None.
+    up to date by the caller (its warm basis spares most of the simplex work); a new one when None. `flat`: the
+    group's `flat_rows`, when the caller keeps them.
     """
+    flat = flat_rows(system, variables, rows) if flat is None else flat
     wanted = np.array([i for i, v in enumerate(variables) if system.is_confidential(v)], dtype=np.int64)
     candidates = list(pool)
     if not candidates and known_point(system, variables, rows, truth) is not None:
         candidates = [points_with_published_fixed(system, variables, rows, truth, min_cell)]
-    points = exact_points(system, variables, rows, np.vstack(candidates) if candidates else None)
+    points = exact_points(system, variables, flat, np.vstack(candidates) if candidates else None)
     pool[:] = [points] if len(points) else []
     seen = Seen(points.min(axis=0).astype(float), points.max(axis=0).astype(float)) if len(points) else None
     if seen is not None and (seen.seen_high[wanted] - seen.seen_low[wanted] >= min_cell).all():
@@ -275,7 +279,7 @@ def _at_risk_by_proof(
     if proof is None:
         return []
     if proof.points:
-        more = exact_points(system, variables, rows, np.array(proof.points))
+        more = exact_points(system, variables, flat, np.array(proof.points))
         if len(more):
             pool[:] = [np.unique(np.vstack(pool + [more]), axis=0)[-MAX_POOL:]]
     if not found and not proof.pending:
@@ -283,7 +287,7 @@ def _at_risk_by_proof(
     return found
 
 
-def exact_points(system: System, variables: list[int], rows: list[int], points: np.ndarray | None) -> np.ndarray:
+def exact_points(system: System, variables: list[int], flat: FlatRows, points: np.ndarray | None) -> np.ndarray:
     """The points, rounded to integers, that satisfy every bound and row exactly (the others dropped).
 
     Why: an LP solution is feasible only up to HiGHS's tolerance; a proof of safety must rest on points
@@ -295,7 +299,6 @@ def exact_points(system: System, variables: list[int], rows: list[int], points: 
     lower = np.array(system.lower)[variables]
     upper = np.array(system.upper)[variables]
     inside = ((whole >= lower) & (whole <= upper)).all(axis=1)
-    flat = flat_rows(system, variables, rows)
     coef = flat.coef.astype(np.int64)
     if (coef != flat.coef).any():
         return whole[:0]  # non-integer coefficients: not checked exactly here

@@ -74,10 +74,13 @@ def implied_bounds(flat: FlatRows, lower: np.ndarray, upper: np.ndarray) -> tupl
     return np.nan_to_num(low, nan=-np.inf), np.nan_to_num(high, nan=np.inf)
 
 
-def propagated_bounds(system: System, variables: list[int], rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def propagated_bounds(
+    system: System, variables: list[int], rows: list[int], flat: FlatRows | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Bounds of the group's variables (in the order of `variables`) implied by the rows, repeated (an outer box:
-    every feasible point lies in it)."""
-    flat = flat_rows(system, variables, rows)
+    every feasible point lies in it). `flat`: the group's `flat_rows`, when the caller keeps them (hiding a cell
+    changes only bounds, never a row)."""
+    flat = flat_rows(system, variables, rows) if flat is None else flat
     lower = np.array(system.lower)[variables]
     upper = np.array(system.upper)[variables]
     for _ in range(PROPAGATION_PASSES):

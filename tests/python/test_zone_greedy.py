@@ -22,7 +22,7 @@ from anpr_warehouse.audit.protect import _protected, protect_cells
 from anpr_warehouse.audit.run import audit_cells
 from anpr_warehouse.audit.solve import ComponentModel, NoVerdict
 from anpr_warehouse.audit.zone_greedy import GroupProtection, exact_points, protect_zone_cells, protect_zone_group
-from anpr_warehouse.audit.zone_points import propagated_bounds
+from anpr_warehouse.audit.zone_points import flat_rows, propagated_bounds
 from anpr_warehouse.generate import GenerateRequest, protected_observations
 from anpr_warehouse.generate.audit_pass import delivery_cells, true_values
 
@@ -79,7 +79,7 @@ def test_only_exactly_feasible_integer_points_count(month):  # noqa: F811
     outside = p.copy()
     outside[published] = system.upper[variables[published]] + 1  # outside its rounding range
     near = p + 0.3  # rounds back to p: kept as p, an integer
-    points = exact_points(system, variables, rows, np.vstack([p, outside, near]))
+    points = exact_points(system, variables, flat_rows(system, variables, rows), np.vstack([p, outside, near]))
     assert len(points) == 2 and (points == p).all()
 
 
