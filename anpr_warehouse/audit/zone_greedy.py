@@ -27,11 +27,11 @@ cells at risk of the step, then `protect._choose`'s order. Then `show_again` pub
 Its work is bounded (MAX_STEPS, MAX_PROOFS, MAX_HIDDEN): a group it has not proven safe within them is put
 back as it was and protected by the LP greedy, as before this module (`protect_zone_cells`).
 
-Measured (GM0344 2025, seed 1, 2026-11-30; `scripts/bench_generate_year.py`): the 40-location year hides
-13,653 cells in T03-T06 as the LP greedy does, in 18.6 s wall / 35.5 CPU s against 23.1-23.5 / 44 (no group
-gives up; at most 12 steps, one proof with cells at risk); 12 locations: 20,123 hidden against 20,143, CPU
-about even; 5 locations: 27,702 against 27,708, 23.5 CPU s against 20.7 (five groups give up after about
-0.4 CPU s each; unbounded, one of them took 177 CPU s).
+Measured (GM0344 2025, seed 1, 2026-11-30, load 0.6-1.9; `scripts/bench_generate_year.py`, figures in
+benchmarks/results.md): the 40-location year hides 13,653 cells in T03-T06 as the LP greedy does, in 18.1-19.3 s
+wall / 35-37 CPU s against 22-25 s / 42-48 (no group gives up; at most 12 steps and one proof with cells at
+risk); 12 locations: 20,123 hidden against 20,143, CPU about even; 5 locations: 27,702 against 27,708, about
+20 % more CPU (five groups give up after about 0.4 CPU s each; unbounded, one of them took 177 CPU s).
 """
 
 from __future__ import annotations
