@@ -33,7 +33,7 @@ class Protection:
     suppressed: list[Cell]  # published cells now marked Confidential
     rounds: int
     audit: AuditResult | None  # the protected copy's own audit (None when the caller asked for none)
-    unresolved: int = 0  # cells still at risk when the rounds stopped (0: the last round found none)
+    unresolved: int = 0  # cells still at risk when the rounds stopped, plus groups that admit no values (0: none)
     stats: object | None = None  # protect_minimal: its minimal.MinimalStats
 
 
@@ -95,6 +95,7 @@ def protect_cells(
     at_risk: list[Interval] = []
     seen: dict[int, Seen] = {}  # per group: hiding only widens its feasible set, so earlier points stay feasible
     infeasible = 0  # groups that admit no values: nothing proves them safe, so they count as unresolved
+    left: dict[int, int] = {}  # per group: its cells at risk when it was last solved (a group no hide touches stays)
     while active and rounds < MAX_ROUNDS:
         rounds += 1
         order = sorted(active)
@@ -103,6 +104,9 @@ def protect_cells(
         at_risk = solve_groups(system, [groups[g] for g in order], delivery.min_cell, stats, jobs, now)
         infeasible += stats.infeasible_components  # such a group has no cell to hide, so it is solved only once
         seen.update({order[i]: points for i, points in now.items()})
+        left.update({g: 0 for g in order})
+        for interval in at_risk:
+            left[group_of[interval.var]] += 1
         chosen = {}
         for interval in at_risk:
             cell = _choose(system, interval)
@@ -114,8 +118,10 @@ def protect_cells(
             replaced[key] = _hide(system, var, cell, delivery, min_cell_rule)
             suppressed.append(cell)
             active.add(group_of[var])
-    unresolved = len(at_risk) + infeasible  # the last round's (none left, none it could hide a cell for, or MAX_ROUNDS
-    # reached), and each infeasible group (review: counted as 0 at risk, it let the generator write it as safe)
+    # each group's cells at risk when it was last solved (none left, none it could hide a cell for, or MAX_ROUNDS
+    # reached; review: the last round's alone forgot a group stuck in an earlier round), and each infeasible group
+    # (review: counted as 0 at risk, it let the generator write it as safe)
+    unresolved = sum(left.values()) + infeasible
     return _protected(delivery, replaced, suppressed, rounds, unresolved, min_cell_rule, jobs, final_audit)
 
 

@@ -24,7 +24,8 @@ from .constraints import System
 
 
 class NoVerdict(UserError):
-    """HiGHS ended a cell's LP with neither an optimum nor unboundedness: its interval is unknown."""
+    """HiGHS ended an LP with no verdict: a cell's with neither an optimum nor unboundedness (its interval is
+    unknown), or a group's feasibility LP with neither an optimum nor infeasibility."""
 
 
 EPS = 1e-6

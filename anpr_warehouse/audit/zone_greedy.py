@@ -24,8 +24,8 @@ Which cell to hide: for each cell at risk, among its options (above) the one tha
 cells at risk of the step, then `protect._choose`'s order. Then `show_again` publishes again the first
 `SHOW_AGAIN_TRIES` hidden cells of a group whose full proof still passes without them (each try costs LPs).
 
-Its work is bounded (MAX_STEPS, MAX_PROOFS, MAX_HIDDEN): a group it has not proven safe within them is put
-back as it was and protected by the LP greedy, as before this module (`protect_zone_cells`).
+Its work is bounded (MAX_STEPS, MAX_PROOFS, MAX_HIDDEN): a group it has not proven safe within them goes
+to the LP greedy, which protects it from the delivery's cells as before this module (`protect_zone_cells`).
 
 Measured (GM0344 2025, seed 1, 2026-11-30, load 0.6-1.9; `scripts/bench_generate_year.py`, figures in
 benchmarks/results.md): the 40-location year hides 13,653 cells in T03-T06 as the LP greedy does, in 18.1-19.3 s
@@ -216,7 +216,7 @@ def _pinning_choice(
     system: System,
     variables: list[int],
     i: int,
-    flat,
+    flat: FlatRows,
     low: np.ndarray,
     high: np.ndarray,
     lower: np.ndarray,

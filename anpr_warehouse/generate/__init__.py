@@ -89,7 +89,7 @@ def protected_observations(con: duckdb.DuckDBPyConnection, request: GenerateRequ
         if unresolved:
             print(
                 f"warning: {request.municipality} {request.year}-{request.month:02d}: the audit pass left {unresolved} "
-                "cells at risk (see anpr audit)",
+                "cells at risk or groups without a feasible point (see anpr audit)",
                 file=sys.stderr,
             )
     return traffic, observations

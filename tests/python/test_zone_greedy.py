@@ -137,7 +137,7 @@ def test_showing_a_copy_again_leaves_the_other_copies_as_they_are():
 def test_a_sparse_group_past_the_budget_is_put_back_and_given_to_the_lp_greedy(monkeypatch):
     """Measured: in a 5-location month (June 2025, seed 1) the greedy hides cell after cell (small zone totals,
     many published zeros: hiding what pins one cell puts the next at risk); unbounded, it took 177 CPU s and hid
-    2,603 cells and still left 44 at risk. Past its budget the group is restored and the LP greedy protects it,
+    2,603 cells and still left 44 at risk. Past its budget the group goes to the LP greedy, which protects it from the delivery's cells,
     so the result is exactly the LP greedy's, and nothing is left at risk."""
     con = duckdb.connect()
     request = GenerateRequest("GM0344", 2025, 6, seed=1, locations=5, protection="linked")
@@ -185,3 +185,24 @@ def test_a_group_the_lp_calls_infeasible_is_counted_at_risk_by_the_generator(mon
     monkeypatch.setattr(ComponentModel, "extreme", lambda self, costs, first=False: ("infeasible", None))
     assert protect_cells(delivery, True, 1, final_audit=False).unresolved == 1
     assert protect_zone_cells(delivery, truth) == ([], 1)
+
+
+def test_a_group_stuck_in_an_earlier_round_still_counts_at_risk():
+    """Review finding (protect_cells): a group at risk with nothing published to hide dropped out of the count once
+    another group needed a second round, so the generator reported 0 cells at risk."""
+    cells = [
+        # Z1: parts confidential, the total Impossible (fixed 0): V1 = V2 = 0 exactly, nothing published to hide
+        Cell("T06", 2, "M_VEHICLES", ("Z1", "C1", "V1"), None, "Confidential"),
+        Cell("T06", 3, "M_VEHICLES", ("Z1", "C1", "V2"), None, "Confidential"),
+        Cell("T06", 4, "M_VEHICLES", ("Z1", "C1", c.TOTAL), None, "Impossible"),
+        # Z2: V1 = 45 - 20 - 20 = 5 exactly (rounding base 1): one published cell hidden, then safe
+        Cell("T06", 5, "M_VEHICLES", ("Z2", "C1", "V1"), None, "Confidential"),
+        Cell("T06", 6, "M_VEHICLES", ("Z2", "C1", "V2"), 20, "None"),
+        Cell("T06", 7, "M_VEHICLES", ("Z2", "C1", "V3"), 20, "None"),
+        Cell("T06", 8, "M_VEHICLES", ("Z2", "C1", c.TOTAL), 45, "None"),
+    ]
+    delivery = DeliveryCells("hand-made", 10, 1, {"T06": cells}, {"VisitDayClass": ("V1", "V2", "V3")})
+    protection = protect_cells(delivery, True, 1, final_audit=True)
+    assert protection.rounds == 2 and len(protection.suppressed) == 1
+    assert sorted((a.cell.table, a.cell.line) for a in protection.audit.at_risk) == [("T06", 2), ("T06", 3)]
+    assert protection.unresolved == 2

@@ -127,17 +127,19 @@ def test_no_answer_from_the_solver_is_no_verdict_of_safe(monkeypatch):
 
 
 class _AmbiguousFirst:
-    """A HiGHS stand-in whose first status is "unbounded or infeasible" (as presolve may say), then the real one."""
+    """A HiGHS stand-in whose first `times` statuses are "unbounded or infeasible" (as presolve may say), then the
+    real ones."""
 
-    def __init__(self, highs):
-        self._highs, self._asked = highs, 0
+    def __init__(self, highs, times: int = 1):
+        self._highs, self._asked, self._times = highs, 0, times
 
     def __getattr__(self, name):
         return getattr(self._highs, name)
 
     def getModelStatus(self):  # noqa: N802  (HiGHS's name)
         self._asked += 1
-        return highspy.HighsModelStatus.kUnboundedOrInfeasible if self._asked == 1 else self._highs.getModelStatus()
+        ambiguous = highspy.HighsModelStatus.kUnboundedOrInfeasible
+        return ambiguous if self._asked <= self._times else self._highs.getModelStatus()
 
 
 def test_unbounded_or_infeasible_is_decided_before_any_cell_is_called_safe():
@@ -150,3 +152,13 @@ def test_unbounded_or_infeasible_is_decided_before_any_cell_is_called_safe():
     stats = SolveStats()
     found, proof = _component(model, np.array([0, 1]), 10, stats)
     assert (found, proof, stats.infeasible_components) == ([], None, 1)
+
+
+def test_a_feasibility_lp_without_a_verdict_is_no_verdict():
+    """Review gap: when the feasibility LP itself ends ambiguous, nothing is known, and nothing may be called safe."""
+    rows = [Row((0, 1, 2), (1.0, 1.0, -1.0), 0.0, 0.0, "x1 + x2 = y")]
+    system = System([0.0, 0.0, 8.0], [np.inf, np.inf, 12.0], [[], [], []], rows)
+    model = ComponentModel(system, [0, 1, 2], [0], keep=frozenset({2}))
+    model.highs = _AmbiguousFirst(model.highs, times=2)
+    with pytest.raises(NoVerdict, match="could not tell whether a group"):
+        model.extreme(np.array([1.0, 0.0, 0.0]), first=True)
