@@ -37,30 +37,44 @@ class Protection:
     stats: object | None = None  # protect_minimal: its minimal.MinimalStats
 
 
+def options(system: System, interval: Interval) -> list[tuple[int, Cell]]:
+    """(variable, published cell) that may be hidden for one cell at risk: another table's copy of the very same
+    number when there is one (alone), else the published cells of the rows and bounds that pin its optimum."""
+    own = [(interval.var, cell) for cell in system.cells[interval.var] if cell.attribute == "None"]
+    if own:
+        return own[:1]
+    variables = list(interval.binding_vars) + [v for r in interval.binding_rows for v in system.rows[r].vars]
+    return [(v, cell) for v in variables for cell in system.cells[v] if cell.attribute == "None"]
+
+
+def preference(cell: Cell) -> tuple:
+    """The order among options: a non-zero before a 0 (a published 0 describes nobody: hide one only when nothing
+    else pins the cell), a detail before a total, the smallest value, then table and line."""
+    return (cell.value == 0, c.TOTAL in cell.dims, cell.value, cell.table, cell.line)
+
+
 def _choose(system: System, interval: Interval) -> Cell | None:
     """The published cell to hide for one cell at risk."""
-    own = [cell for cell in system.cells[interval.var] if cell.attribute == "None"]
-    if own:  # another table publishes the very same number: hide that copy
-        return own[0]
-    variables = list(interval.binding_vars) + [v for r in interval.binding_rows for v in system.rows[r].vars]
-    published = [cell for v in variables for cell in system.cells[v] if cell.attribute == "None"]
-    if not published:
-        return None
-    # a published 0 describes nobody: hide one only when nothing else pins the cell
-    return min(published, key=lambda cell: (cell.value == 0, c.TOTAL in cell.dims, cell.value, cell.table, cell.line))
+    found = options(system, interval)
+    return min((cell for _, cell in found), key=preference) if found else None
 
 
 def _hide(system: System, var: int, cell: Cell, delivery: DeliveryCells, min_cell_rule: bool) -> Cell:
     """Marks one published cell Confidential in the system and recomputes its variable's bounds."""
     hidden = dataclasses.replace(cell, value=None, attribute="Confidential")
     system.cells[var] = [hidden if other is cell else other for other in system.cells[var]]
+    set_bounds_from_cells(system, var, delivery, min_cell_rule)
+    return hidden
+
+
+def set_bounds_from_cells(system: System, var: int, delivery: DeliveryCells, min_cell_rule: bool) -> None:
+    """A variable's bounds from its cells as they are now (each published copy narrows them)."""
     bounds = [
         cell_bounds(other, delivery.rounding_base // 2, delivery.min_cell if min_cell_rule else None)
         for other in system.cells[var]
     ]
     system.lower[var] = max(low for low, _ in bounds)
     system.upper[var] = min(high for _, high in bounds)
-    return hidden
 
 
 def protect_cells(

@@ -42,14 +42,12 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from .. import contract as c
 from .cells import Cell, DeliveryCells
-from .constraints import System, cell_bounds
-from .protect import _hide
+from .constraints import System
+from .protect import _hide, options, preference, set_bounds_from_cells
 from .solve import EPS, ComponentModel, Seen, SolveStats, _component
-from .zone_points import FlatRows, flat_rows, implied_bounds, known_point, points_with_published_fixed, propagated_bounds
+from .zone_points import FlatRows, certainly_at_risk, flat_rows, implied_bounds, known_point, points_with_published_fixed
 
-SHOW_AGAIN = True
 SHOW_AGAIN_TRIES = 3  # cells per group tried (first hidden first: later hides often free them): each try costs a proof with LPs
 MAX_POOL = 400  # integer points kept per group between proofs
 # The greedy's budget per group. Past it the group goes to the LP greedy
@@ -87,7 +85,7 @@ def protect_zone_group(
     entries_of_row = np.split(flat.column, np.cumsum(np.bincount(flat.row_of, minlength=flat.rows))[:-1])
     while result.steps < MAX_STEPS and len(result.hidden) <= MAX_HIDDEN:
         result.steps += 1
-        chosen = _at_risk_by_propagation(system, variables, min_cell, flat, entries_of_row)
+        chosen = _at_risk_by_propagation(system, variables, rows, min_cell, flat, entries_of_row)
         if not chosen:
             if proofs == MAX_PROOFS:
                 break
@@ -97,7 +95,7 @@ def protect_zone_group(
                 result.unresolved = 0
                 return result
             result.lp_steps += 1
-            chosen = _cover([_lp_options(system, interval) for interval in at_risk])
+            chosen = _cover([options(system, interval) for interval in at_risk])
             if not chosen:  # the LP called the group infeasible (nothing is proven, review), or nothing published is left to hide
                 result.unresolved = max(1, len(at_risk))
                 return result
@@ -134,9 +132,7 @@ def show_again(
         hidden_state = (list(system.cells[var]), system.lower[var], system.upper[var])
         _publish(system, var, cell, delivery, min_cell_rule)
         _set_bounds(model, var, system)
-        lower, upper = propagated_bounds(system, variables, rows, flat)
-        secret = np.array([system.is_confidential(v) for v in variables])
-        if not (secret & (upper - lower < min_cell - EPS)).any() and (
+        if not len(certainly_at_risk(system, variables, rows, min_cell, flat)[0]) and (
             _at_risk_by_proof(system, variables, rows, truth, min_cell, pool, model, flat) is None
         ):
             continue  # shown again: still proven safe
@@ -155,12 +151,7 @@ def _publish(system: System, var: int, cell: Cell, delivery: DeliveryCells, min_
     """
     key = (cell.table, cell.line)
     system.cells[var] = [cell if (other.table, other.line) == key else other for other in system.cells[var]]
-    bounds = [
-        cell_bounds(other, delivery.rounding_base // 2, delivery.min_cell if min_cell_rule else None)
-        for other in system.cells[var]
-    ]
-    system.lower[var] = max(low for low, _ in bounds)
-    system.upper[var] = min(high for _, high in bounds)
+    set_bounds_from_cells(system, var, delivery, min_cell_rule)
 
 
 def _set_bounds(model: ComponentModel, var: int, system: System) -> None:
@@ -170,31 +161,19 @@ def _set_bounds(model: ComponentModel, var: int, system: System) -> None:
 
 
 def _at_risk_by_propagation(
-    system: System, variables: list[int], min_cell: int, flat: FlatRows, entries_of_row: list[np.ndarray]
+    system: System, variables: list[int], rows: list[int], min_cell: int, flat: FlatRows, entries_of_row: list[np.ndarray]
 ) -> dict[tuple[str, int], tuple[int, Cell]]:
     """The cells to hide for the confidential cells narrower than `min_cell` in the propagated box (none: nothing
     at risk for certain, which proves nothing)."""
-    lower, upper = propagated_bounds(system, variables, [], flat)
-    secret = np.array([system.is_confidential(v) for v in variables])
-    risky = np.flatnonzero(secret & (upper - lower < min_cell - EPS))
+    risky, lower, upper = certainly_at_risk(system, variables, rows, min_cell, flat)
     if not len(risky):
         return {}
     low, high = implied_bounds(flat, lower, upper)
     return _cover([_pinning_choice(system, variables, i, flat, low, high, lower, upper, entries_of_row) for i in risky.tolist()])
 
 
-def _lp_options(system: System, interval) -> list[tuple[int, Cell]]:
-    """`protect._choose`'s candidates for an LP interval: its own published copy, else the published cells of the
-    binding rows and bounds."""
-    own = [(interval.var, cell) for cell in system.cells[interval.var] if cell.attribute == "None"]
-    if own:
-        return own[:1]
-    found = list(interval.binding_vars) + [v for r in interval.binding_rows for v in system.rows[r].vars]
-    return [(v, cell) for v in found for cell in system.cells[v] if cell.attribute == "None"]
-
-
 def _cover(options: list[list[tuple[int, Cell]]]) -> dict[tuple[str, int], tuple[int, Cell]]:
-    """One cell to hide per cell at risk: the option shared by the most cells at risk, then `_preference`."""
+    """One cell to hide per cell at risk: the option shared by the most cells at risk, then `protect.preference`."""
     shared: dict[tuple[str, int], int] = {}  # how many cells at risk a cell to hide is an option for
     for candidates in options:
         for key in {(cell.table, cell.line) for _, cell in candidates}:
@@ -202,14 +181,9 @@ def _cover(options: list[list[tuple[int, Cell]]]) -> dict[tuple[str, int], tuple
     chosen = {}
     for candidates in options:
         if candidates:
-            var, cell = min(candidates, key=lambda vc: (-shared[(vc[1].table, vc[1].line)], *_preference(vc[1])))
+            var, cell = min(candidates, key=lambda vc: (-shared[(vc[1].table, vc[1].line)], *preference(vc[1])))
             chosen[(cell.table, cell.line)] = (var, cell)
     return chosen
-
-
-def _preference(cell: Cell) -> tuple:
-    """`protect._choose`'s order: a non-zero before a 0, a detail before a total, smallest value, table, line."""
-    return (cell.value == 0, c.TOTAL in cell.dims, cell.value, cell.table, cell.line)
 
 
 def _pinning_choice(
@@ -339,8 +313,7 @@ def protect_zone_cells(
         if group.unresolved != 0:  # the LP greedy starts again from the delivery's cells: the hides above are dropped
             to_lp_greedy.update((cell.table, cell.line) for v in variables for cell in system.cells[v])
             continue
-        if SHOW_AGAIN:
-            show_again(system, variables, rows, known, delivery, min_cell_rule, group)
+        show_again(system, variables, rows, known, delivery, min_cell_rule, group)
         suppressed.extend(cell for _, cell in group.hidden)
     unresolved = 0
     if to_lp_greedy:

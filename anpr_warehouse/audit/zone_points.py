@@ -94,6 +94,16 @@ def propagated_bounds(
     return lower, upper
 
 
+def certainly_at_risk(
+    system: System, variables: list[int], rows: list[int], min_cell: int, flat: FlatRows | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(local positions of the confidential cells narrower than `min_cell` in the propagated box, the box's lower
+    and upper bounds): every feasible point lies in the box, so each such cell is at risk whatever the LPs say."""
+    lower, upper = propagated_bounds(system, variables, rows, flat)
+    secret = np.array([system.is_confidential(v) for v in variables])
+    return np.flatnonzero(secret & (upper - lower < min_cell - EPS)), lower, upper
+
+
 def _others(row_of: np.ndarray, terms: np.ndarray, rows: int) -> np.ndarray:
     """For each entry, the sum of the other terms of its row (infinite when another term is)."""
     infinite = np.isinf(terms)
@@ -111,8 +121,7 @@ def proven_safe(system: System, variables: list[int], rows: list[int], truth: np
     secret = np.array([system.is_confidential(v) for v in variables])
     if not secret.any():
         return False  # nothing to prove: leave the group to the LPs as it was
-    lower, upper = propagated_bounds(system, variables, rows)
-    if (secret & (upper - lower < min_cell - EPS)).any():
+    if len(certainly_at_risk(system, variables, rows, min_cell)[0]):
         return False  # a cell at risk for certain
     points = points_with_published_fixed(system, variables, rows, truth, min_cell)
     if points is None:
