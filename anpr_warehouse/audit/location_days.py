@@ -21,7 +21,7 @@ Two steps, so that most cells cost a few vector operations:
 2. each cell it does not prove gets the exact maximum flows (augmenting paths, stopped once `min_cell`
    is reached), all such cells of all groups at once (`batch_widths`: one shortest augmenting path a round
    in every cell's own copy of its group's network, numpy; about a third of the CPU of one flow at a time
-   in Python, which `exact_widths` still does as the reference the tests hold it to).
+   in Python, which tests/python/location_days_oracle.py still does as the reference the tests hold it to).
 A group is certified when every confidential cell is proven safe; a group that is not has at least one
 cell at risk (step 2 is exact), and goes to the LP audit, which explains and protects it.
 """
@@ -371,68 +371,6 @@ def _arcs() -> tuple[np.ndarray, np.ndarray]:
 TAIL, HEAD = _arcs()
 
 
-def _neighbours() -> list[list[int]]:
-    ends: list[set[int]] = [set() for _ in range(NODES)]
-    for u, v in zip(TAIL.tolist(), HEAD.tolist()):
-        ends[u].add(v)
-        ends[v].add(u)
-    return [sorted(e) for e in ends]
-
-
-NEIGHBOURS = _neighbours()
-
-
-def _max_flow(capacity: list[list[int]], source: int, sink: int, limit: int) -> int:
-    """Augmenting shortest paths (Edmonds-Karp) until `limit`; changes `capacity` (pass a copy)."""
-    flow = 0
-    while flow < limit:
-        parent = [-1] * NODES
-        parent[source] = source
-        queue = [source]
-        for u in queue:
-            row = capacity[u]
-            for v in NEIGHBOURS[u]:
-                if parent[v] < 0 and row[v] > 0:
-                    parent[v] = u
-                    queue.append(v)
-            if parent[sink] >= 0:
-                break
-        if parent[sink] < 0:
-            break
-        bottleneck, v = limit - flow, sink
-        while v != source:
-            bottleneck = min(bottleneck, capacity[parent[v]][v])
-            v = parent[v]
-        v = sink
-        while v != source:
-            capacity[parent[v]][v] -= bottleneck
-            capacity[v][parent[v]] += bottleneck
-            v = parent[v]
-        flow += bottleneck
-    return flow
-
-
-def exact_widths(days: LocationDays, group: int, cells: list[int], min_cell: int) -> list[int]:
-    """min(width, min_cell) of each flattened cell of one group: exact, from the network's maximum flows, one cell
-    and one flow at a time (the plain reference that `batch_widths`, which step 2 runs, is tested against)."""
-    true = np.concatenate([days.true1[group].ravel(), days.true2[group].ravel()]).astype(np.int64)
-    low = np.concatenate([days.low1[group].ravel(), days.low2[group].ravel()])
-    high = np.concatenate([days.high1[group].ravel(), days.high2[group].ravel()])
-    room_up = np.where(np.isinf(high), BIG, high - true).astype(np.int64).tolist()
-    room_down = (true - low).astype(np.int64).tolist()
-    dense = np.zeros((NODES, NODES), dtype=np.int64)
-    np.add.at(dense, (TAIL, HEAD), room_up)
-    np.add.at(dense, (HEAD, TAIL), room_down)
-    widths = []
-    for e in cells:
-        u, v = int(TAIL[e]), int(HEAD[e])
-        residual = dense.tolist()
-        residual[u][v] = residual[v][u] = 0  # e's own arcs are not part of its flows
-        moved_up = _max_flow([row[:] for row in residual], v, u, min(min_cell, room_up[e]))
-        widths.append(moved_up + _max_flow(residual, u, v, min(min_cell - moved_up, room_down[e])))
-    return widths
-
-
 # ---- step 2 for every cell at once: the same maximum flows, one augmenting path a round for all of them (numpy) ----
 
 ARC_FROM, ARC_TO = np.concatenate([TAIL, HEAD]), np.concatenate([HEAD, TAIL])  # arc a < len(TAIL): cell a up; else down
@@ -528,7 +466,7 @@ def _batch_max_flow(
 
 
 def batch_widths(days: LocationDays, groups: np.ndarray, cells: np.ndarray, known: np.ndarray, min_cell: int) -> np.ndarray:
-    """min(width, min_cell) of each (group, flattened cell): the widths of `exact_widths`, all cells at once.
+    """min(width, min_cell) of each (group, flattened cell): the exact widths (tests/python/location_days_oracle.py), all cells at once.
 
     `known`: (up, down) each cell is already known to move (step 1's paths; only the way down is used): the flow up
     needs only `min_cell` minus the known way down, and the flow down runs only for the cells still short.

@@ -21,6 +21,8 @@ from anpr_warehouse.audit.solve import SolveStats, components, solve_intervals
 from anpr_warehouse.generate import GenerateRequest, protected_observations
 from anpr_warehouse.generate.audit_pass import delivery_cells, location_days_to_audit, protect_observations
 
+from .location_days_oracle import exact_widths
+
 MIN_CELL, BASE = 10, 5
 CATEGORIES = sorted(c.VEHICLE_CATEGORIES) + [c.TOTAL]  # the check's order: identifiers sorted, the total last
 FUELS = sorted(c.FUEL_TYPES) + [c.TOTAL]
@@ -58,7 +60,7 @@ def _network_at_risk(days: ld.LocationDays, groups: list[int]) -> set[tuple]:
     for g in groups:
         secret = np.concatenate([days.secret1[g].ravel(), days.secret2[g].ravel()])
         cells = np.nonzero(secret)[0].tolist()
-        widths = ld.exact_widths(days, g, cells, MIN_CELL)
+        widths = exact_widths(days, g, cells, MIN_CELL)
         found |= {_label(*days.keys[g], e) for e, w in zip(cells, widths) if w < MIN_CELL}
     return found
 
@@ -116,13 +118,13 @@ def test_batched_flows_give_the_exact_widths_cell_for_cell():
     groups, flats = np.array([row[0] for row in left]), np.array([row[1] for row in left])
     known = np.array([row[2:] for row in left])
     plain = [
-        w for g, cells in sorted(pending.items()) for w in ld.exact_widths(days, g, [flat for _, flat, _, _ in cells], MIN_CELL)
+        w for g, cells in sorted(pending.items()) for w in exact_widths(days, g, [flat for _, flat, _, _ in cells], MIN_CELL)
     ]
     assert ld.batch_widths(days, groups, flats, known, MIN_CELL).tolist() == plain
     assert sum(w < MIN_CELL for w in plain) > 50  # the comparison covers cells at risk, not only safe ones
     secret = np.concatenate([days.secret1.reshape(len(days.keys), -1), days.secret2.reshape(len(days.keys), -1)], axis=1)
     groups, flats = np.nonzero(secret)
-    plain = [w for g in range(len(days.keys)) for w in ld.exact_widths(days, g, flats[groups == g].tolist(), MIN_CELL)]
+    plain = [w for g in range(len(days.keys)) for w in exact_widths(days, g, flats[groups == g].tolist(), MIN_CELL)]
     widths = ld.batch_widths(days, groups, flats, np.zeros((len(flats), 2)), MIN_CELL)
     assert widths.tolist() == plain
     assert len(plain) > 5000 and 0 < sum(w < MIN_CELL for w in plain) < len(plain)
@@ -220,7 +222,7 @@ def test_step_one_proves_only_cells_whose_exact_width_reaches_min_cell():
     flat = np.where(ri < hours, ri * len(CATEGORIES) + ci, hours * len(CATEGORIES) + ci * len(FUELS) + (ri - hours))
     exact = np.zeros(len(gi))
     for g in np.unique(gi):
-        exact[gi == g] = ld.exact_widths(days, int(g), flat[gi == g].tolist(), MIN_CELL)
+        exact[gi == g] = exact_widths(days, int(g), flat[gi == g].tolist(), MIN_CELL)
     assert (np.minimum(widths, MIN_CELL) <= exact).all()
     assert ((ups >= 0) & (ups <= widths)).all()
     assert (widths >= MIN_CELL).sum() > 0.8 * len(widths) and (exact < MIN_CELL).sum() > 50
