@@ -27,6 +27,7 @@ import duckdb
 import numpy as np
 
 from .. import contract as c
+from ..audit.constraints import ZONE_TABLES
 from .cell_grid import CellGrid, Sources, build_grid, cells_table, materialize, observations_table, register
 
 
@@ -300,14 +301,15 @@ def suppress_linked(tables: list[BuiltTable], min_cell: int, linked: bool = True
     `linked=False`: each table on its own with the plain one-secret rule, as CBS protects table by table.
     """
     by_code = {t.code: t for t in tables}
-    zone_tables = [by_code[code].cells for code in ("T03", "T04", "T05", "T06") if code in by_code]
+    zone_codes = [code for code in ZONE_TABLES if code in by_code]
+    zone_tables = [by_code[code].cells for code in zone_codes]
     for table in tables:
         primary(table.cells, min_cell)
     steps = [([table.code], lambda t=table: _secondary_sweep(t.cells, min_cell, t.mass, careful=linked)) for table in tables]
     if linked and "T01" in by_code and "T02" in by_code:
         steps.append((["T01", "T02"], lambda: _hours_link_sweep(by_code["T01"].cells, by_code["T02"].cells, min_cell)))
     if linked and len(zone_tables) > 1:
-        steps.append(([code for code in ("T03", "T04", "T05", "T06") if code in by_code], lambda: _zone_link_sweep(zone_tables)))
+        steps.append((zone_codes, lambda: _zone_link_sweep(zone_tables)))
     counts = {t.code: t.cells.n_suppressed() for t in tables}
     fixed_at: dict[int, tuple[int, ...]] = {}  # per step: its tables' counts when it last ran and changed nothing
     before = -1
