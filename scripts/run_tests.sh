@@ -20,6 +20,12 @@ $BIN/ruff check anpr_warehouse tests scripts || status=1
 $BIN/ruff format --check anpr_warehouse tests scripts || status=1
 
 echo "== pytest"
+# A full run needs about 1 GB of temporary space at its peak (warehouses, deliveries; pyproject keeps only what
+# failing tests leave). Say so up front rather than fail on "No space left on device" half-way through.
+tmp_free_mb=$(df -Pm "${TMPDIR:-/tmp}" | awk 'NR == 2 {print $4}')
+if [ -n "$tmp_free_mb" ] && [ "$tmp_free_mb" -lt 2048 ]; then
+  echo "warning: only ${tmp_free_mb} MB free in ${TMPDIR:-/tmp}; the tests need about 1 GB (set TMPDIR elsewhere)" >&2
+fi
 $BIN/pytest -q -p no:cacheprovider
 rc=$?
 if [ $rc -ne 0 ]; then status=$rc; fi

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .. import contract as c
 from .cells import Cell, DeliveryCells
@@ -51,6 +54,19 @@ class System:
 
     def is_published(self, var: int) -> bool:
         return any(cell.attribute == "None" for cell in self.cells[var])
+
+    def bounds(self, variables: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) of `variables`, in their order, as float arrays.
+
+        Why not `np.array(self.lower)[variables]`: that converts the whole delivery's list (360,928 variables in
+        a 40-location month) to pick a group of a few hundred, once per group; over a month's 1,244 location-day
+        groups it was 32 of the audit's 46 CPU s.
+        """
+        count = len(variables)
+        return (
+            np.fromiter(map(self.lower.__getitem__, variables), dtype=float, count=count),
+            np.fromiter(map(self.upper.__getitem__, variables), dtype=float, count=count),
+        )
 
 
 def _key(cell: Cell) -> tuple:

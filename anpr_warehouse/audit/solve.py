@@ -89,8 +89,7 @@ class ComponentModel:
         self.highs = highspy._core._Highs()  # the bare solver: no banner on stdout, no callback machinery per run
         self.highs.setOptionValue("output_flag", False)
         self.highs.setOptionValue("threads", 1)  # components are small; HiGHS's worker threads would only spin
-        all_lower, all_upper = np.array(system.lower), np.array(system.upper)
-        lower, upper = all_lower[variables], all_upper[variables]
+        lower, upper = system.bounds(variables)
         self.highs.addVars(self.n, lower, np.where(np.isinf(upper), highspy.kHighsInf, upper))
         # the rows as flat arrays (in row order, each row's variables in order): a fixed cell (Impossible, or
         # pinned by the min-cell rule) is a constant moved to the bounds, a row left with no column is dropped
@@ -98,21 +97,23 @@ class ComponentModel:
         lengths = np.fromiter((len(row.vars) for row in chosen), dtype=np.int64, count=len(chosen))
         flat = np.fromiter(itertools.chain.from_iterable(row.vars for row in chosen), dtype=np.int64, count=int(lengths.sum()))
         coefs = np.fromiter(itertools.chain.from_iterable(row.coefs for row in chosen), dtype=float, count=len(flat))
-        fixed = all_lower[flat] == all_upper[flat]
+        flat_lower, flat_upper = system.bounds(flat)
+        fixed = flat_lower == flat_upper
         if keep:
             fixed &= ~np.isin(flat, np.fromiter(keep, dtype=np.int64, count=len(keep)))
         row_of = np.repeat(np.arange(len(chosen)), lengths)
-        constant = np.bincount(row_of, weights=np.where(fixed, coefs * all_lower[flat], 0.0), minlength=len(chosen))
+        constant = np.bincount(row_of, weights=np.where(fixed, coefs * flat_lower, 0.0), minlength=len(chosen))
         columns = np.bincount(row_of[~fixed], minlength=len(chosen))
         used = np.flatnonzero(columns > 0)
         self.rows = [rows[i] for i in used]  # the system's rows kept in the model, in model order
         if len(used):
-            local = np.full(len(all_lower), -1, dtype=np.int64)
-            local[variables] = np.arange(self.n)
             row_lower = np.array([chosen[i].lower for i in used]) - constant[used]
             row_upper = np.array([chosen[i].upper for i in used]) - constant[used]
             starts = np.concatenate(([0], np.cumsum(columns[used])[:-1]))
-            if (local[flat[~fixed]] < 0).any():  # HiGHS would drop every row and solve without constraints
+            # each entry's column through `self.local` (an array as long as the whole system, filled per group, cost more than the LPs)
+            entries = flat[~fixed].tolist()
+            columns_of_rows = np.fromiter(map(self.local.get, entries, itertools.repeat(-1)), dtype=np.int32, count=len(entries))
+            if (columns_of_rows < 0).any():  # HiGHS would drop every row and solve without constraints
                 raise ValueError("a row names a variable that is neither a column of the model nor fixed")
             self.highs.addRows(
                 len(used),
@@ -120,7 +121,7 @@ class ComponentModel:
                 np.where(np.isinf(row_upper), highspy.kHighsInf, row_upper),
                 int(columns.sum()),
                 starts.astype(np.int32),
-                local[flat[~fixed]].astype(np.int32),
+                columns_of_rows,
                 coefs[~fixed],
             )
         self.all_columns = np.arange(self.n, dtype=np.int32)

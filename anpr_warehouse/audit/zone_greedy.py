@@ -270,8 +270,7 @@ def exact_points(system: System, variables: list[int], flat: FlatRows, points: n
     if points is None or not len(points):
         return np.zeros((0, len(variables)), dtype=np.int64)
     whole = np.rint(points).astype(np.int64)
-    lower = np.array(system.lower)[variables]
-    upper = np.array(system.upper)[variables]
+    lower, upper = system.bounds(variables)
     inside = ((whole >= lower) & (whole <= upper)).all(axis=1)
     coef = flat.coef.astype(np.int64)
     if (coef != flat.coef).any():

@@ -81,8 +81,7 @@ def propagated_bounds(
     every feasible point lies in it). `flat`: the group's `flat_rows`, when the caller keeps them (hiding a cell
     changes only bounds, never a row)."""
     flat = flat_rows(system, variables, rows) if flat is None else flat
-    lower = np.array(system.lower)[variables]
-    upper = np.array(system.upper)[variables]
+    lower, upper = system.bounds(variables)
     for _ in range(PROPAGATION_PASSES):
         low, high = implied_bounds(flat, lower, upper)
         new_upper, new_lower = upper.copy(), lower.copy()
@@ -151,8 +150,7 @@ def feasible(system: System, variables: list[int], rows: list[int], points: np.n
     point outside the feasible set (a solver's answer past its tolerance, or a model built wrongly) must never
     count (review: an earlier check looked at lower bounds only).
     """
-    lower = np.array(system.lower)[variables]
-    upper = np.array(system.upper)[variables]
+    lower, upper = system.bounds(variables)
     ok = ((points >= lower - EPS) & (points <= upper + EPS)).all(axis=1)
     if not rows:
         return ok
