@@ -24,7 +24,7 @@ echo "== pytest"
 # failing tests leave). Say so up front rather than fail on "No space left on device" half-way through.
 tmp_free_mb=$(df -Pm "${TMPDIR:-/tmp}" | awk 'NR == 2 {print $4}')
 if [ -n "$tmp_free_mb" ] && [ "$tmp_free_mb" -lt 2048 ]; then
-  echo "warning: only ${tmp_free_mb} MB free in ${TMPDIR:-/tmp}; the tests need about 1 GB (set TMPDIR elsewhere)" >&2
+  echo "warning: only ${tmp_free_mb} MB free in ${TMPDIR:-/tmp}; the tests peak at about 1 GB (set TMPDIR elsewhere)" >&2
 fi
 $BIN/pytest -q -p no:cacheprovider
 rc=$?

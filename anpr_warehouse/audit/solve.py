@@ -110,7 +110,7 @@ class ComponentModel:
             row_lower = np.array([chosen[i].lower for i in used]) - constant[used]
             row_upper = np.array([chosen[i].upper for i in used]) - constant[used]
             starts = np.concatenate(([0], np.cumsum(columns[used])[:-1]))
-            # each entry's column through `self.local` (an array as long as the whole system, filled per group, cost more than the LPs)
+            # each entry's column through the `self.local` map (not an array as long as the whole system, filled per group)
             entries = flat[~fixed].tolist()
             columns_of_rows = np.fromiter(map(self.local.get, entries, itertools.repeat(-1)), dtype=np.int32, count=len(entries))
             if (columns_of_rows < 0).any():  # HiGHS would drop every row and solve without constraints

@@ -112,14 +112,14 @@ def test_a_groups_model_and_bounds_follow_its_own_order_of_variables():
     """A group's variables are a few of the delivery's, in any order: its bounds and its model's columns are
     looked up per variable (not through arrays as long as the whole system), so check both on an unsorted group."""
     rows = [Row((4, 2), (1.0, -1.0), 1.0, 1.0, "x4 = x2 + 1"), Row((0, 1), (1.0, 1.0), 1.0, 1.0, "another group")]
-    system = System([0.0, 0.0, 2.0, 0.0, 0.0], [1.0, 1.0, 5.0, 9.0, 3.0], [[] for _ in range(5)], rows)
+    system = System([0.0, 0.0, 2.0, 0.0, 0.0], [1.0, 1.0, 5.0, 9.0, 4.0], [[] for _ in range(5)], rows)
     lower, upper = system.bounds([4, 2])
-    assert lower.tolist() == [0.0, 2.0] and upper.tolist() == [3.0, 5.0]
+    assert lower.tolist() == [0.0, 2.0] and upper.tolist() == [4.0, 5.0]
     assert [array.tolist() for array in system.bounds(np.array([], dtype=np.int64))] == [[], []]
     model = ComponentModel(system, [4, 2], [0])
     low = model.extreme(np.array([1.0, 0.0]), first=True)[1]  # min x4: x4 = x2 + 1 >= 3 (columns swapped: 1)
-    high = model.extreme(np.array([0.0, -1.0]))[1]  # max x2: x2 = x4 - 1 <= 2 (columns swapped: 4)
-    assert low.tolist() == [3.0, 2.0] and high.tolist() == [3.0, 2.0]
+    high = model.extreme(np.array([0.0, -1.0]))[1]  # max x2: x2 = x4 - 1 <= 3 (columns swapped: 4)
+    assert low.tolist() == [3.0, 2.0] and high.tolist() == [4.0, 3.0]
 
 
 def test_no_answer_from_the_solver_is_no_verdict_of_safe(monkeypatch):
