@@ -17,9 +17,10 @@ docs/disclosure-audit.md:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,6 +68,16 @@ class System:
             np.fromiter(map(self.lower.__getitem__, variables), dtype=float, count=count),
             np.fromiter(map(self.upper.__getitem__, variables), dtype=float, count=count),
         )
+
+
+def positions(local: dict[int, int], variables: Iterable[int]) -> np.ndarray:
+    """Each variable's position in a group (`local`: variable -> position), -1 for one outside it, as int64.
+
+    Why a map and not an array as long as the whole system (one entry per variable of the delivery), filled
+    per group: the audit builds a model for each of a month's 1,244 location-days (`System.bounds`, same reason).
+    """
+    found = list(variables)
+    return np.fromiter(map(local.get, found, itertools.repeat(-1)), dtype=np.int64, count=len(found))
 
 
 def _key(cell: Cell) -> tuple:

@@ -37,12 +37,18 @@ class Protection:
     stats: object | None = None  # protect_minimal: its minimal.MinimalStats
 
 
+def own_copy(system: System, var: int) -> list[tuple[int, Cell]]:
+    """[(var, the first published cell of var)] when another table publishes the very same number, else []:
+    hiding that copy alone is the first choice for a confidential cell (the LP greedy's and the zone greedy's)."""
+    return [(var, cell) for cell in system.cells[var] if cell.attribute == "None"][:1]
+
+
 def options(system: System, interval: Interval) -> list[tuple[int, Cell]]:
     """(variable, published cell) that may be hidden for one cell at risk: another table's copy of the very same
     number when there is one (alone), else the published cells of the rows and bounds that pin its optimum."""
-    own = [(interval.var, cell) for cell in system.cells[interval.var] if cell.attribute == "None"]
+    own = own_copy(system, interval.var)
     if own:
-        return own[:1]
+        return own
     variables = list(interval.binding_vars) + [v for r in interval.binding_rows for v in system.rows[r].vars]
     return [(v, cell) for v in variables for cell in system.cells[v] if cell.attribute == "None"]
 

@@ -20,7 +20,7 @@ import highspy
 import numpy as np
 
 from ..errors import UserError
-from .constraints import System
+from .constraints import System, positions
 
 
 class NoVerdict(UserError):
@@ -110,9 +110,7 @@ class ComponentModel:
             row_lower = np.array([chosen[i].lower for i in used]) - constant[used]
             row_upper = np.array([chosen[i].upper for i in used]) - constant[used]
             starts = np.concatenate(([0], np.cumsum(columns[used])[:-1]))
-            # each entry's column through the `self.local` map (not an array as long as the whole system, filled per group)
-            entries = flat[~fixed].tolist()
-            columns_of_rows = np.fromiter(map(self.local.get, entries, itertools.repeat(-1)), dtype=np.int32, count=len(entries))
+            columns_of_rows = positions(self.local, flat[~fixed].tolist())
             if (columns_of_rows < 0).any():  # HiGHS would drop every row and solve without constraints
                 raise ValueError("a row names a variable that is neither a column of the model nor fixed")
             self.highs.addRows(
@@ -121,7 +119,7 @@ class ComponentModel:
                 np.where(np.isinf(row_upper), highspy.kHighsInf, row_upper),
                 int(columns.sum()),
                 starts.astype(np.int32),
-                columns_of_rows,
+                columns_of_rows.astype(np.int32),
                 coefs[~fixed],
             )
         self.all_columns = np.arange(self.n, dtype=np.int32)

@@ -44,7 +44,7 @@ import numpy as np
 
 from .cells import Cell, DeliveryCells
 from .constraints import System
-from .protect import _hide, options, preference, set_bounds_from_cells
+from .protect import _hide, options, own_copy, preference, set_bounds_from_cells
 from .solve import EPS, ComponentModel, Seen, SolveStats, _component
 from .zone_points import FlatRows, certainly_at_risk, flat_rows, implied_bounds, known_point, points_with_published_fixed
 
@@ -199,10 +199,9 @@ def _pinning_choice(
 ) -> list[tuple[int, Cell]]:
     """The published cells that may be hidden for variable i (local): its own published copy, else the published
     cells of the rows whose implied bound is the box's bound (all its rows when none is)."""
-    var = variables[i]
-    own = [cell for cell in system.cells[var] if cell.attribute == "None"]
+    own = own_copy(system, variables[i])
     if own:
-        return [(var, own[0])]
+        return own
     mine = np.flatnonzero(flat.column == i)
     pinning = mine[(high[mine] <= upper[i] + EPS) | (low[mine] >= lower[i] - EPS)]
     for entries in (pinning, mine):
@@ -317,7 +316,7 @@ def protect_zone_cells(
     unresolved = 0
     if to_lp_greedy:
         tables = {code: [cell for cell in cells if (code, cell.line) in to_lp_greedy] for code, cells in delivery.tables.items()}
-        protection = protect_cells(dataclasses.replace(delivery, tables=tables), min_cell_rule, 1, final_audit=False)
+        protection = protect_cells(dataclasses.replace(delivery, tables=tables), min_cell_rule, jobs=1, final_audit=False)
         suppressed.extend(protection.suppressed)
         unresolved = protection.unresolved
     return sorted(suppressed, key=lambda cell: (cell.table, cell.line)), unresolved

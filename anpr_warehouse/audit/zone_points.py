@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .constraints import System
+from .constraints import System, positions
 from .solve import EPS, ComponentModel, Seen, SolveStats, _component, prove_in_aggregate
 
 PROPAGATION_PASSES = 20  # bound propagation stops earlier once nothing changes (the measured groups: a few passes)
@@ -49,11 +49,9 @@ class FlatRows:
 
 
 def flat_rows(system: System, variables: list[int], rows: list[int]) -> FlatRows:
-    local = np.full(len(system.lower), -1, dtype=np.int64)
-    local[variables] = np.arange(len(variables))
     chosen = [system.rows[r] for r in rows]
     row_of = np.repeat(np.arange(len(chosen)), [len(row.vars) for row in chosen])
-    column = local[np.array([v for row in chosen for v in row.vars], dtype=np.int64)]
+    column = positions({v: i for i, v in enumerate(variables)}, (v for row in chosen for v in row.vars))
     coef = np.array([x for row in chosen for x in row.coefs])
     row_lower = np.array([row.lower for row in chosen])[row_of]
     row_upper = np.array([row.upper for row in chosen])[row_of]

@@ -103,7 +103,8 @@ def protect_observations(
         zone_delivery = delivery_cells(con, zones, grid, min_cell, rounding_base)
         suppressed, unresolved = protect_zone_cells(zone_delivery, true_values(con, zones))
     if days:
-        protection = protect_cells(delivery_cells(con, days, grid, min_cell, rounding_base), True, 1, False)
+        delivery = delivery_cells(con, days, grid, min_cell, rounding_base)
+        protection = protect_cells(delivery, min_cell_rule=True, jobs=1, final_audit=False)
         suppressed, unresolved = suppressed + protection.suppressed, unresolved + protection.unresolved
     for code in relations:
         ids = sorted(cell.line - HEADER_LINES for cell in suppressed if cell.table == code)
